@@ -1,0 +1,172 @@
+"""The scenario: one validated model shared by the Python API, CLI flags and TOML files.
+
+A scenario says who is sanctioned against whom, when, through which hubs and for
+which products. ``Scenario.from_toml`` reads a ``scan.toml``; CLI flags override
+the file's fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from rerouting.exceptions import ConfigError
+
+__all__ = ["Scenario", "parse_month", "parse_window"]
+
+_MONTH = re.compile(r"^\s*(\d{4})(?:[-/.]?(\d{1,2}))?(?:[-/.](\d{1,2}))?\s*$")
+
+Scorer = Literal["default", "ec-surge", "freund", "both-up", "isolation-forest"]
+
+
+def parse_month(value: Any, *, field: str = "date") -> dt.date:
+    """Parse ``2022-03``, ``202203``, ``2022-03-15`` or ``2022`` to the first day of the month.
+
+    Raises:
+        ConfigError: the value is not a date, with a hint showing accepted forms.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date().replace(day=1)
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    match = _MONTH.match(str(value))
+    if match:
+        year, month = int(match.group(1)), int(match.group(2) or 1)
+        if 1 <= month <= 12 and 1900 <= year <= 2200:
+            return dt.date(year, month, 1)
+    raise ConfigError(
+        f"{field} is not a valid month",
+        column=field,
+        value=value,
+        hint="write it as YYYY-MM, e.g. 2022-03 (YYYYMM and YYYY-MM-DD work too)",
+    )
+
+
+def parse_window(value: Any, *, field: str) -> tuple[dt.date, dt.date] | None:
+    """Parse ``START:END`` (or a 2-sequence) into an inclusive month window."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = value.split(":")
+        if len(parts) != 2:
+            raise ConfigError(
+                f"{field} must be START:END",
+                column=field,
+                value=value,
+                hint="e.g. 2020-03:2022-02",
+            )
+        value = parts
+    start, end = (parse_month(v, field=field) for v in value)
+    if end < start:
+        raise ConfigError(f"{field} ends before it starts", column=field, value=value)
+    return (start, end)
+
+
+def _split_codes(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(v.strip().upper() for v in value.split(",") if v.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(v).strip().upper() for v in value if str(v).strip())
+    return value
+
+
+Codes = Annotated[tuple[str, ...], BeforeValidator(_split_codes)]
+
+
+class Scenario(BaseModel):
+    """What to look for: origin → hubs → destination, for some products, after an event.
+
+    Attributes:
+        origin: ISO3 codes or bloc names (``EU``, ``EAEU``) the goods come from.
+        destination: ISO3 codes or bloc names the goods are meant for.
+        event: Month the sanctions took effect (first post-event month).
+        hubs: Candidate third countries; ``None`` means every country with both legs.
+        products: A named list (``chpl``, ``eu-833``, ``belarus``), a file with one code
+            per line, comma-separated HS prefixes, or ``None`` for every product.
+        baseline: Inclusive pre-event window; default: up to 24 months before the event.
+        post: Inclusive post-event window; default: the event to the end of the data.
+        scorer: Which score ranks the routes.
+        cif_fob_margin: CIF/FOB margin used to put imports on an FOB basis (IMF: 6%).
+        min_value: Routes whose pass-through bound is below this (in data currency)
+            are kept but flagged immaterial.
+        max_lag: Largest lag, in months, between the hub's inflow and outflow.
+        currency: Currency to report values in; requires a rate table if data differ.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    origin: Codes
+    destination: Codes
+    event: dt.date
+    hubs: Codes | None = None
+    products: str | tuple[str, ...] | None = None
+    baseline: tuple[dt.date, dt.date] | None = None
+    post: tuple[dt.date, dt.date] | None = None
+    scorer: Scorer = "default"
+    cif_fob_margin: float = Field(default=0.06, ge=0.0, le=0.5)
+    min_value: float = Field(default=0.0, ge=0.0)
+    max_lag: int = Field(default=3, ge=0, le=12)
+    currency: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_dates(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "event" in data and data["event"] is not None:
+                data["event"] = parse_month(data["event"], field="event")
+            for key in ("baseline", "post"):
+                if data.get(key) is not None:
+                    data[key] = parse_window(data[key], field=key)
+            if isinstance(data.get("products"), list):
+                data["products"] = tuple(str(p) for p in data["products"])
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if not self.origin:
+            raise ValueError("origin needs at least one country or bloc")
+        if not self.destination:
+            raise ValueError("destination needs at least one country or bloc")
+        if self.baseline and self.baseline[1] >= self.event:
+            raise ValueError("baseline must end before the event")
+        return self
+
+    @classmethod
+    def build(cls, **fields: Any) -> Scenario:
+        """Validate ``fields`` into a scenario, raising ``ConfigError`` with a hint."""
+        try:
+            return cls(**{k: v for k, v in fields.items() if v is not None})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"]) or "scenario"
+            raise ConfigError(
+                f"invalid scenario: {err['msg']}",
+                column=loc,
+                value=err.get("input") if not isinstance(err.get("input"), dict) else None,
+                hint="see `rerouting scan --help` or docs/cli.md for accepted values",
+            ) from None
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> Scenario:
+        """Read a scenario from a TOML file (top level or a ``[scenario]`` table)."""
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("config file not found", file=str(p)) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file is not valid TOML: {exc}", file=str(p)) from None
+        data = data.get("scenario", data)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.build(**data)
+        except ConfigError as exc:
+            exc.file = str(p)
+            raise ConfigError(exc.message, file=str(p), column=exc.column, value=exc.value,
+                              hint=exc.hint) from None
