@@ -1,8 +1,575 @@
-"""Command-line interface (work in progress)."""
+"""The ``rerouting`` command: scan, mirror, validate, lists, demo.
+
+User errors (every ``ReroutingError``) print one line and a hint, and exit with the
+error's code; tracebacks only appear with ``--debug``. Exit codes are documented in
+``docs/cli.md``: 0 success, 1 internal error, 2 usage or configuration error,
+3 input-data error, 4 no usable data after filtering, 130 interrupted.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-def main() -> None:
+import click
+from rich.console import Console
+from rich.table import Table
+
+from rerouting.exceptions import ConfigError, ReroutingError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from rerouting.config import Scenario
+    from rerouting.io import TradeData
+    from rerouting.result import RouteTable
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+FORMATS = ("auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci")
+SCORERS = ("default", "ec-surge", "freund", "both-up", "isolation-forest")
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Ui:
+    """Terminal output: rich on stderr for progress and messages, stdout for results."""
+
+    def __init__(self, *, quiet: bool = False, verbose: bool = False, debug: bool = False) -> None:
+        self.quiet = quiet
+        self.verbose = verbose or debug
+        self.debug = debug
+        self.out = Console(highlight=False, soft_wrap=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        """Show a spinner with elapsed time while a step runs, then a tick line."""
+        start = time.perf_counter()
+        if self.quiet or not self.err.is_terminal:
+            yield
+        else:
+            with self.err.status(f"{label}…", spinner="dots"):
+                yield
+        if not self.quiet:
+            self.err.print(f"[green]✓[/] {label} [dim]({time.perf_counter() - start:.1f}s)[/]")
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            self.err.print(text)
+
+    def detail(self, text: str) -> None:
+        if self.verbose and not self.quiet:
+            self.err.print(f"[dim]{text}[/]")
+
+
+_UI = Ui()
+
+
+def _output_options(func: F) -> F:
+    """Add --quiet/--verbose/--debug to a command."""
+    func = click.option("--debug", is_flag=True, help="Show tracebacks for every error.")(func)
+    func = click.option("-v", "--verbose", is_flag=True, help="Print more detail.")(func)
+    func = click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")(func)
+    return func
+
+
+def _input_options(func: F) -> F:
+    """Add the options that control how input files are read."""
+    func = click.option(
+        "--columns",
+        metavar="MAP",
+        help="Column mapping for tidy files, canonical=yours pairs: "
+        "'period=month,reporter=country,value=usd'.",
+    )(func)
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="auto",
+        show_default=True,
+        help="Input format; 'auto' detects it from the header.",
+    )(func)
+    return func
+
+
+def _setup(quiet: bool, verbose: bool, debug: bool) -> Ui:
+    global _UI
+    _UI = Ui(quiet=quiet, verbose=verbose, debug=debug)
+    return _UI
+
+
+def _parse_columns(spec: str | None) -> dict[str, str] | None:
+    if not spec:
+        return None
+    mapping: dict[str, str] = {}
+    for part in spec.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(
+                "column mapping must be canonical=yours pairs separated by commas",
+                column="--columns",
+                value=part,
+                hint="e.g. --columns period=month,reporter=country,value=usd",
+            )
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def _read(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> TradeData:
+    from rerouting.io import read_trade
+
+    with ui.step(f"Read {len(inputs)} input(s)"):
+        data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))  # type: ignore[arg-type]
+    ui.info(data.report.summary())
+    return data
+
+
+def _apply_currency(ui: Ui, data: TradeData, currency: str | None, rates: str | None) -> TradeData:
+    """Convert to one currency when asked; refuse to mix currencies silently."""
+    from rerouting.io import TradeData as _TradeData
+    from rerouting.normalise import check_single_currency, convert_currency
+
+    if rates or currency:
+        if not currency:
+            raise ConfigError(
+                "--rates needs --currency to say what to convert to",
+                column="--currency",
+                hint="e.g. --currency USD --rates rates.csv",
+            )
+        with ui.step(f"Convert values to {currency}"):
+            frame = convert_currency(data.frame.lazy(), to=currency, rates=rates).collect()
+        return _TradeData(frame=frame, report=data.report)
+    check_single_currency(data.frame)
+    return data
+
+
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".json")
+
+
+def _write_frame(frame: pl.DataFrame, path: str) -> None:
+    _check_output(path)
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        frame.write_csv(path)
+    elif suffix == ".parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_json(path)
+
+
+def _check_output(path: str | None, *, option: str = "--output") -> None:
+    """Fail before the work starts if the output cannot be written."""
+    if path is None:
+        return
+    if Path(path).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ConfigError(
+            "unknown output format",
+            column=option,
+            value=path,
+            hint="name the output file .csv, .parquet or .json",
+        )
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise ConfigError(
+            "output folder does not exist", column=option, value=path, hint=f"create {parent} first"
+        )
+
+
+def _print_routes(ui: Ui, table: RouteTable, top: int, truth: pl.DataFrame | None = None) -> None:
+    routes = table.top(top)
+    if routes.is_empty():
+        ui.out.print("No candidate routes.")
+        return
+    grid = Table(title=f"Top {len(routes)} of {len(table)} routes", show_lines=False)
+    grid.add_column("#", justify="right")
+    grid.add_column("route")
+    grid.add_column("hs")
+    grid.add_column("score", justify="right")
+    if truth is not None:
+        grid.add_column("truth")
+    grid.add_column("explanation", overflow="fold")
+    labels = None
+    if truth is not None:
+        import polars as pl
+
+        labels = routes.join(
+            truth.select(
+                "hub", "hs", pl.coalesce(pl.col("decoy_type"), pl.col("kind")).alias("_truth")
+            ).unique(["hub", "hs"]),
+            on=["hub", "hs"],
+            how="left",
+        )["_truth"].to_list()
+    for i, row in enumerate(routes.iter_rows(named=True)):
+        cells = [
+            str(row["rank"]),
+            f"{row['origin']}→{row['hub']}→{row['destination']}",
+            str(row["hs"]),
+            f"{row['score']:.2f}",
+        ]
+        if labels is not None:
+            label = labels[i] or "-"
+            cells.append(f"[green]{label}[/]" if label == "route" else f"[yellow]{label}[/]")
+        cells.append(str(row.get("explanation") or ""))
+        grid.add_row(*cells)
+    ui.out.print(grid)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="rerouting", prog_name="rerouting")
+def cli() -> None:
+    """Find sanctions circumvention (trade rerouting) in mirror trade statistics.
+
+    Read UN Comtrade, Eurostat Comext, CEPII BACI or tidy CSV/Parquet files, pair the
+    mirror sides and rank origin → hub → destination routes whose legs move the way
+    rerouting does.
+
+    \b
+    Examples:
+      rerouting demo
+      rerouting validate downloads/
+      rerouting scan comtrade/*.csv --origin EU --destination RUS --event 2022-03 \\
+          --products chpl --output routes.csv
+      rerouting lists
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=False, metavar="INPUT...")
+@click.option("--origin", help="Origin: ISO3 codes or bloc names, comma-separated (BLR, EU).")
+@click.option("--destination", help="Destination: ISO3 codes or bloc names (EU, RUS).")
+@click.option("--event", help="First month under sanctions, YYYY-MM (e.g. 2022-03).")
+@click.option("--hubs", help="Candidate hubs, comma-separated ISO3 (default: every country).")
+@click.option(
+    "--products",
+    metavar="NAME|FILE|PREFIXES",
+    help="A list name (chpl, chpl-tier1, eu-833, belarus; see `rerouting lists`), "
+    "a file with one code per line, or HS prefixes '4407,4412'.",
+)
+@click.option("--baseline", metavar="START:END", help="Pre-event window (default: 24 months).")
+@click.option("--post", metavar="START:END", help="Post-event window (default: to the end).")
+@_input_options
+@click.option("--currency", help="Report values in this currency (needs --rates if data differ).")
+@click.option("--rates", type=click.Path(), help="CSV of exchange rates: currency,period,rate.")
+@click.option("--config", "config_path", type=click.Path(), help="A scan.toml with the scenario.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=15,
+    show_default=True,
+    help="How many routes to print.",
+)
+@click.option("--scorer", type=click.Choice(SCORERS), help="Which score ranks the routes.")
+@click.option("-o", "--output", help="Write all routes here (.csv, .parquet or .json).")
+@click.option("--report", "report_path", help="Write an offline HTML report here.")
+@_output_options
+def scan(
+    inputs: tuple[str, ...],
+    origin: str | None,
+    destination: str | None,
+    event: str | None,
+    hubs: str | None,
+    products: str | None,
+    baseline: str | None,
+    post: str | None,
+    fmt: str,
+    columns: str | None,
+    currency: str | None,
+    rates: str | None,
+    config_path: str | None,
+    top: int,
+    scorer: str | None,
+    output: str | None,
+    report_path: str | None,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Rank likely rerouting routes in trade files.
+
+    INPUT is any mix of files, globs and folders (CSV, CSV.gz, Parquet). Flags
+    override the --config file.
+
+    \b
+    Examples:
+      rerouting scan fixtures/demo/trade.parquet --origin BLR --destination EU \\
+          --event 2022-03 --products 4407,4412,3104 --output routes.csv
+      rerouting scan comext/ --origin EU --destination RUS --event 2022-03 \\
+          --hubs KAZ,KGZ,ARM --products eu-833 --report report.html
+      rerouting scan data/ --config scan.toml --scorer freund --top 30
+    """
+    from rerouting.config import Scenario
+    from rerouting.scan import scan as run_scan
+
+    ui = _setup(quiet, verbose, debug)
+    fields: dict[str, Any] = {
+        "origin": origin,
+        "destination": destination,
+        "event": event,
+        "hubs": hubs,
+        "products": products,
+        "baseline": baseline,
+        "post": post,
+        "scorer": scorer,
+        "currency": currency,
+    }
+    if config_path:
+        scenario = Scenario.from_toml(config_path, **fields)
+    else:
+        missing = [f"--{k}" for k in ("origin", "destination", "event") if not fields[k]]
+        if missing:
+            raise ConfigError(
+                f"scan needs {', '.join(missing)}",
+                hint="e.g. --origin BLR --destination EU --event 2022-03, or --config scan.toml",
+            )
+        scenario = Scenario.build(**fields)
+    if not inputs:
+        raise ConfigError(
+            "scan needs at least one INPUT file, glob or folder",
+            hint="e.g. rerouting scan downloads/ --origin ...",
+        )
+    _check_output(output)
+    data = _apply_currency(ui, _read(ui, inputs, fmt, columns), currency, rates)
+    with ui.step("Scan routes"):
+        table = run_scan(data, scenario=scenario)
+    _print_routes(ui, table, top)
+    if output:
+        with ui.step(f"Write {len(table)} routes to {output}"):
+            _write_frame(table.routes, output)
+    if report_path:
+        with ui.step(f"Write report {report_path}"):
+            table.to_html(report_path)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", required=True, help="Where to write flows (.parquet, .csv, .json).")
+@_input_options
+@click.option(
+    "--cif-fob",
+    "cif_fob",
+    type=click.FloatRange(0, 0.5),
+    default=0.06,
+    show_default=True,
+    help="CIF/FOB margin used to put imports on an FOB basis.",
+)
+@click.option(
+    "--margin",
+    type=click.Choice(["fixed", "pair-median"]),
+    default="fixed",
+    show_default=True,
+    help="Fixed margin, or each pair's median observed margin.",
+)
+@_output_options
+def mirror(
+    inputs: tuple[str, ...],
+    output: str,
+    fmt: str,
+    columns: str | None,
+    cif_fob: float,
+    margin: str,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Pair exporter and importer reports into one flow table with gaps.
+
+    One row per exporter, importer, product and period: both sides' values and
+    kilograms, the CIF→FOB-adjusted import value, gaps, unit values, provenance
+    and a best estimate weighted by reporter reliability.
+
+    \b
+    Examples:
+      rerouting mirror comtrade/ --output flows.parquet
+      rerouting mirror data.csv --output flows.csv --margin pair-median
+    """
+    from rerouting.mirror import mirror as run_mirror
+
+    ui = _setup(quiet, verbose, debug)
+    _check_output(output)
+    data = _read(ui, inputs, fmt, columns)
+    with ui.step("Pair mirror flows"):
+        flows = run_mirror(data.frame, cif_fob_margin=cif_fob, margin=margin).collect()  # type: ignore[arg-type]
+    ui.info(f"{len(flows):,} flows")
+    with ui.step(f"Write {output}"):
+        _write_frame(flows, output)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@_input_options
+@click.option("--strict", is_flag=True, help="Also fail when rows were dropped.")
+@_output_options
+def validate(
+    inputs: tuple[str, ...],
+    fmt: str,
+    columns: str | None,
+    strict: bool,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Read files and print the ingest report: rows read, kept and dropped by reason.
+
+    Exits 0 when the files are usable, 3 on input errors (unreadable file, unknown
+    format, missing columns), and with --strict also when any row was dropped.
+
+    \b
+    Examples:
+      rerouting validate downloads/
+      rerouting validate armenia_cars.csv --format comtrade-legacy
+    """
+    from rerouting.exceptions import InputError
+
+    ui = _setup(quiet, verbose, debug)
+    data = _read(ui, inputs, fmt, columns)
+    report = data.report
+    for f in report.files:
+        ui.detail(f"{f.path}: {f.format}, read {f.rows_read:,}, kept {f.rows_kept:,}")
+    ui.out.print(report.to_frame())
+    if report.rows_kept == 0:
+        raise InputError("no usable rows in the input", hint="see the drop reasons above")
+    if strict and report.rows_dropped:
+        raise InputError(
+            f"{report.rows_dropped:,} rows were dropped (--strict)",
+            hint="see the drop reasons above",
+        )
+
+
+@cli.command(name="lists", context_settings=CONTEXT)
+@_output_options
+def lists_(quiet: bool, verbose: bool, debug: bool) -> None:
+    """Show the named product lists and country blocs, with sources and sizes.
+
+    \b
+    Examples:
+      rerouting lists
+      rerouting scan data/ --products chpl-tier1 ...
+    """
+    from rerouting._blocs import list_blocs
+    from rerouting._lists import list_catalog
+
+    ui = _setup(quiet, verbose, debug)
+    for title, frame in (("Product lists", list_catalog()), ("Blocs", list_blocs())):
+        grid = Table(title=title)
+        for name in frame.columns:
+            grid.add_column(name, overflow="fold")
+        for row in frame.iter_rows():
+            grid.add_row(*(_short(v) for v in row))
+        ui.out.print(grid)
+
+
+def _short(value: object, width: int = 70) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option(
+    "--direction",
+    type=click.Choice(["import-ban", "export-control"]),
+    default="import-ban",
+    show_default=True,
+    help="import-ban: BLR → EU via hubs; export-control: EU → RUS via hubs.",
+)
+@click.option("--seed", type=int, default=None, help="Seed of the synthetic world (default: demo).")
+@click.option("--top", type=click.IntRange(min=1), default=15, show_default=True)
+@click.option("-o", "--output", help="Also write the routes (.csv, .parquet, .json).")
+@click.option("--report", "report_path", help="Write an offline HTML report here.")
+@_output_options
+def demo(
+    direction: str,
+    seed: int | None,
+    top: int,
+    output: str | None,
+    report_path: str | None,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Scan the bundled synthetic demo world and show its known truth next to the ranking.
+
+    The world has planted routes and labelled decoys (price shocks, demand booms,
+    a hub's own production, HS revisions, one-off shipments): a good ranking puts
+    every planted route above every decoy.
+
+    \b
+    Examples:
+      rerouting demo
+      rerouting demo --direction export-control --report demo.html
+    """
+    from rerouting.scan import scan as run_scan
+    from rerouting.synthetic import demo_world
+
+    ui = _setup(quiet, verbose, debug)
+    _check_output(output)
+    with ui.step("Build the demo world"):
+        world = demo_world(direction=direction, seed=seed)  # type: ignore[arg-type]
+    ui.info(f"{world.trade.height:,} records; scenario: {_describe(world.scenario)}")
+    with ui.step("Scan routes"):
+        table = run_scan(world.trade, scenario=world.scenario)
+    _print_routes(ui, table, top, truth=world.truth)
+    if output:
+        _write_frame(table.routes, output)
+    if report_path:
+        with ui.step(f"Write report {report_path}"):
+            table.to_html(report_path)
+
+
+def _describe(scenario: Scenario) -> str:
+    hubs = ",".join(scenario.hubs) if scenario.hubs else "all"
+    return (
+        f"{','.join(scenario.origin)} → [{hubs}] → {','.join(scenario.destination)} "
+        f"after {scenario.event:%Y-%m}"
+    )
+
+
+def _print_error(err: ReroutingError) -> None:
+    console = Console(stderr=True, highlight=False)
+    text = str(err)
+    first, _, rest = text.partition("\nHint: ")
+    console.print(f"[bold red]error:[/] {first}", markup=True, soft_wrap=True)
+    if rest:
+        console.print(f"[yellow]hint:[/] {rest}", soft_wrap=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``rerouting`` command."""
-    raise SystemExit("rerouting: the CLI is not built yet")
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("REROUTING_DEBUG") == "1"
+    try:
+        cli.main(args=args, prog_name="rerouting", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(EXIT_INTERRUPTED)
+    except ReroutingError as exc:
+        if debug:
+            raise
+        _print_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        if debug:
+            raise
+        Console(stderr=True, highlight=False).print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "[yellow]hint:[/] this is a bug in rerouting; rerun with --debug for the "
+            "traceback and report it"
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(EXIT_OK)

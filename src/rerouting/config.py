@@ -167,6 +167,6 @@ class Scenario(BaseModel):
         try:
             return cls.build(**data)
         except ConfigError as exc:
-            exc.file = str(p)
-            raise ConfigError(exc.message, file=str(p), column=exc.column, value=exc.value,
-                              hint=exc.hint) from None
+            raise ConfigError(
+                exc.message, file=str(p), column=exc.column, value=exc.value, hint=exc.hint
+            ) from None

@@ -125,7 +125,8 @@ class SchemaError(InputError):
         if guesses:
             hint = f"did you mean {', '.join(guesses)}? " + hint
         hint += ". Map columns explicitly with columns={'canonical': 'yours'} (CLI: --columns)."
-        return cls(f"missing required column(s) {', '.join(map(repr, missing))}", file=file, hint=hint)
+        names = ", ".join(map(repr, missing))
+        return cls(f"missing required column(s) {names}", file=file, hint=hint)
 
 
 class ParseError(InputError):

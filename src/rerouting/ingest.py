@@ -109,7 +109,8 @@ class IngestReport(BaseModel):
         """Move ``n_filtered`` kept rows to the ``filtered_out`` reason."""
         dropped = dict(self.dropped)
         dropped["filtered_out"] = dropped.get("filtered_out", 0) + n_filtered
-        return self.model_copy(update={"rows_kept": self.rows_kept - n_filtered, "dropped": dropped})
+        kept = self.rows_kept - n_filtered
+        return self.model_copy(update={"rows_kept": kept, "dropped": dropped})
 
     def to_frame(self) -> pl.DataFrame:
         """One row per drop reason (plus ``kept``), with counts and descriptions."""
