@@ -1,0 +1,221 @@
+"""The result of a scan: ranked routes, their monthly legs, and the scenario.
+
+``RouteTable`` is what :func:`rerouting.scan` returns and what the report, the CLI
+and the exporters consume. Its columns are a stable contract, documented in
+``docs/detection.md``:
+
+``routes`` (one row per origin → hub → destination × HS6 route, sorted by ``rank``)
+    ``rank``, ``origin``, ``hub``, ``destination``, ``hs``, ``score`` (0-1),
+    ``explanation``, ``missing_legs``, every feature of
+    :data:`rerouting.features.FEATURES`, one ``contrib_<feature>`` column per feature
+    that enters the default score (the contributions sum to ``score``),
+    ``iforest_score`` and the named baselines ``ec_surge``, ``freund``, ``both_up``.
+
+``legs`` (monthly series per route and leg)
+    ``origin``, ``hub``, ``destination``, ``hs``, ``leg`` (``origin_hub``,
+    ``hub_destination`` or ``direct``), ``period`` (Date), ``value``, ``kg``,
+    ``provenance`` (which side of the mirror pair the number comes from).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+
+from rerouting.exceptions import InputError
+
+if TYPE_CHECKING:
+    from rerouting.config import Scenario
+    from rerouting.ingest import IngestReport
+
+__all__ = ["KEY", "LEGS_SCHEMA", "LEG_NAMES", "RouteTable"]
+
+#: Columns that identify a route.
+KEY: Final = ("origin", "hub", "destination", "hs")
+
+#: The three legs of a route.
+LEG_NAMES: Final = ("origin_hub", "hub_destination", "direct")
+
+LEGS_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "origin": pl.String(),
+    "hub": pl.String(),
+    "destination": pl.String(),
+    "hs": pl.String(),
+    "leg": pl.Enum(list(LEG_NAMES)),
+    "period": pl.Date(),
+    "value": pl.Float64(),
+    "kg": pl.Float64(),
+    "provenance": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """Ranked candidate routes of a scan.
+
+    Attributes:
+        routes: One row per route, sorted by ``rank`` (1 = most suspicious).
+        legs: Monthly series per route and leg (see module docstring).
+        scenario: The scenario that was scanned.
+        ingest: Row accounting of the data read, when the scan read it.
+        descriptions: Optional ``hs`` → ``description`` table for labels.
+    """
+
+    routes: pl.DataFrame
+    legs: pl.DataFrame
+    scenario: Scenario
+    ingest: IngestReport | None = None
+    descriptions: pl.DataFrame | None = None
+
+    # ------------------------------------------------------------------ views
+    def __len__(self) -> int:
+        return self.routes.height
+
+    def __repr__(self) -> str:
+        sc = self.scenario
+        head = (
+            f"RouteTable({len(self)} routes; {'+'.join(sc.origin)} → hubs → "
+            f"{'+'.join(sc.destination)}, event {sc.event:%Y-%m}, scorer {sc.scorer!r})"
+        )
+        if not len(self):
+            return head
+        cols = [
+            c for c in ("rank", "origin", "hub", "destination", "hs", "score") if c in self.routes
+        ]
+        with pl.Config(tbl_rows=5, tbl_hide_dataframe_shape=True):
+            return f"{head}\n{self.routes.select(cols).head(5)}"
+
+    def top(self, n: int = 10) -> pl.DataFrame:
+        """The ``n`` best-ranked routes with their key columns, score and explanation."""
+        cols = [
+            c
+            for c in (
+                "rank",
+                "origin",
+                "hub",
+                "destination",
+                "hs",
+                "description",
+                "score",
+                "pass_through",
+                "missing_legs",
+                "explanation",
+            )
+            if c in self._labelled().columns
+        ]
+        return self._labelled().sort("rank").head(n).select(cols)
+
+    def _labelled(self) -> pl.DataFrame:
+        if self.descriptions is None or "description" in self.routes.columns:
+            return self.routes
+        desc = self.descriptions.select(pl.col("hs").cast(pl.String), "description").unique("hs")
+        return self.routes.join(desc, on="hs", how="left", maintain_order="left")
+
+    def route(self, route: int | tuple[str, str]) -> dict[str, Any]:
+        """One route's row as a dict, by rank or by ``(hub, hs)`` (best-ranked match)."""
+        if isinstance(route, tuple):
+            hub, hs = route
+            rows = self.routes.filter((pl.col("hub") == hub) & (pl.col("hs") == hs))
+            what = f"hub {hub}, hs {hs}"
+        else:
+            rows = self.routes.filter(pl.col("rank") == int(route))
+            what = f"rank {route}"
+        if rows.is_empty():
+            raise InputError(
+                f"no route with {what}",
+                value=route,
+                hint="use a rank between 1 and len(table), or a (hub, hs) pair from .routes",
+            )
+        return rows.sort("rank").row(0, named=True)
+
+    def explain(self, route: int | tuple[str, str]) -> str:
+        """Plain-language account of one route: what moved, and why it scores as it does.
+
+        Args:
+            route: Its rank (1 = top), or a ``(hub, hs)`` pair.
+        """
+        from rerouting._explain import explain_row
+
+        return explain_row(self.route(route))
+
+    def hubs(self) -> pl.DataFrame:
+        """Per-hub summary, most suspicious hub first.
+
+        Columns: ``hub``, ``n_routes``, ``n_flagged`` (routes scoring ≥ 0.5),
+        ``total_excess`` (sum of the routes' pass-through bound, money),
+        ``best_score``, ``hub_score`` (sum of route scores, i.e. the expected
+        number of rerouted products through the hub).
+        """
+        r = self.routes
+        excess = pl.col("pass_through") if "pass_through" in r.columns else pl.lit(None)
+        return (
+            r.group_by("hub")
+            .agg(
+                n_routes=pl.len(),
+                n_flagged=(pl.col("score") >= 0.5).sum(),
+                total_excess=excess.fill_nan(None).sum(),
+                best_score=pl.col("score").max(),
+                hub_score=pl.col("score").sum(),
+            )
+            .sort(["hub_score", "best_score", "hub"], descending=[True, True, False])
+        )
+
+    # ------------------------------------------------------------------ export
+    def write_csv(self, path: str | Path) -> Path:
+        """Write ``routes`` to CSV (one row per route)."""
+        p = Path(path)
+        self.routes.write_csv(p)
+        return p
+
+    def write_parquet(self, path: str | Path, *, legs: bool = False) -> Path:
+        """Write ``routes`` to Parquet; with ``legs=True`` also ``<stem>.legs.parquet``."""
+        p = Path(path)
+        self.routes.write_parquet(p)
+        if legs:
+            self.legs.write_parquet(p.with_name(f"{p.stem}.legs.parquet"))
+        return p
+
+    def write_json(self, path: str | Path) -> Path:
+        """Write the scenario and ``routes`` (records) as one JSON document."""
+        p = Path(path)
+        doc = {
+            "scenario": self.scenario.model_dump(mode="json"),
+            "routes": self.routes.to_dicts(),
+        }
+        p.write_text(json.dumps(doc, default=str, allow_nan=False, indent=1), encoding="utf-8")
+        return p
+
+    def to_html(self, path: str | Path, *, top: int = 20) -> Path:
+        """Write the offline HTML report (see ``docs/report.md``)."""
+        report = importlib.import_module("rerouting._report")
+        return Path(report.write_html(self, path, top=top))
+
+    def _repr_html_(self) -> str:
+        try:
+            report = importlib.import_module("rerouting._report")
+            repr_html = report.repr_html
+        except (ImportError, AttributeError):
+            return self._plain_html()
+        return str(repr_html(self))
+
+    def _plain_html(self, n: int = 10) -> str:
+        top = self.top(n)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in top.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+            for row in top.iter_rows()
+        )
+        title = html.escape(repr(self).splitlines()[0])
+        return f"<p>{title}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return "" if v is None else str(v)
