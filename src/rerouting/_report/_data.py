@@ -1,0 +1,272 @@
+"""Everything the report shows, computed from a ``RouteTable`` with polars.
+
+The HTML and chart modules only format what is prepared here, so all numbers in
+the report come from one vectorised pass over the routes and legs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from rerouting.result import RouteTable
+
+__all__ = ["LEG_ORDER", "ReportData", "country_name", "jsonable", "prepare"]
+
+KEY: Final = ("origin", "hub", "destination", "hs")
+LEG_ORDER: Final = ("origin_hub", "hub_destination", "direct")
+#: Default baseline length when the scenario leaves it open (matches ``Scenario``).
+BASELINE_MONTHS: Final = 24
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The top routes and their legs, with a route id ``rid`` (0-based, by rank).
+
+    Attributes:
+        top: Top routes sorted by rank, with ``rid`` and ``description`` columns.
+        legs: Monthly legs of the top routes with ``rid``; ``leg`` as a string.
+        leg_stats: One row per ``rid`` × ``leg``: baseline and post monthly means of
+            value and kg, unit values, months with data and provenance.
+        links: Sankey links ``source``, ``target``, ``stage`` (``origin_hub`` or
+            ``hub_destination``), ``value`` (monthly excess over baseline, > 0).
+        excess_source: Where the link values come from (a sentence).
+        contrib: Score contributions of the top routes: ``rid``, ``feature``, ``contrib``.
+        baseline: Inclusive baseline window (first days of months).
+        post: Inclusive post-event window.
+        n_routes: Routes in the whole table.
+        months: First month, last month and number of months in all legs.
+    """
+
+    top: pl.DataFrame
+    legs: pl.DataFrame
+    leg_stats: pl.DataFrame
+    links: pl.DataFrame
+    excess_source: str
+    contrib: pl.DataFrame
+    baseline: tuple[dt.date, dt.date]
+    post: tuple[dt.date, dt.date]
+    n_routes: int
+    months: tuple[dt.date | None, dt.date | None, int]
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    m = d.year * 12 + d.month - 1 + n
+    return dt.date(m // 12, m % 12 + 1, 1)
+
+
+def _windows(
+    table: RouteTable, first: dt.date | None, last: dt.date | None
+) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+    """The scenario's windows, or the defaults ``Scenario`` documents."""
+    sc = table.scenario
+    event = sc.event
+    if sc.baseline is not None:
+        baseline = sc.baseline
+    else:
+        start = _add_months(event, -BASELINE_MONTHS)
+        if first is not None and first > start and first < event:
+            start = first
+        baseline = (start, _add_months(event, -1))
+    if sc.post is not None:
+        post = sc.post
+    else:
+        end = last if last is not None and last >= event else event
+        post = (event, end)
+    return baseline, post
+
+
+def _top_routes(table: RouteTable, top: int) -> pl.DataFrame:
+    routes = table.routes
+    if "rank" in routes.columns:
+        routes = routes.sort("rank", nulls_last=True)
+    routes = routes.head(max(top, 0)).with_row_index("rid")
+    routes = routes.with_columns(pl.col("rid").cast(pl.Int64))
+    if "description" not in routes.columns:
+        if table.descriptions is not None and {"hs", "description"} <= set(
+            table.descriptions.columns
+        ):
+            desc = table.descriptions.select(
+                pl.col("hs").cast(pl.String), pl.col("description").cast(pl.String)
+            ).unique("hs", keep="first")
+            routes = routes.join(desc, on="hs", how="left", maintain_order="left")
+        else:
+            routes = routes.with_columns(description=pl.lit(None, dtype=pl.String))
+    return routes
+
+
+def _top_legs(table: RouteTable, top: pl.DataFrame) -> pl.DataFrame:
+    """Legs of the top routes; a ``direct`` leg without a hub belongs to every hub."""
+    ids = top.select(*KEY, "rid")
+    legs = table.legs.with_columns(
+        pl.col("leg").cast(pl.String),
+        *(pl.col(c).cast(pl.String) for c in KEY),
+        pl.col("value").cast(pl.Float64),
+        pl.col("kg").cast(pl.Float64),
+        pl.col("provenance").cast(pl.String),
+    )
+    keyed = legs.filter(pl.col("hub").is_not_null()).join(ids, on=list(KEY), how="inner")
+    shared = (
+        legs.filter(pl.col("hub").is_null())
+        .drop("hub")
+        .join(ids, on=["origin", "destination", "hs"], how="inner")
+    )
+    cols = ["rid", "leg", "period", "value", "kg", "provenance"]
+    return (
+        pl.concat([keyed.select(cols), shared.select(cols)])
+        .with_columns(
+            pl.col("value").fill_nan(None),
+            pl.col("kg").fill_nan(None),
+        )
+        .sort("rid", "leg", "period")
+    )
+
+
+def _leg_stats(
+    legs: pl.DataFrame, baseline: tuple[dt.date, dt.date], post: tuple[dt.date, dt.date]
+) -> pl.DataFrame:
+    in_base = pl.col("period").is_between(*baseline)
+    in_post = pl.col("period").is_between(*post)
+    has_kg = pl.col("kg") > 0
+
+    def uv(window: pl.Expr) -> pl.Expr:
+        mask = window & has_kg & pl.col("value").is_not_null()
+        kg = pl.col("kg").filter(mask).sum()
+        return pl.when(kg > 0).then(pl.col("value").filter(mask).sum() / kg)
+
+    return (
+        legs.group_by("rid", "leg")
+        .agg(
+            base_value=pl.col("value").filter(in_base).mean(),
+            post_value=pl.col("value").filter(in_post).mean(),
+            base_kg=pl.col("kg").filter(in_base).mean(),
+            post_kg=pl.col("kg").filter(in_post).mean(),
+            base_uv=uv(in_base),
+            post_uv=uv(in_post),
+            months=pl.col("value").is_not_null().sum(),
+            provenance=pl.col("provenance").drop_nulls().unique().sort().str.join(", "),
+        )
+        .with_columns(
+            change=pl.when(pl.col("base_value") > 0).then(
+                pl.col("post_value") / pl.col("base_value") - 1
+            )
+        )
+        .sort("rid", pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=3))
+    )
+
+
+def _links(top: pl.DataFrame, stats: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """Monthly excess over baseline per leg of each top route, summed into Sankey links."""
+    cols = top.columns
+    if {"oh_excess_value", "hd_excess_value"} <= set(cols) and (
+        top.select(pl.col("oh_excess_value").is_not_null().any()).item()
+    ):
+        per_route = top.select(
+            "rid",
+            "origin",
+            "hub",
+            "destination",
+            oh=pl.col("oh_excess_value").cast(pl.Float64).fill_nan(None),
+            hd=pl.col("hd_excess_value").cast(pl.Float64).fill_nan(None),
+        )
+        source = "the scan's robust estimate (features oh_excess_value, hd_excess_value)"
+    else:
+        diff = stats.with_columns(
+            excess=pl.col("post_value").fill_null(0) - pl.col("base_value").fill_null(0)
+        ).pivot(on="leg", index="rid", values="excess")
+        for leg in LEG_ORDER:
+            if leg not in diff.columns:
+                diff = diff.with_columns(pl.lit(None, dtype=pl.Float64).alias(leg))
+        per_route = top.select("rid", "origin", "hub", "destination").join(
+            diff.select("rid", oh="origin_hub", hd="hub_destination"), on="rid", how="left"
+        )
+        source = "mean monthly value after the event minus the baseline mean"
+    oh = per_route.group_by(source="origin", target="hub").agg(
+        value=pl.col("oh").clip(lower_bound=0).sum()
+    )
+    hd = per_route.group_by(source="hub", target="destination").agg(
+        value=pl.col("hd").clip(lower_bound=0).sum()
+    )
+    links = pl.concat(
+        [
+            oh.with_columns(stage=pl.lit("origin_hub")),
+            hd.with_columns(stage=pl.lit("hub_destination")),
+        ]
+    ).filter(pl.col("value") > 0)
+    return links.select("source", "target", "stage", "value").sort(
+        "stage", "value", "source", "target", descending=[True, True, False, False]
+    ), source
+
+
+def _contrib(top: pl.DataFrame) -> pl.DataFrame:
+    names = [c for c in top.columns if c.startswith("contrib_")]
+    if not names:
+        return pl.DataFrame(schema={"rid": pl.Int64, "feature": pl.String, "contrib": pl.Float64})
+    return (
+        top.select("rid", *(pl.col(c).cast(pl.Float64) for c in names))
+        .unpivot(index="rid", variable_name="feature", value_name="contrib")
+        .with_columns(
+            pl.col("feature").str.strip_prefix("contrib_"),
+            pl.col("contrib").fill_nan(None),
+        )
+        .drop_nulls("contrib")
+        .sort("rid", "feature")
+    )
+
+
+def prepare(table: RouteTable, top: int) -> ReportData:
+    """Select the ``top`` routes of ``table`` and compute what the report shows."""
+    top_routes = _top_routes(table, top)
+    period = table.legs.get_column("period")
+    first = period.min() if period.len() else None
+    last = period.max() if period.len() else None
+    first_d = first if isinstance(first, dt.date) else None
+    last_d = last if isinstance(last, dt.date) else None
+    baseline, post = _windows(table, first_d, last_d)
+    legs = _top_legs(table, top_routes)
+    stats = _leg_stats(legs, baseline, post)
+    links, source = _links(top_routes, stats)
+    return ReportData(
+        top=top_routes,
+        legs=legs,
+        leg_stats=stats,
+        links=links,
+        excess_source=source,
+        contrib=_contrib(top_routes),
+        baseline=baseline,
+        post=post,
+        n_routes=table.routes.height,
+        months=(first_d, last_d, period.n_unique()),
+    )
+
+
+@cache
+def country_name(code: str) -> str:
+    """A readable name for an ISO3 code (the code itself for blocs and unknowns)."""
+    import pycountry
+
+    if len(code) != 3 or not code.isalpha():
+        return code
+    country = pycountry.countries.get(alpha_3=code.upper())
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with NaN/inf as ``None`` and dates as ISO strings, ready for ``json.dumps``."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    return obj
