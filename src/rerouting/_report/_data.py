@@ -124,7 +124,11 @@ def _top_legs(table: RouteTable, top: pl.DataFrame) -> pl.DataFrame:
             pl.col("value").fill_nan(None),
             pl.col("kg").fill_nan(None),
         )
-        .sort("rid", "leg", "period")
+        .sort(
+            "rid",
+            pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=3),
+            "period",
+        )
     )
 
 
