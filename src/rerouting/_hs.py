@@ -150,8 +150,9 @@ def vintage_for_year(year: int) -> Vintage:
 def vintage_for_period(period: pl.Expr | str = "period") -> pl.Expr:
     """The HS vintage in force at each period, as a String expression.
 
-    Periods before 2017-01 → ``HS2012`` (older data is labelled HS2012 too, since older
-    revisions are not shipped), 2017-01 … 2021-12 → ``HS2017``, from 2022-01 → ``HS2022``.
+    The expression is named ``hs_vintage``. Periods before 2017-01 → ``HS2012`` (older
+    data is labelled HS2012 too, since older revisions are not shipped), 2017-01 …
+    2021-12 → ``HS2017``, from 2022-01 → ``HS2022``.
 
     Args:
         period: A Date expression or column name.
@@ -165,6 +166,7 @@ def vintage_for_period(period: pl.Expr | str = "period") -> pl.Expr:
         .when(p.is_not_null())
         .then(pl.lit("HS2012"))
         .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("hs_vintage")
     )
 
 
@@ -325,7 +327,7 @@ def concordance(old_vintage: str, new_vintage: str) -> pl.DataFrame:
     Built from the conversion table turned round (every newer code belongs to exactly
     one older code, so the newer codes are partitioned cleanly). Older codes that no
     newer code converts to (codes deleted by the revision) fall back to the correlation
-    table.
+    table. HS2017 ``300219`` appears in neither bundled HS2022 table and has no row.
 
     Args:
         old_vintage: The older vintage (e.g. ``HS2017``).
