@@ -3,8 +3,8 @@
 Data: shared/data/real/eurostat_totals_eu_hubs_2019_2024 (see PROVENANCE.md there).
 Eurostat reports each member's monthly exports (FOB, EUR) to AM/GE/KZ/KG/RU/UZ; the
 hubs' statistics offices report yearly imports by partner (CIF, converted to EUR at
-fixed annual rates). In 2022 Lithuania → Kyrgyzstan is €324.7M in Eurostat but
-€63.6M in Kyrgyz statistics.
+fixed annual rates). Both are read with ``rerouting.io.read_trade``. In 2022
+Lithuania → Kyrgyzstan is €324.7M in Eurostat but €63.6M in Kyrgyz statistics.
 """
 
 from __future__ import annotations
@@ -15,83 +15,40 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
+from rerouting._blocs import bloc_members
+from rerouting.io import read_trade
 from rerouting.mirror import arrival_ratio, mirror, reporter_reliability
-from rerouting.schema import CANONICAL_SCHEMA
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-EU27 = {
-    "Austria": "AUT", "Belgium": "BEL", "Bulgaria": "BGR", "Croatia": "HRV", "Cyprus": "CYP",
-    "Czechia": "CZE", "Czech Republic": "CZE", "Denmark": "DNK", "Estonia": "EST",
-    "Finland": "FIN", "France": "FRA", "Germany": "DEU", "Greece": "GRC", "Hungary": "HUN",
-    "Ireland": "IRL", "Italy": "ITA", "Latvia": "LVA", "Lithuania": "LTU", "Luxembourg": "LUX",
-    "Malta": "MLT", "Netherlands": "NLD", "Poland": "POL", "Portugal": "PRT", "Romania": "ROU",
-    "Slovakia": "SVK", "Словакия": "SVK", "Slovenia": "SVN", "Spain": "ESP", "Sweden": "SWE",
-}  # fmt: skip
-HUBS = {
-    "Armenia": "ARM", "Georgia": "GEO", "Kazakhstan": "KAZ", "Kyrgyzstan": "KGZ",
-    "Russian Federation": "RUS", "Uzbekistan": "UZB", "United Kingdom": "GBR",
-}  # fmt: skip
-ISO3 = EU27 | HUBS
-EU_MEMBERS = sorted(set(EU27.values()))
+EU_MEMBERS = bloc_members("EU", dt.date(2022, 1, 1))
 YEARS = range(2019, 2024)  # both sides publish 2019–2023
-
-
-def _iso(col: str) -> pl.Expr:
-    # Eurostat labels carry footnotes: "Germany (incl. German Democratic Republic 'DD' ...)"
-    return pl.col(col).str.split(" (").list.first().replace_strict(ISO3, default=None)
 
 
 @pytest.fixture(scope="module")
 def trade(shared_data: Path) -> pl.DataFrame:
     base = shared_data / "real" / "eurostat_totals_eu_hubs_2019_2024"
-    eurostat = (
-        pl.read_csv(base / "eurostat_eu_member_total_trade_with_hubs_monthly.csv")
-        .with_columns(
-            reporter=_iso("reporter"),
-            partner=_iso("partner"),
-            year=pl.col("period").str.slice(0, 4).cast(pl.Int32),
-        )
-        .filter(pl.col("reporter").is_not_null(), pl.col("year").is_in(list(YEARS)))
-        .group_by("reporter", "partner", "flow", "year")  # monthly → calendar year
-        .agg(value=pl.col("value_eur").sum().cast(pl.Float64))
-        .with_columns(flow=pl.col("flow").str.to_lowercase(), source=pl.lit("comext"))
+    eurostat = read_trade(base / "eurostat_eu_member_total_trade_with_hubs_monthly.csv").frame
+    hubs = read_trade(
+        [
+            base / "partner_national_statistics" / f"{hub}_import_yearly.csv"
+            for hub in ("armenia", "kazakhstan", "kyrgyz", "uzbek")
+        ]
+    ).frame
+    assert set(eurostat.get_column("frequency")) == {"M"}
+    assert set(hubs.get_column("frequency")) == {"A"}
+    # Eurostat is monthly and the hubs publish years: sum the months to calendar years
+    # (mirror never pairs a monthly record with an annual one)
+    annual = (
+        eurostat.filter(pl.col("period").dt.year().is_in(list(YEARS)))
+        .with_columns(period=pl.col("period").dt.truncate("1y"), frequency=pl.lit("A"))
+        .group_by([c for c in eurostat.columns if c != "value"])  # totals: no kg or quantity
+        .agg(pl.col("value").sum())
+        .select(eurostat.columns)
+        .cast(eurostat.schema)
     )
-    hubs = (
-        pl.concat(
-            [
-                pl.read_csv(base / "partner_national_statistics" / f"{hub}_import_yearly.csv")
-                for hub in ("armenia", "kazakhstan", "kyrgyz", "uzbek")
-            ]
-        )
-        .with_columns(
-            reporter=_iso("REPORTER"),
-            partner=_iso("PARTNER"),  # aggregates ("European Union (EU)", "World") map to null
-            year=pl.col("PERIOD").str.slice(1).cast(pl.Int32),
-            flow=pl.col("FLOW").str.to_lowercase(),
-            value=pl.col("VALUE_IN_EUR"),
-            source=pl.lit("national"),
-        )
-        .filter(pl.col("partner").is_not_null())
-        .select("reporter", "partner", "flow", "year", "value", "source")
-    )
-    rows = pl.concat([eurostat.select(hubs.columns), hubs])
-    return rows.select(
-        period=pl.date(pl.col("year"), 1, 1),
-        frequency=pl.lit("A"),
-        reporter="reporter",
-        partner="partner",
-        flow="flow",
-        hs=pl.lit("TOTAL"),
-        value="value",
-        currency=pl.lit("EUR"),
-        net_weight_kg=pl.lit(None),
-        quantity=pl.lit(None),
-        quantity_unit=pl.lit(None),
-        hs_vintage=pl.lit(None),
-        source="source",
-    ).cast(CANONICAL_SCHEMA)  # type: ignore[arg-type]
+    return pl.concat([annual, hubs])
 
 
 @pytest.fixture(scope="module")
