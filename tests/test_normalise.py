@@ -24,10 +24,11 @@ from rerouting.normalise import (
 from rerouting.schema import CANONICAL_SCHEMA
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 
-def _trade(rows: list[tuple[dt.date, str, str | None]], **extra: list[object]) -> pl.DataFrame:
+def _trade(rows: Sequence[tuple[dt.date, str, str | None]], **extra: list[object]) -> pl.DataFrame:
     """Canonical rows (period, hs, hs_vintage); other columns filled plausibly."""
     n = len(rows)
     data: dict[str, list[object]] = {
