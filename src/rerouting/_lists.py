@@ -483,11 +483,24 @@ def _belarus(name: str, groups: Sequence[str], description: str) -> ProductList:
     )
 
 
+_CHPL_MEANING: Final = {
+    "1": "integrated circuits, highest concern",
+    "2": "wireless, GNSS and passive electronic components",
+    "3A": "further electronic components",
+    "3B": "mechanical and other components",
+    "4A": "electronics manufacturing and test equipment",
+    "4B": "CNC machine tools and parts (added Feb 2024)",
+}
+
+
 def _chpl_tier(base: ProductList, *keys: str) -> ProductList:
     sub = base.tier("+".join(keys))
     digits = "".join(dict.fromkeys(k[0] for k in keys))
     suffix = digits if len(keys) > 1 else keys[0].lower()
-    return replace(sub, name=f"chpl-tier{suffix}")
+    meaning = "; ".join(_CHPL_MEANING[k] for k in keys)
+    return replace(
+        sub, name=f"chpl-tier{suffix}", description=f"CHPL tier {suffix.upper()}: {meaning}"
+    )
 
 
 @functools.cache
