@@ -173,6 +173,6 @@ def contrib_template(descriptions: dict[str, str]) -> dict[str, Any]:
                 alt.Tooltip("meaning:N"),
             ],
         )
-        .properties(title="What makes the score", width=260, height={"step": 16})
+        .properties(title="What makes the score", width=220, height={"step": 16})
     )
     return dict(_config(chart).to_dict())

@@ -14,13 +14,17 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._hs import hs_description
+
 if TYPE_CHECKING:
     from rerouting.result import RouteTable
 
-__all__ = ["LEG_ORDER", "ReportData", "country_name", "jsonable", "prepare"]
+__all__ = ["LEG_ORDER", "ReportData", "country_name", "jsonable", "prepare", "provenance_shares"]
 
 KEY: Final = ("origin", "hub", "destination", "hs")
 LEG_ORDER: Final = ("origin_hub", "hub_destination", "direct")
+#: Vintages whose descriptions label codes the table leaves undescribed, in order.
+HS_VINTAGES: Final = ("HS2017", "HS2022", "HS2012")
 #: Default baseline length when the scenario leaves it open (matches ``Scenario``).
 BASELINE_MONTHS: Final = 24
 
@@ -98,7 +102,13 @@ def _top_routes(table: RouteTable, top: int) -> pl.DataFrame:
             routes = routes.join(desc, on="hs", how="left", maintain_order="left")
         else:
             routes = routes.with_columns(description=pl.lit(None, dtype=pl.String))
-    return routes
+    # Codes the table does not describe get the HS nomenclature's text.
+    return routes.with_columns(
+        pl.coalesce(
+            pl.col("description").cast(pl.String),
+            *(hs_description(pl.col("hs").cast(pl.String), v) for v in HS_VINTAGES),
+        ).alias("description")
+    )
 
 
 def _top_legs(table: RouteTable, top: pl.DataFrame) -> pl.DataFrame:
@@ -154,14 +164,30 @@ def _leg_stats(
             base_uv=uv(in_base),
             post_uv=uv(in_post),
             months=pl.col("value").is_not_null().sum(),
-            provenance=pl.col("provenance").drop_nulls().unique().sort().str.join(", "),
         )
         .with_columns(
             change=pl.when(pl.col("base_value") > 0).then(
                 pl.col("post_value") / pl.col("base_value") - 1
-            )
+            ),
         )
+        .join(provenance_shares(legs, ["rid", "leg"], top=2), on=["rid", "leg"], how="left")
         .sort("rid", pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=3))
+    )
+
+
+def provenance_shares(legs: pl.DataFrame, by: list[str], *, top: int = 3) -> pl.DataFrame:
+    """Per group of ``by``: ``provenance`` as ``"both 76% · none 24%"`` (largest first).
+
+    Shares are of leg-months; ``importer_only`` reads ``importer only``.
+    """
+    label = pl.col("provenance").cast(pl.String).fill_null("unknown").str.replace_all("_", " ")
+    counts = legs.group_by(*by, label.alias("provenance")).len()
+    share = (pl.col("len") * 100 / pl.col("len").sum().over(by)).round(0).cast(pl.Int64)
+    return (
+        counts.with_columns(share=share)
+        .sort([*by, "len", "provenance"], descending=[*([False] * len(by)), True, False])
+        .group_by(by, maintain_order=True)
+        .agg(pl.format("{} {}%", "provenance", "share").head(top).str.join(" · "))
     )
 
 

@@ -9,6 +9,7 @@ SVG text, never as markup.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import math
 from html import escape
 from pathlib import Path
@@ -17,7 +18,14 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from rerouting._report import _assets, _charts
-from rerouting._report._data import LEG_ORDER, ReportData, country_name, jsonable, prepare
+from rerouting._report._data import (
+    LEG_ORDER,
+    ReportData,
+    country_name,
+    jsonable,
+    prepare,
+    provenance_shares,
+)
 from rerouting._report._sankey import sankey_svg
 from rerouting.exceptions import ConfigError
 
@@ -69,6 +77,19 @@ LEG_TITLES: Final = {
 FLAG_COLUMNS: Final = ("ec_surge", "freund", "both_up")
 
 
+def term_meanings() -> dict[str, str]:
+    """One line per feature and per score term, for tooltips and the method section."""
+    from rerouting.features import FEATURES
+
+    meanings = dict(FEATURES)
+    try:  # the score's evidence terms, when the detection module provides them
+        score = importlib.import_module("rerouting.score")
+        meanings.update({t.name: t.doc for t in getattr(score, "TERMS", ())})
+    except ImportError:  # pragma: no cover - score ships with the package
+        pass
+    return meanings
+
+
 # --------------------------------------------------------------------- formatting
 def _finite(v: Any) -> float | None:
     if isinstance(v, bool) or v is None:
@@ -117,6 +138,10 @@ def _codes(codes: Iterable[str] | None, *, none: str) -> str:
     )
 
 
+def _is_flag(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
 def _truthy(v: Any) -> bool:
     if v is None:
         return False
@@ -129,7 +154,8 @@ def _truthy(v: Any) -> bool:
 def _scenario_facts(sc: Scenario, data: ReportData) -> str:
     products = sc.products
     if isinstance(products, tuple):
-        products = ", ".join(products)
+        shown = ", ".join(products[:12])
+        products = shown + (f" … ({len(products)} codes)" if len(products) > 12 else "")
     rows = [
         ("Origin", _codes(sc.origin, none="–")),
         ("Destination", _codes(sc.destination, none="–")),
@@ -165,12 +191,8 @@ def _coverage(table: RouteTable, data: ReportData) -> str:
     routes = table.routes
     legs = table.legs
     first, last, n_months = data.months
-    prov = (
-        legs.group_by(pl.col("provenance").cast(pl.String).fill_null("unknown"))
-        .len()
-        .sort("len", descending=True)
-    )
-    prov_text = "; ".join(f"{escape(p)}: {n:,}" for p, n in prov.iter_rows()) or "–"
+    prov = provenance_shares(legs.with_columns(all=pl.lit(0)), ["all"], top=4)
+    prov_text = escape(prov.item(0, "provenance")) if prov.height else "–"
     countries = (
         sorted(
             set(routes.get_column("origin").cast(pl.String).drop_nulls())
@@ -180,12 +202,12 @@ def _coverage(table: RouteTable, data: ReportData) -> str:
         else []
     )
     rows = [
-        ("Months", escape(f"{_month(first)} to {_month(last)} ({n_months} months)")),
+        ("Months charted", escape(f"{_month(first)} to {_month(last)} ({n_months} months)")),
         ("Routes scored", escape(f"{data.n_routes:,} (top {data.top.height} shown)")),
         ("Hubs", escape(f"{routes.get_column('hub').n_unique() if routes.height else 0}")),
         ("Products (HS)", escape(f"{routes.get_column('hs').n_unique() if routes.height else 0}")),
         ("Origin and destination", _codes(countries, none="–")),
-        ("Leg-months by provenance", prov_text),
+        ("Provenance", f"{prov_text} of leg-months"),
     ]
     return _facts(rows)
 
@@ -237,15 +259,24 @@ def _route_label(row: dict[str, Any]) -> str:
 
 
 def _flags(row: dict[str, Any]) -> str:
+    # Baselines come as a score with a boolean ``<name>_flag``, or as the flag itself.
     chips = [
         f'<span class="rr-chip">{escape(name.replace("_", " "))}</span>'
         for name in FLAG_COLUMNS
-        if _truthy(row.get(name))
+        if _truthy(row.get(f"{name}_flag", row.get(name) if _is_flag(row.get(name)) else None))
     ]
     missing = row.get("missing_legs")
     if _truthy(missing):
         chips.append(f'<span class="rr-chip">missing: {escape(str(missing))}</span>')
     return "".join(chips)
+
+
+def _desc_cell(desc: Any, limit: int = 70) -> str:
+    text = str(desc or "")
+    if len(text) <= limit:
+        return f"<td>{escape(text)}</td>"
+    short = text[:limit].rsplit(" ", 1)[0].rstrip(";,") + " …"
+    return f'<td title="{escape(text)}">{escape(short)}</td>'
 
 
 def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
@@ -278,7 +309,7 @@ def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
             f'<td class="num" data-sort="{escape(_sort_value(row.get("rank")))}">'
             f"{escape(str(row.get('rank', '')))}</td>"
             f'<td class="rr-nowrap">{route}</td><td>{escape(str(row["hs"]))}</td>'
-            f"<td>{escape(str(row.get('description') or ''))}</td>"
+            f"{_desc_cell(row.get('description'))}"
             f'<td class="num" data-sort="{escape(_sort_value(score))}">'
             f'<span class="rr-score">{fmt_score(score)}</span>{bar}</td>'
             + (
@@ -310,7 +341,6 @@ def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str) -> str:
             f'<td class="num">{fmt_pct(s["change"])}</td>'
             f'<td class="num">{fmt_amount(s["base_kg"])} → {fmt_amount(s["post_kg"])}</td>'
             f'<td class="num">{fmt_amount(s["base_uv"])} → {fmt_amount(s["post_uv"])}</td>'
-            f'<td class="num">{s["months"]}</td>'
             f"<td>{escape(s['provenance'] or '–')}</td></tr>"
         )
     if not body:
@@ -322,7 +352,7 @@ def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str) -> str:
         '<th class="num">Change</th>'
         '<th class="num" title="mean per month, baseline → post">kg / month</th>'
         f'<th class="num" title="{escape(money)} per kg, baseline → post">Unit value</th>'
-        '<th class="num" title="months with a value">Months</th><th>Provenance</th>'
+        "<th>Provenance</th>"
         f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
         '<p class="rr-note">Means per month, baseline → post-event.</p>'
     )
@@ -359,12 +389,11 @@ def _route_sections(data: ReportData, money: str) -> str:
 
 
 def _method(table: RouteTable, data: ReportData, money: str) -> str:
-    from rerouting.features import FEATURES
-
+    meanings = term_meanings()
     sc = table.scenario
     used = sorted(set(data.contrib.get_column("feature"))) if not data.contrib.is_empty() else []
     feature_rows = "".join(
-        f"<tr><td>{escape(f)}</td><td>{escape(FEATURES.get(f, ''))}</td></tr>" for f in used
+        f"<tr><td>{escape(f)}</td><td>{escape(meanings.get(f, ''))}</td></tr>" for f in used
     )
     features = (
         "<details><summary>Features in the score</summary><table><thead><tr><th>Feature</th>"
@@ -431,8 +460,7 @@ comes from.</p>
 
 def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
     """The one data object every chart of the page reads."""
-    from rerouting.features import FEATURES
-
+    meanings = term_meanings()
     legs = data.legs
     provenance = sorted(set(legs.get_column("provenance").drop_nulls()))
     series = (
@@ -463,7 +491,7 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
         }
         for row in data.top.select("rid", "origin", "hub", "destination").iter_rows(named=True)
     ]
-    features = {f: FEATURES.get(f, "") for f in set(data.contrib.get_column("feature"))}
+    features = {f: meanings.get(f, "") for f in set(data.contrib.get_column("feature"))}
     blob: dict[str, Any] = jsonable(
         {
             "legNames": list(LEG_ORDER),
