@@ -167,6 +167,17 @@ def _write_frame(frame: pl.DataFrame, path: str) -> None:
         frame.write_json(path)
 
 
+def _write_routes(table: RouteTable, path: str) -> None:
+    _check_output(path)
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        table.write_csv(path)
+    elif suffix == ".parquet":
+        table.write_parquet(path)
+    else:
+        table.write_json(path)
+
+
 def _check_output(path: str | None, *, option: str = "--output") -> None:
     """Fail before the work starts if the output cannot be written."""
     if path is None:
@@ -344,7 +355,7 @@ def scan(
     _print_routes(ui, table, top)
     if output:
         with ui.step(f"Write {len(table)} routes to {output}"):
-            _write_frame(table.routes, output)
+            _write_routes(table, output)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
@@ -519,7 +530,7 @@ def demo(
         table = run_scan(world.trade, scenario=world.scenario)
     _print_routes(ui, table, top, truth=world.truth)
     if output:
-        _write_frame(table.routes, output)
+        _write_routes(table, output)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
