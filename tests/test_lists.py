@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -14,6 +15,7 @@ from rerouting._lists import (
     similar_codes,
 )
 from rerouting.exceptions import ConfigError, UnknownListError
+from rerouting.normalise import harmonise_hs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -224,19 +226,39 @@ def test_older_list_to_newer_uses_concordance() -> None:
 
 def test_eu833_to_hs6() -> None:
     eu6 = product_list("eu-833").to_hs6("HS2022")
-    assert all(len(c) == 6 for c in eu6.codes)
+    assert {len(c) for c in eu6.codes} == {4, 6}
     assert len(set(eu6.codes)) == len(eu6.codes)
-    hs2022 = set(nomenclature("HS2022").filter(pl.col("level") == 6)["code"])
+    hs2022 = set(nomenclature("HS2022")["code"])
     assert set(eu6.codes) <= hs2022  # old CN codes (e.g. 441294) were carried forward
     assert "010121" in eu6.codes
+    assert "2106" in eu6.codes  # an unchanged heading stays a prefix
+    assert "8803" not in eu6.codes  # HS2017 heading 8803 became 8807 in HS2022
+    assert {"880710", "880720", "880730", "880790"} <= set(eu6.codes)
     assert any("cut to HS6" in n for n in eu6.notes)
 
 
-def test_belarus_wood_expands_chapter() -> None:
+def test_prefixes_kept_when_heading_unchanged() -> None:
     wood = product_list("belarus-wood").to_hs6("HS2017")
-    assert "440711" in wood.codes
-    assert all(c.startswith("44") and len(c) == 6 for c in wood.codes)
-    assert set(wood.confidence.values()) == {"verified"}
+    assert wood.codes == ("44",)
+    assert dict(wood.confidence) == {"44": "verified"}
+    # 6201 was re-cut into new HS6 codes in HS2022, but only within the heading
+    coats = dataclasses.replace(product_list(["6201"]), vintage="HS2022").to_hs6("HS2017")
+    assert coats.codes == ("6201",)
+    # 8806 (drones) is new in HS2022: its goods sat in 8802 and 8525 before
+    drones = dataclasses.replace(product_list(["8806"]), vintage="HS2022").to_hs6("HS2017")
+    assert all(len(c) == 6 for c in drones.codes)
+    assert {"880240", "852580"} <= set(drones.codes)
+
+
+def test_list_on_harmonised_cn8_data() -> None:
+    # CN8 and HS4 rows of eu-833 codes in 2021 (HS2017) and 2022 (HS2022), on HS2017
+    codes = ["84713000", "85411000", "8803", "2106", "88073000"]
+    periods = [dt.date(2021, 6, 1)] * 4 + [dt.date(2022, 6, 1)]
+    trade = pl.DataFrame({"period": periods, "hs": codes, "hs_vintage": ["CN"] * 5})
+    harmonised = harmonise_hs(trade).collect()
+    assert harmonised["hs"].to_list() == ["847130", "854110", "8803", "2106", "880330"]
+    listed = product_list("eu-833").to_hs6("HS2017")
+    assert harmonised.filter(listed.expr("hs")).height == 5
 
 
 def test_similar_codes_for_chpl() -> None:

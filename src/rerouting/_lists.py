@@ -30,6 +30,7 @@ from rerouting._hs import (
     Vintage,
     concordance,
     conversion_table,
+    correlation_table,
     nomenclature,
     normalise_vintage,
 )
@@ -221,7 +222,9 @@ class ProductList:
         Each code is read in the list's vintage (or, if it does not exist there, in the
         newest shipped vintage that has it, since consolidated legal lists mix CN
         versions). CN8/national codes are cut to HS6 (the HS6 then covers more than the
-        list), HS2/HS4 prefixes are expanded to their HS6 codes. Newer → older uses the
+        list). HS2/HS4 prefixes stay prefixes when they hold the same HS6 codes in both
+        vintages (so HS4 data rows still match) and are expanded to their mapped HS6
+        codes otherwise. Newer → older uses the
         UN conversion table (many-to-one: HS2022 ``854151`` and ``854159`` both become
         HS2017 ``854150``); older → newer uses :func:`rerouting._hs.concordance` (an
         older code gives every newer code that holds part of it).
@@ -241,7 +244,10 @@ class ProductList:
                 unknown.append(code)
                 continue
             cut += len(code) > 6
-            for new in _map_hs6(_expand(code, source), source, target):
+            mapped = _map_hs6(_expand(code, source), source, target)
+            if len(code) < 6 and _same_heading(code, source, target, mapped):
+                mapped = [code]  # keep the prefix, so HS2/HS4 data rows still match
+            for new in mapped:
                 out[new] = None
                 if code in label:
                     tiers[label[code]][new] = None
@@ -302,9 +308,40 @@ def _vintage_of(code: str, declared: str | None, target: Vintage) -> Vintage | N
 
 
 def _expand(code: str, vintage: Vintage) -> tuple[str, ...]:
+    """The HS6 codes a prefix stands for in ``vintage`` (a longer code: its HS6)."""
     if len(code) >= 6:
         return (code[:6],)
     return _hs6_under(vintage).get(code, ())
+
+
+def _same_heading(prefix: str, src: Vintage, dst: Vintage, mapped: Sequence[str]) -> bool:
+    """Whether ``prefix`` covers the same goods in both vintages.
+
+    True when its HS6 codes map onto exactly the target's HS6 codes under the prefix,
+    or when no UN correlation pair links the prefix to codes outside it (the HS6
+    breakdown changed inside the heading only, e.g. 6201 in HS2022).
+    """
+    if src == dst or set(mapped) == set(_expand(prefix, dst)):
+        return True
+    return prefix in _closed_prefixes(*sorted((src, dst), key=VINTAGES.index, reverse=True))
+
+
+@functools.cache
+def _closed_prefixes(newer: Vintage, older: Vintage) -> frozenset[str]:
+    pairs = correlation_table(newer, older)
+    out: set[str] = set()
+    for n in (2, 4):
+        inside = pairs.with_columns(
+            a=pl.col("from_code").str.slice(0, n), b=pl.col("to_code").str.slice(0, n)
+        )
+        leaking = set(
+            inside.filter(pl.col("a") != pl.col("b"))
+            .select(pl.concat_list("a", "b"))
+            .to_series()
+            .explode()
+        )
+        out |= set(inside["a"]) - leaking
+    return frozenset(out)
 
 
 @functools.cache
@@ -745,8 +782,8 @@ def similar_codes(products: ProductList | str, vintage: str = "HS2022") -> Produ
         raise ConfigError("'every product' has no similar codes", hint="give a list, e.g. chpl")
     six = plist.to_hs6(vintage)
     target = normalise_vintage(vintage)
-    own = set(six.codes)
-    headings = dict.fromkeys(c[:4] for c in six.codes)
+    own = {c for code in six.codes for c in _expand(code, target)}
+    headings = dict.fromkeys(c[:4] for c in sorted(own))
     under = _hs6_under(target)
     codes = tuple(c for h in headings for c in under.get(h, ()) if c not in own)
     return ProductList(
