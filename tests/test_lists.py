@@ -277,6 +277,26 @@ def test_comma_separated_codes() -> None:
     assert plist.codes == ("4407", "4412", "854110", "010121")
 
 
+def test_names_and_codes_combine() -> None:
+    mixed = product_list("chpl-tier1, belarus-wood, 8471")
+    assert mixed.codes == ("854231", "854232", "854233", "854239", "44", "8471")
+    assert mixed.tiers["wood"] == ("44",)
+    assert mixed.confidence["44"] == "verified"
+    assert mixed.vintage is None  # codes of unknown vintage were added
+    with pytest.raises(UnknownListError) as err:
+        product_list("chpl, belarus-wod")
+    assert err.value.hint is not None
+    assert "belarus-wood" in err.value.hint
+    assert (product_list("chpl-tier1") | product_list(None)).is_all
+
+
+def test_expr_converts_to_data_vintage() -> None:
+    df = pl.DataFrame({"hs": ["854150", "880330", "854151"]})
+    chpl = product_list("chpl")
+    assert df.select(chpl.expr())["hs"].to_list() == [False, False, True]
+    assert df.select(chpl.expr(vintage="HS2017"))["hs"].to_list() == [True, True, False]
+
+
 def test_sequence_of_codes_keeps_zeros_and_dedupes() -> None:
     assert product_list(["010121", "010121", "0301"]).codes == ("010121", "0301")
 

@@ -134,7 +134,31 @@ class ProductList:
         )
 
     # -- expressions --------------------------------------------------------------
-    def expr(self, col: str | pl.Expr = "hs", *, partial: bool = True) -> pl.Expr:
+    def __or__(self, other: ProductList) -> ProductList:
+        """The union of two lists (``chpl | product_list("belarus-wood")``)."""
+        if self.is_all or other.is_all:
+            return self if self.is_all else other
+        vintages = {p.vintage for p in (self, other)}
+        tiers: dict[str, tuple[str, ...]] = dict(self.tiers)
+        for key, codes in other.tiers.items():
+            tiers[key if key not in tiers else f"{other.name}:{key}"] = codes
+        confidence = dict(self.confidence)
+        for code, level in other.confidence.items():
+            confidence[code] = _weakest(confidence.get(code), level)
+        return ProductList(
+            name=f"{self.name}+{other.name}",
+            codes=tuple(dict.fromkeys((*self.codes, *other.codes))),
+            vintage=vintages.pop() if len(vintages) == 1 else None,  # None if mixed
+            source="; ".join(dict.fromkeys(p.source for p in (self, other) if p.source)),
+            description=f"{self.description} + {other.description}",
+            tiers=tiers,
+            confidence=confidence,
+            notes=tuple(dict.fromkeys((*self.notes, *other.notes))),
+        )
+
+    def expr(
+        self, col: str | pl.Expr = "hs", *, partial: bool = True, vintage: str | None = None
+    ) -> pl.Expr:
         """Vectorised filter: does the code in ``col`` fall in the list?
 
         A data code matches when it starts with a listed prefix (``854231`` matches
@@ -147,7 +171,16 @@ class ProductList:
         Args:
             col: Column name or expression holding digit-string codes.
             partial: Also match six-plus-digit data codes that contain a listed code.
+            vintage: The HS vintage of the data (e.g. the ``target`` of
+                :func:`rerouting.normalise.harmonise_hs`); when given and different from
+                the list's, the list is first converted with :meth:`to_hs6`.
         """
+        if (
+            vintage is not None
+            and not self.is_all
+            and (self.vintage is None or normalise_vintage(vintage) != self.vintage)
+        ):
+            return self.to_hs6(vintage).expr(col, partial=partial)
         code = pl.col(col) if isinstance(col, str) else col
         if self.is_all:
             return pl.lit(True)
@@ -716,7 +749,9 @@ def product_list(spec: str | Path | Sequence[str] | ProductList | None) -> Produ
               ``belarus-wood``, ``belarus-potash``), any case;
             * a path to a text file (one code per line, ``#`` comments) or a CSV with a
               ``code`` column (optional ``tier`` column);
-            * a comma-separated string of HS/CN prefixes, e.g. ``"4407, 4412, ex 8541 10"``;
+            * a comma-separated string of HS/CN prefixes, e.g. ``"4407, 4412, ex 8541 10"``,
+              possibly mixed with list names (``"chpl-tier1, belarus-wood, 8471"``:
+              the union);
             * a sequence of codes;
             * a :class:`ProductList` (returned as is).
 
@@ -741,7 +776,9 @@ def product_list(spec: str | Path | Sequence[str] | ProductList | None) -> Produ
         path = Path(text).expanduser()
         if path.is_file():
             return _from_file(path)
-        tokens = [t for t in re.split(r"[,;]", text) if t.strip()]
+        tokens = [t.strip() for t in re.split(r"[,;]", text) if t.strip()]
+        if len(tokens) > 1 and any(t.lower() in _named() for t in tokens):
+            return _mixed(tokens)
         if tokens and all(any(ch.isdigit() for ch in _clean(t)) for t in tokens):
             return _from_codes(tokens, name="codes", what="products")
         if path.suffix.lower() in {".txt", ".csv", ".tsv", ".lst"} or "/" in text or "\\" in text:
@@ -755,6 +792,27 @@ def product_list(spec: str | Path | Sequence[str] | ProductList | None) -> Produ
             "(e.g. 4407,4412)",
         )
     return _from_codes([str(s) for s in spec], name="codes", what="products")
+
+
+def _mixed(tokens: Sequence[str]) -> ProductList:
+    """Union of named lists and loose codes, e.g. ``chpl-tier1, belarus-wood, 8471``."""
+    lists = [_named()[t.lower()] for t in tokens if t.lower() in _named()]
+    loose = [t for t in tokens if t.lower() not in _named()]
+    for token in loose:
+        if not _clean(token).isdigit():
+            close = difflib.get_close_matches(token.lower(), list(_named()), n=3, cutoff=0.5)
+            guess = f"did you mean {', '.join(close)}? " if close else ""
+            raise UnknownListError(
+                "no product list by that name",
+                value=token,
+                hint=f"{guess}lists: {', '.join(_named())}",
+            )
+    if loose:
+        lists.append(_from_codes(loose, name="codes", what="products"))
+    combined = lists[0]
+    for other in lists[1:]:
+        combined = combined | other
+    return combined
 
 
 def _file_or_error(path: Path) -> ProductList:
