@@ -1,17 +1,58 @@
 """Route features: one documented ``pl.Expr`` per signal of rerouting.
 
-Placeholder catalogue; the formulas land in the next commits.
+Every feature is a function returning a ``pl.Expr`` over the wide route table
+built by :func:`route_table` (one row per route, with per-leg window statistics).
+The formulas and their sources are in ``docs/features.md``; methods §x refers to
+``research/methods.md``.
+
+Leg statistics use **implicit zeros**: a month without a record in an observed
+leg is a month without trade. Window levels are interquartile means over all
+months of the window (zeros included), so one large shipment cannot dominate
+(methods §4.5: robust price filters; §7 F6).
+
+Leg prefixes: ``oh`` origin→hub, ``hd`` hub→destination, ``dr`` direct
+origin→destination. Window prefixes: ``b`` baseline, ``p`` post. Measures:
+``v`` value, ``kg`` net mass.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import math
+from typing import TYPE_CHECKING, Final
 
-__all__ = ["BASELINE_COLUMNS", "FEATURES"]
+import polars as pl
+
+if TYPE_CHECKING:
+    from rerouting.routes import LegSet, Windows
+
+__all__ = [
+    "BASELINE_COLUMNS",
+    "FEATURES",
+    "comovement",
+    "direct_change",
+    "excess",
+    "freund_c2",
+    "freund_c4",
+    "freund_t",
+    "growth",
+    "hub_plausibility",
+    "interquartile_mean",
+    "leg_stats",
+    "log_ratio",
+    "mirror_gap",
+    "novelty",
+    "pass_through",
+    "persistence",
+    "price_effect",
+    "route_features",
+    "route_table",
+    "substitution_ratio",
+    "uv_gap",
+]
 
 #: Every feature column of ``RouteTable.routes``, in order, with a one-line meaning.
 FEATURES: Final[dict[str, str]] = {
-    "direct_change": "direct origin→destination flow (value): relative change, post vs baseline",
+    "direct_change": "direct origin→destination flow: relative change of the mean, post vs pre",
     "oh_ratio_value": "origin→hub leg: robust post level / baseline level, value",
     "oh_ratio_kg": "origin→hub leg: robust post level / baseline level, kg",
     "hd_ratio_value": "hub→destination leg: robust post level / baseline level, value",
@@ -20,27 +61,593 @@ FEATURES: Final[dict[str, str]] = {
     "hd_excess_value": "hub→destination leg: robust monthly excess over baseline, value",
     "oh_excess_kg": "origin→hub leg: robust monthly excess over baseline, kg",
     "hd_excess_kg": "hub→destination leg: robust monthly excess over baseline, kg",
-    "substitution_ratio": "hub legs' excess / fall of the direct flow (EBRD)",
-    "pass_through": "min(leg1 excess, leg2 excess) per month, value (Iyoha upper bound)",
-    "freund_c2": "Freund C2: share shifts (origin loses at destination, hub gains both)",
+    "balance_kg": "min/max of the two hub legs' kg excess (mass in ≈ mass out)",
+    "substitution_ratio": "hub legs' excess / fall of the direct flow (EBRD substitution ratio)",
+    "pass_through": "Σ_post min(origin→hub, hub→destination), value (Iyoha upper bound)",
+    "freund_c2": "Freund C2: origin loses share at destination, hub gains at both ends",
     "freund_c4": "Freund C4: hub's imports from origin ≥ 0.75 × its exports to destination",
-    "freund_t": "Freund excess-flow transshipment value T",
-    "comove_kg": "best-lag correlation of the two legs' monthly kg",
+    "freund_t": "Freund excess-flow transshipment value T (per post month)",
+    "comove_kg": "best-lag correlation of the two hub legs' monthly kg",
     "comove_lag_kg": "lag (months) of that best correlation, kg",
-    "comove_value": "best-lag correlation of the two legs' monthly value",
+    "comove_value": "best-lag correlation of the two hub legs' monthly value",
     "comove_lag_value": "lag (months) of that best correlation, value",
-    "uv_gap_legs": "|log(unit value hub→destination / unit value origin→hub)|, post",
-    "uv_gap_direct": "|log(unit value hub→destination post / direct unit value pre)|",
-    "price_effect": "log value ratio − log kg ratio on the hub legs (price, not volume)",
-    "novelty": "the hub leg had (almost) no trade in the baseline",
-    "persistence": "share of post months with both legs above their baseline band",
+    "uv_gap_legs": "|ln(unit value hub→destination / unit value origin→hub)|, post",
+    "uv_gap_direct": "|ln(unit value hub→destination post / direct unit value baseline)|",
+    "price_effect": "largest (ln value ratio − ln kg ratio) over the hub legs: price, not volume",
+    "novelty": "a hub leg had (almost) no trade in the baseline",
+    "persistence": "share of post months in which the hub legs sit above their baseline band",
     "dest_other_growth": "destination's imports of the product from all other partners, ratio",
-    "hub_other_growth": "hub's exports to destination of the other products, ratio",
-    "hub_plausibility": "hub→destination excess / hub's own pre-event exports of the product",
-    "gap_oh": "relative mirror gap on the origin→hub leg, post",
+    "hub_other_growth": "hub's exports to the destination of all other products, ratio",
+    "hub_import_growth": "hub's imports of the product from all other partners, ratio",
+    "hub_plausibility": "hub→destination excess / hub's own baseline exports of the product",
+    "gap_oh": "relative mirror gap on the origin→hub leg, post (−: lost in transit)",
     "gap_hd": "relative mirror gap on the hub→destination leg, post",
-    "materiality": "pass-through in money over the post window",
+    "materiality": "smaller hub leg's excess over the post window, money",
 }
 
 #: Named baseline scores/flags carried beside the main score.
 BASELINE_COLUMNS: Final[tuple[str, ...]] = ("ec_surge", "freund", "both_up")
+
+LEGS: Final = ("oh", "hd", "dr")
+#: Ratios are capped at ×100: beyond that a ratio says "new", not "how much".
+RATIO_CAP: Final = 100.0
+#: A baseline below this share of the post level counts as (almost) no trade.
+NOVELTY_SHARE: Final = 0.05
+#: Freund C4 volume threshold (methods §3.2).
+FREUND_C4: Final = 0.75
+
+
+# ------------------------------------------------------------------ window statistics
+def interquartile_mean(x: pl.Expr, n: int) -> pl.Expr:
+    """Interquartile mean of ``x`` over ``n`` periods, absent periods counting as zeros.
+
+    Used inside ``group_by().agg()`` on the (sparse) observed months of one window:
+    the ``n − count`` missing months are zeros at the bottom of the sorted series,
+    and the mean of the middle half (ranks ``⌊n/4⌋ .. n − ⌊n/4⌋``) is returned. One
+    shipment can move it by at most its share of the middle half.
+
+    Args:
+        x: Monthly values of one window (already filtered to the window).
+        n: Number of periods in the window.
+    """
+    lo = n // 4
+    hi = n - lo
+    k = x.count().cast(pl.Int64)
+    rank = x.rank("ordinal").cast(pl.Int64) - 1 + (n - k)
+    return x.filter((rank >= lo) & (rank < hi)).sum() / float(hi - lo)
+
+
+def _sd(x: pl.Expr, n: int) -> pl.Expr:
+    """Standard deviation over ``n`` periods with implicit zeros."""
+    s, ss = x.sum(), (x * x).sum()
+    var = (ss - s * s / n) / max(n - 1, 1)
+    return var.clip(lower_bound=0.0).sqrt()
+
+
+def leg_stats(flows: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
+    """Per (src, dst, hs): window statistics of value and mass.
+
+    Output columns (``w`` ∈ {b, p}): ``w_mean_v``, ``w_lvl_v`` (interquartile mean),
+    ``w_sd_v``, ``w_uv`` (unit value of the records that carry a mass:
+    ``Σ value_kg / Σ kg``), ``w_mean_kg`` and ``w_lvl_kg`` (value / unit value:
+    volume is value deflated by price, so records without a mass still count),
+    ``p_max_v``, ``p_nz`` (post months with trade), ``p_exp``/``p_imp`` (post sums
+    of the exporter's and the importer's FOB value where both reported) and
+    ``provenance`` (sides used in the post window).
+    """
+    aggs: list[pl.Expr] = []
+    for w, n, cond in (
+        ("b", windows.n_baseline, windows.in_baseline()),
+        ("p", windows.n_post, windows.in_post()),
+    ):
+        x = pl.col("value").filter(cond)
+        kg = pl.col("kg").filter(cond).sum()
+        aggs += [
+            (x.sum() / n).alias(f"{w}_mean_v"),
+            interquartile_mean(x, n).alias(f"{w}_lvl_v"),
+            _sd(x, n).alias(f"{w}_sd_v"),
+            pl.when(kg > 0).then(pl.col("value_kg").filter(cond).sum() / kg).alias(f"{w}_uv"),
+        ]
+    post = windows.in_post()
+    both = post & pl.col("has_exp") & pl.col("has_imp")
+    aggs += [
+        pl.col("value").filter(post).max().fill_null(0.0).alias("p_max_v"),
+        (pl.col("value").filter(post) > 0).sum().alias("p_nz"),
+        pl.col("exp_value").filter(both).sum().alias("p_exp"),
+        pl.col("imp_value_fob").filter(both).sum().alias("p_imp"),
+        pl.col("provenance").filter(post).unique().sort().str.join("+").alias("provenance"),
+    ]
+    return flows.group_by("src", "dst", "hs").agg(aggs)
+
+
+def _band_counts(flows: pl.LazyFrame, stats: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
+    """Post months above the baseline band ``mean + 2·sd`` (control-chart rule), per leg."""
+    band = stats.select("src", "dst", "hs", band=pl.col("b_mean_v") + 2.0 * pl.col("b_sd_v"))
+    return (
+        flows.filter(windows.in_post())
+        .join(band, on=["src", "dst", "hs"])
+        .group_by("src", "dst", "hs")
+        .agg(p_above=(pl.col("value") > pl.col("band")).sum())
+    )
+
+
+# ------------------------------------------------------------------ the wide route table
+_STAT_COLS: Final = (
+    "b_mean_v", "p_mean_v", "b_lvl_v", "p_lvl_v", "b_sd_v", "p_sd_v",
+    "p_max_v", "p_nz", "p_exp", "p_imp", "p_above",
+)  # fmt: skip
+_LEG_COLS: Final = (
+    *_STAT_COLS, "b_uv", "p_uv", "b_mean_kg", "p_mean_kg", "b_lvl_kg", "p_lvl_kg", "provenance",
+)  # fmt: skip
+
+
+def route_table(routes: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
+    """Join each route with the statistics of its three legs and of its controls.
+
+    A leg observed in a window (some side reports it) but without a record gets
+    zeros; a leg nobody reports gets nulls. Mass statistics are value statistics
+    divided by the window's unit value (null when no record has a mass).
+    """
+    w = legs.windows
+    f = legs.flows
+    sides = legs.sides
+    olab, dlab, hubs = (
+        list(sides.origin_labels),
+        list(sides.destination_labels),
+        list(legs.hubs),
+    )
+    leg_rows = f.filter(
+        (pl.col("src").is_in(olab) & (pl.col("dst").is_in(hubs) | pl.col("dst").is_in(dlab)))
+        | (pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlab))
+    )
+    stats = leg_stats(leg_rows, w)
+    stats = stats.join(
+        _band_counts(leg_rows, stats, w), on=["src", "dst", "hs"], how="left"
+    ).with_columns(pl.col("p_above").fill_null(0))
+    # Placeholder kg columns, filled from value and unit value after the zero-fill.
+    stats = stats.with_columns(
+        [
+            pl.lit(None, pl.Float64).alias(f"{w_}_{s}_kg")
+            for w_ in ("b", "p")
+            for s in ("mean", "lvl")
+        ]
+    )
+    key = {
+        "oh": (("origin", "src"), ("hub", "dst")),
+        "hd": (("hub", "src"), ("destination", "dst")),
+        "dr": (("origin", "src"), ("destination", "dst")),
+    }
+    out = routes
+    for leg, ((a, sa), (b, sb)) in key.items():
+        renamed = stats.rename({sa: a, sb: b}).rename({c: f"{leg}_{c}" for c in _LEG_COLS})
+        out = out.join(renamed, on=[a, b, "hs"], how="left")
+        zero_fill = []
+        for c in _STAT_COLS:
+            win = "baseline" if c.startswith("b_") else "post"
+            obs = pl.col(f"{leg}_obs_{win}")
+            zero_fill.append(
+                pl.when(obs).then(pl.col(f"{leg}_{c}").fill_null(0)).alias(f"{leg}_{c}")
+            )
+        out = out.with_columns(zero_fill).with_columns(
+            [
+                pl.when(pl.col(f"{leg}_{w}_{s}_v") == 0)
+                .then(0.0)
+                .otherwise(pl.col(f"{leg}_{w}_{s}_v") / pl.col(f"{leg}_{w}_uv"))
+                .alias(f"{leg}_{w}_{s}_kg")
+                for w in ("b", "p")
+                for s in ("mean", "lvl")
+            ]
+        )
+    return out.join(_controls(f, legs), on=["origin", "hub", "destination", "hs"], how="left")
+
+
+def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
+    """Window means of the control flows each route is compared with.
+
+    - ``dest_tot``: the destination's imports of the product from everyone;
+    - ``hub_imp_tot``: the hub's imports of the product from everyone;
+    - ``hub_exp_tot``: the hub's exports of the product to everyone;
+    - ``hub_oth``: the hub's exports to the destination of every other product;
+    - ``org_exp_tot``: the origin's exports of the product to everyone.
+    """
+    w = legs.windows
+    sides = legs.sides
+    olab, dlab, hubs = (
+        list(sides.origin_labels),
+        list(sides.destination_labels),
+        list(legs.hubs),
+    )
+
+    def means(frame: pl.LazyFrame, keys: list[str], name: str) -> pl.LazyFrame:
+        return frame.group_by(keys).agg(
+            (pl.col("value").filter(w.in_baseline()).sum() / w.n_baseline).alias(f"{name}_b"),
+            (pl.col("value").filter(w.in_post()).sum() / w.n_post).alias(f"{name}_p"),
+        )
+
+    dest = means(f.filter(pl.col("dst").is_in(dlab)).rename({"dst": "destination"}),
+                 ["destination", "hs"], "dest_tot")  # fmt: skip
+    himp = means(f.filter(pl.col("dst").is_in(hubs)).rename({"dst": "hub"}), ["hub", "hs"],
+                 "hub_imp_tot")  # fmt: skip
+    hexp = means(f.filter(pl.col("src").is_in(hubs)).rename({"src": "hub"}), ["hub", "hs"],
+                 "hub_exp_tot")  # fmt: skip
+    oexp = means(f.filter(pl.col("src").is_in(olab)).rename({"src": "origin"}),
+                 ["origin", "hs"], "org_exp_tot")  # fmt: skip
+    hoth = means(
+        legs.other_flows.filter(pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlab)).rename(
+            {"src": "hub", "dst": "destination"}
+        ),
+        ["hub", "destination"],
+        "hub_oth",
+    )
+    base = (
+        pl.LazyFrame({"origin": olab}, schema={"origin": pl.String})
+        .join(pl.LazyFrame({"hub": hubs}, schema={"hub": pl.String}), how="cross")
+        .join(pl.LazyFrame({"destination": dlab}, schema={"destination": pl.String}), how="cross")
+    )
+    prods = f.select("hs").unique()
+    return (
+        base.join(prods, how="cross")
+        .join(dest, on=["destination", "hs"], how="left")
+        .join(himp, on=["hub", "hs"], how="left")
+        .join(hexp, on=["hub", "hs"], how="left")
+        .join(oexp, on=["origin", "hs"], how="left")
+        .join(hoth, on=["hub", "destination"], how="left")
+    )
+
+
+# ------------------------------------------------------------------ feature expressions
+def log_ratio(post: pl.Expr, base: pl.Expr, floor: pl.Expr) -> pl.Expr:
+    """``ln((post + floor) / (base + floor))``, capped at ``±ln RATIO_CAP``.
+
+    The floor keeps a zero baseline finite; it is a small share of the leg's own
+    scale, so the ratio is scale-free.
+    """
+    cap = math.log(RATIO_CAP)
+    return ((post + floor) / (base + floor)).log().clip(-cap, cap)
+
+
+def _floor(leg: str, m: str) -> pl.Expr:
+    # 5% of the larger window mean: a leg going from nothing to something reads as ×21.
+    return 0.05 * pl.max_horizontal(pl.col(f"{leg}_b_mean_{m}"), pl.col(f"{leg}_p_mean_{m}")) + 1e-9
+
+
+def growth(leg: str, m: str = "v") -> pl.Expr:
+    """Robust growth ratio of a leg: post level / baseline level (interquartile means).
+
+    Source: surge against a pre-sanction baseline (methods §1.7, F6), made robust
+    with interquartile means (methods §4.5).
+    """
+    return log_ratio(pl.col(f"{leg}_p_lvl_{m}"), pl.col(f"{leg}_b_lvl_{m}"), _floor(leg, m)).exp()
+
+
+def excess(leg: str, m: str = "v") -> pl.Expr:
+    """Robust monthly excess of a leg over its baseline: ``lvl_post − lvl_baseline``."""
+    return pl.col(f"{leg}_p_lvl_{m}") - pl.col(f"{leg}_b_lvl_{m}")
+
+
+def direct_change() -> pl.Expr:
+    """Relative change of the direct flow's mean, post vs baseline (−1 = vanished).
+
+    Source: EBRD (methods §1.1): sanctioned exports to Russia fell ~80% more.
+    """
+    b, p = pl.col("dr_b_mean_v"), pl.col("dr_p_mean_v")
+    return pl.when(b > 0).then(p / b - 1.0)
+
+
+def _leg_excess_kg_or_value(leg: str) -> pl.Expr:
+    return pl.coalesce(excess(leg, "kg"), excess(leg, "v"))
+
+
+def balance_kg() -> pl.Expr:
+    """Mass balance of the hub legs: ``min(Δkg_oh, Δkg_hd) / max(Δkg_oh, Δkg_hd)``.
+
+    Goods passing through keep their mass (value gains a markup), so the two legs'
+    excess in kg should be of the same size (Freund's C4 volume rule, methods §3.2,
+    applied to the excess). Falls back to value when a leg has no mass; null
+    when a hub leg is missing; 0 when either leg did not grow.
+    """
+    a, b = _leg_excess_kg_or_value("oh"), _leg_excess_kg_or_value("hd")
+    lo, hi = pl.min_horizontal(a, b), pl.max_horizontal(a, b)
+    return pl.when(a.is_null() | b.is_null()).then(None).when(lo <= 0).then(0.0).otherwise(lo / hi)
+
+
+def pass_through() -> pl.Expr:
+    """Iyoha bound: what could have passed through the hub over the post window.
+
+    ``Σ_post min(M^{h←o}, X^{h→d})`` approximated by ``n_post · min(mean_oh, mean_hd)``
+    in value (methods §3.1). An upper bound, never an evidence of evasion.
+    """
+    return pl.min_horizontal(pl.col("oh_p_mean_v"), pl.col("hd_p_mean_v")) * pl.col("_n_post")
+
+
+def materiality() -> pl.Expr:
+    """Money at stake: the smaller hub leg's excess over the post window (value).
+
+    With one hub leg missing, the observed leg's excess.
+    """
+    a, b = excess("oh"), excess("hd")
+    m = pl.min_horizontal(a, b)
+    return (m.clip(lower_bound=0.0) * pl.col("_n_post")).fill_null(0.0)
+
+
+def substitution_ratio() -> pl.Expr:
+    """Route-level substitution ratio: hub legs' excess / fall of the direct flow.
+
+    ``SR = min(Δ_oh, Δ_hd) / (−Δ_direct)`` with Δ = post mean − baseline mean
+    (EBRD DP20097, methods §1.1 F8, route-level version; a missing hub leg is
+    left out of the min). Null when the direct flow did not fall or is missing.
+    """
+    d_oh = pl.col("oh_p_mean_v") - pl.col("oh_b_mean_v")
+    d_hd = pl.col("hd_p_mean_v") - pl.col("hd_b_mean_v")
+    d_dr = pl.col("dr_p_mean_v") - pl.col("dr_b_mean_v")
+    sub = pl.min_horizontal(d_oh, d_hd)
+    return pl.when(d_dr < 0).then((sub / -d_dr).clip(0.0, 10.0))
+
+
+def freund_c2() -> pl.Expr:
+    """Freund C2: ``sh^{d←o}`` falls, ``sh^{h←o}`` rises and ``sh^{d←h}`` rises (§3.2)."""
+    sh_do_b = pl.col("dr_b_mean_v") / pl.col("dest_tot_b")
+    sh_do_p = pl.col("dr_p_mean_v") / pl.col("dest_tot_p")
+    sh_ho_b = pl.col("oh_b_mean_v") / pl.col("hub_imp_tot_b")
+    sh_ho_p = pl.col("oh_p_mean_v") / pl.col("hub_imp_tot_p")
+    sh_dh_b = pl.col("hd_b_mean_v") / pl.col("dest_tot_b")
+    sh_dh_p = pl.col("hd_p_mean_v") / pl.col("dest_tot_p")
+    return (
+        (sh_do_p.fill_nan(0.0) < sh_do_b.fill_nan(0.0))
+        & (sh_ho_p.fill_nan(0.0) > sh_ho_b.fill_nan(0.0))
+        & (sh_dh_p.fill_nan(0.0) > sh_dh_b.fill_nan(0.0))
+    )
+
+
+def freund_c4() -> pl.Expr:
+    """Freund C4: ``M^{h←o}_post ≥ 0.75 · X^{h→d}_post`` (methods §3.2)."""
+    return pl.col("oh_p_mean_v") >= FREUND_C4 * pl.col("hd_p_mean_v")
+
+
+def freund_t() -> pl.Expr:
+    """Freund excess-flow transshipment value per post month (methods §3.2).
+
+    ``excess_oh = M^{h←o}_e − (M^{h←o}_s / M^{h←W}_s)·M^{h←W}_e``,
+    ``excess_hd = X^{h→d}_e − (X^{h→d}_s / M^{d←W}_s)·M^{d←W}_e``,
+    ``T = min(max(excess_oh, 0), max(excess_hd, 0))`` with window means.
+    """
+    ex_oh = pl.col("oh_p_mean_v") - (
+        pl.col("oh_b_mean_v") / pl.col("hub_imp_tot_b") * pl.col("hub_imp_tot_p")
+    ).fill_nan(0.0)
+    ex_hd = pl.col("hd_p_mean_v") - (
+        pl.col("hd_b_mean_v") / pl.col("dest_tot_b") * pl.col("dest_tot_p")
+    ).fill_nan(0.0)
+    return pl.min_horizontal(ex_oh.clip(lower_bound=0.0), ex_hd.clip(lower_bound=0.0))
+
+
+def uv_gap(num_leg: str, num_w: str, den_leg: str, den_w: str) -> pl.Expr:
+    """``|ln(UV_num / UV_den)|`` with the unit values of a leg and window.
+
+    Goods passing through a hub keep their unit value up to a markup (methods §7 F10);
+    a large gap says the two legs carry different goods.
+    """
+    r = (pl.col(f"{num_leg}_{num_w}_uv") / pl.col(f"{den_leg}_{den_w}_uv")).log().abs()
+    return pl.when(r.is_finite()).then(r)
+
+
+def price_effect() -> pl.Expr:
+    """How much of the hub legs' value growth is price: ``max(ln r_value − ln r_kg)``.
+
+    Values up with flat kg is a price shock, not a new route (methods §1.1: unit
+    values rose; §1.8: kg-per-value anomalies).
+    """
+    parts = [growth(leg, "v").log() - growth(leg, "kg").log() for leg in ("oh", "hd")]
+    return pl.max_horizontal(parts)
+
+
+def novelty() -> pl.Expr:
+    """A hub leg had (almost) no trade before: baseline mean < 5% of post mean.
+
+    The extensive margin of the E5/BIS red flags (methods §1.8) and the wood cases'
+    "from zero to tens of thousands of m³" (methods §2.2-2.3).
+    """
+    flags = [
+        (pl.col(f"{leg}_b_mean_v") < NOVELTY_SHARE * pl.col(f"{leg}_p_mean_v"))
+        & (pl.col(f"{leg}_p_mean_v") > 0)
+        for leg in ("oh", "hd")
+    ]
+    return pl.any_horizontal(flags)
+
+
+def persistence() -> pl.Expr:
+    """Share of post months in which each observed hub leg sits above its baseline band.
+
+    Band: baseline mean + 2 standard deviations (control-chart rule). A one-off
+    shipment scores ``1/n_post``; a lasting route scores near 1. The smaller of the
+    two legs' shares; a missing leg is left out.
+    """
+    shares = [pl.col(f"{leg}_p_above") / pl.col("_n_post") for leg in ("oh", "hd")]
+    return pl.min_horizontal(shares)
+
+
+def _ratio(prefix: str) -> pl.Expr:
+    b, p = pl.col(f"{prefix}_b"), pl.col(f"{prefix}_p")
+    return log_ratio(p, b, 0.05 * pl.max_horizontal(b, p) + 1e-9).exp()
+
+
+def dest_other_growth() -> pl.Expr:
+    """Growth of the destination's imports of the product from all *other* partners.
+
+    Everyone but the origin and this hub. If it grew like the hub leg, the hub leg
+    reflects a demand boom at the destination, not a route (difference-in-differences
+    control, methods §1.1, §3.2 C3).
+    """
+    b = pl.col("dest_tot_b") - pl.col("dr_b_mean_v").fill_null(0) - pl.col("hd_b_mean_v")
+    p = pl.col("dest_tot_p") - pl.col("dr_p_mean_v").fill_null(0) - pl.col("hd_p_mean_v")
+    b, p = b.clip(lower_bound=0.0), p.clip(lower_bound=0.0)
+    return log_ratio(p, b, 0.05 * pl.max_horizontal(b, p) + 1e-9).exp()
+
+
+def hub_import_growth() -> pl.Expr:
+    """Growth of the hub's imports of the product from all partners other than the origin.
+
+    If it grew like the origin→hub leg, the hub's own demand rose (control).
+    """
+    b = (pl.col("hub_imp_tot_b") - pl.col("oh_b_mean_v")).clip(lower_bound=0.0)
+    p = (pl.col("hub_imp_tot_p") - pl.col("oh_p_mean_v")).clip(lower_bound=0.0)
+    return log_ratio(p, b, 0.05 * pl.max_horizontal(b, p) + 1e-9).exp()
+
+
+def hub_other_growth() -> pl.Expr:
+    """Growth of the hub's exports to the destination in every other product (DiD control)."""
+    return _ratio("hub_oth")
+
+
+def hub_plausibility() -> pl.Expr:
+    """Hub→destination excess relative to the hub's own baseline exports of the product.
+
+    ``excess_hd / mean_baseline(X^{h→World}_p)``: a hub that already exported the
+    product widely can plausibly have produced it; a large ratio means the new
+    outflow dwarfs its capacity (methods §7 F11; the Kazakh plywood case, §2.2).
+    """
+    cap = pl.col("hub_exp_tot_b") + _floor("hd", "v")
+    return (excess("hd").clip(lower_bound=0.0) / cap).clip(upper_bound=RATIO_CAP)
+
+
+def mirror_gap(leg: str) -> pl.Expr:
+    """Relative mirror gap of a leg over post months both sides report (methods §7 F1).
+
+    ``(M_fob − X) / max(M_fob, X)``; negative means exports without arrivals, the
+    lost-in-transit direction (methods §1.2).
+    """
+    x, m = pl.col(f"{leg}_p_exp"), pl.col(f"{leg}_p_imp")
+    return pl.when(pl.max_horizontal(x, m) > 0).then((m - x) / pl.max_horizontal(x, m))
+
+
+# ------------------------------------------------------------------ co-movement
+def comovement(
+    flows: pl.LazyFrame,
+    routes: pl.LazyFrame,
+    windows: Windows,
+    max_lag: int,
+    measure: str = "kg",
+) -> pl.LazyFrame:
+    """Best-lag Pearson correlation of the two hub legs over baseline + post.
+
+    For lags ``ℓ = 0..max_lag`` (months; 0 for annual data), pairs the origin→hub
+    flow at ``t`` with the hub→destination flow at ``t + ℓ``; months without a
+    record are zeros. Returns ``origin, hub, destination, hs, comove, comove_lag``
+    (the lag with the highest correlation). Source: Liu & Shi (2019), Nouwen
+    (quantities, lagged), World Bank 96% (methods §3.3, F9).
+    """
+    step = windows.step
+    if measure == "kg":
+        # Mass of the month: value deflated by the month's unit value (records with
+        # a mass), else by the leg's overall unit value.
+        leg = ["src", "dst", "hs"]
+        kg_per_value = pl.when(pl.col("value_kg") > 0).then(pl.col("kg") / pl.col("value_kg"))
+        leg_kg_per_value = pl.col("kg").sum().over(leg) / pl.col("value_kg").sum().over(leg)
+        flows = flows.with_columns(_m=pl.col("value") * pl.coalesce(kg_per_value, leg_kg_per_value))
+    else:
+        flows = flows.with_columns(_m=pl.col("value"))
+    col = "_m"
+    lags = list(range((max_lag if step == 1 else 0) + 1))
+    n = windows.n_baseline + windows.n_post  # pairs per lag (gap months excluded below)
+    w0, w1 = windows.start, windows.end
+    keys = routes.select("origin", "hub", "destination", "hs").unique()
+    oh = flows.select(
+        pl.col("src").alias("origin"),
+        pl.col("dst").alias("hub"),
+        "hs",
+        "period",
+        x=pl.col(col),
+    ).join(keys.select("origin", "hub", "hs").unique(), on=["origin", "hub", "hs"], how="semi")
+    hd = flows.select(
+        pl.col("src").alias("hub"), pl.col("dst").alias("destination"), "hs", "period",
+        y=pl.col(col),
+    ).join(keys.select("hub", "destination", "hs").unique(), on=["hub", "destination", "hs"],
+           how="semi")  # fmt: skip
+    lag_df = pl.LazyFrame({"lag": lags}, schema={"lag": pl.Int32})
+    in_y = pl.col("ty").is_between(pl.lit(w0), pl.lit(w1))
+    # x at t pairs with y at t + lag: shift x forward to the y period.
+    ox = (
+        oh.join(lag_df, how="cross")
+        .with_columns(ty=pl.col("period").dt.offset_by(pl.format("{}mo", pl.col("lag") * step)))
+        .filter(in_y & pl.col("ty").is_between(pl.lit(w0), pl.lit(w1)))
+    )
+    sx = ox.group_by("origin", "hub", "hs", "lag").agg(
+        sx=pl.col("x").sum(), sxx=(pl.col("x") ** 2).sum()
+    )
+    sy_all = hd.filter(pl.col("period").is_between(pl.lit(w0), pl.lit(w1)))
+    sy = (
+        sy_all.join(lag_df, how="cross")
+        # y at t+lag needs x at t ≥ w0: drop the first ``lag`` y months.
+        .filter(
+            pl.col("period") >= pl.lit(w0).dt.offset_by(pl.format("{}mo", pl.col("lag") * step))
+        )
+        .group_by("hub", "destination", "hs", "lag")
+        .agg(sy=pl.col("y").sum(), syy=(pl.col("y") ** 2).sum())
+    )
+    sxy = (
+        ox.join(
+            hd.rename({"period": "ty"}),
+            on=["hub", "hs", "ty"],
+        )
+        .group_by("origin", "hub", "destination", "hs", "lag")
+        .agg(sxy=(pl.col("x") * pl.col("y")).sum())
+    )
+    k = ["origin", "hub", "destination", "hs"]
+    n_l = pl.lit(n) - pl.col("lag") * 1
+    grid = (
+        keys.join(lag_df, how="cross")
+        .join(sx, on=["origin", "hub", "hs", "lag"], how="left")
+        .join(sy, on=["hub", "destination", "hs", "lag"], how="left")
+        .join(sxy, on=[*k, "lag"], how="left")
+        .with_columns(pl.col("sx", "sxx", "sy", "syy", "sxy").fill_null(0.0))
+        .with_columns(
+            r=(n_l * pl.col("sxy") - pl.col("sx") * pl.col("sy"))
+            / (
+                (n_l * pl.col("sxx") - pl.col("sx") ** 2).clip(lower_bound=0.0)
+                * (n_l * pl.col("syy") - pl.col("sy") ** 2).clip(lower_bound=0.0)
+            ).sqrt()
+        )
+        .with_columns(r=pl.when(pl.col("r").is_finite()).then(pl.col("r").clip(-1.0, 1.0)))
+    )
+    return (
+        grid.sort([*k, "lag"])
+        .group_by(k)
+        .agg(
+            comove=pl.col("r").max(),
+            comove_lag=pl.col("lag").filter(pl.col("r") == pl.col("r").max()).first(),
+        )
+    )
+
+
+# ------------------------------------------------------------------ assembly
+def route_features(table: pl.LazyFrame, n_post: int) -> pl.LazyFrame:
+    """Add every feature of :data:`FEATURES` to the wide route table."""
+    t = table.with_columns(_n_post=pl.lit(n_post, dtype=pl.Float64))
+    return t.with_columns(
+        direct_change=direct_change(),
+        oh_ratio_value=growth("oh", "v"),
+        oh_ratio_kg=growth("oh", "kg"),
+        hd_ratio_value=growth("hd", "v"),
+        hd_ratio_kg=growth("hd", "kg"),
+        oh_excess_value=excess("oh", "v"),
+        hd_excess_value=excess("hd", "v"),
+        oh_excess_kg=excess("oh", "kg"),
+        hd_excess_kg=excess("hd", "kg"),
+        balance_kg=balance_kg(),
+        substitution_ratio=substitution_ratio(),
+        pass_through=pass_through(),
+        freund_c2=freund_c2(),
+        freund_c4=freund_c4(),
+        freund_t=freund_t(),
+        uv_gap_legs=uv_gap("hd", "p", "oh", "p"),
+        uv_gap_direct=uv_gap("hd", "p", "dr", "b"),
+        price_effect=price_effect(),
+        novelty=novelty(),
+        persistence=persistence(),
+        dest_other_growth=dest_other_growth(),
+        hub_other_growth=hub_other_growth(),
+        hub_import_growth=hub_import_growth(),
+        hub_plausibility=hub_plausibility(),
+        gap_oh=mirror_gap("oh"),
+        gap_hd=mirror_gap("hd"),
+        materiality=materiality(),
+    )

@@ -1,0 +1,563 @@
+"""From canonical trade records to the three legs of every candidate route.
+
+A route is ``origin → hub → destination`` for one product. Its three legs are:
+
+``origin_hub``
+    the origin's exports to the hub (or the hub's imports from the origin),
+``hub_destination``
+    the hub's exports to the destination (or the destination's imports from it),
+``direct``
+    the origin's exports to the destination.
+
+Each leg is taken from the best available side of the mirror pair
+(:func:`rerouting.mirror.mirror`), so a leg survives when one side stopped
+reporting. A leg that *neither* side reports in a window is **missing**: its
+statistics stay null, never zero (a zero is a reported absence of trade).
+
+Everything here is lazy and vectorised: countries and products are filtered
+before the mirror pairing, and legs are sparse (months without trade are implicit
+zeros, which the statistics in :mod:`rerouting.features` account for).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+import polars as pl
+
+from rerouting._blocs import list_blocs, resolve_countries
+from rerouting._hs import VINTAGES
+from rerouting._lists import ProductList, product_list
+from rerouting.exceptions import ConfigError, NoDataError, ReroutingError
+from rerouting.mirror import mirror
+from rerouting.normalise import harmonise_hs_with_summary
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from rerouting.config import Scenario
+
+__all__ = [
+    "LegSet",
+    "Sides",
+    "Windows",
+    "build_legs",
+    "candidate_routes",
+    "resolve_sides",
+    "scenario_windows",
+]
+
+EXPORT_FLOWS: Final = ("export", "re-export")
+IMPORT_FLOWS: Final = ("import", "re-import")
+
+#: Codes that are aggregates (world, bloc totals), never a hub.
+_AGGREGATES: Final = frozenset({"WLD", "W00", "EUN", "EUR", "ZZZ", "XXX", "_X", "NES"})
+
+
+def _resolve_codes(code: str, at: dt.date | None) -> tuple[str, ...]:
+    """Member ISO3 codes of a country or bloc code."""
+    return resolve_countries([code], at=at)
+
+
+def _is_aggregate(code: str) -> bool:
+    return code in _AGGREGATES or len(code) != 3 or code.upper() in _bloc_names()
+
+
+@functools.cache
+def _bloc_names() -> frozenset[str]:
+    blocs = list_blocs()
+    names = set(blocs["name"].str.to_uppercase())
+    names.update(a.upper() for aliases in blocs["aliases"] for a in aliases)
+    return frozenset(names)
+
+
+# ------------------------------------------------------------------ scenario sides
+@dataclass(frozen=True)
+class Sides:
+    """Members of each side of the scenario, and the label each member reports under.
+
+    A bloc (``EU``) is one side whose members are summed; a list of countries is
+    several sides, one per country.
+    """
+
+    origin: dict[str, str]  # member ISO3 -> origin label
+    destination: dict[str, str]
+    hubs: tuple[str, ...] | None  # None = every other country
+
+    @property
+    def origin_labels(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.origin.values()))
+
+    @property
+    def destination_labels(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.destination.values()))
+
+    def label_expr(self, col: str) -> pl.Expr:
+        """Map a member column to its side label (other countries keep their code)."""
+        mapping = {**self.origin, **self.destination}
+        return pl.col(col).replace(mapping)
+
+    def members(self) -> set[str]:
+        return set(self.origin) | set(self.destination)
+
+
+def resolve_sides(scenario: Scenario) -> Sides:
+    """Expand the scenario's origin, destination and hubs into member countries.
+
+    Raises:
+        ConfigError: a country is both origin and destination, or a hub is on either side.
+    """
+    origin = {m: code for code in scenario.origin for m in _resolve_codes(code, scenario.event)}
+    dest = {m: code for code in scenario.destination for m in _resolve_codes(code, scenario.event)}
+    both = sorted(set(origin) & set(dest))
+    if both:
+        raise ConfigError(
+            "origin and destination overlap",
+            column="destination",
+            value=",".join(both),
+            hint="a country can be on one side of a route only",
+        )
+    hubs = None
+    if scenario.hubs:
+        hubs = tuple(dict.fromkeys(m for h in scenario.hubs for m in _resolve_codes(h, None)))
+        clash = sorted(set(hubs) & (set(origin) | set(dest)))
+        if clash:
+            raise ConfigError(
+                "a hub is also an origin or destination",
+                column="hubs",
+                value=",".join(clash),
+                hint="remove it from --hubs",
+            )
+    return Sides(origin=origin, destination=dest, hubs=hubs)
+
+
+# ------------------------------------------------------------------ windows
+def _add_months(d: dt.date, n: int) -> dt.date:
+    m = d.year * 12 + d.month - 1 + n
+    return dt.date(m // 12, m % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Inclusive baseline and post windows on the data's period grid.
+
+    Attributes:
+        frequency: ``"M"`` or ``"A"``.
+        baseline: First and last baseline period.
+        post: First and last post period.
+        n_baseline: Number of periods in the baseline window.
+        n_post: Number of periods in the post window.
+        step: Months between periods (1 or 12).
+    """
+
+    frequency: str
+    baseline: tuple[dt.date, dt.date]
+    post: tuple[dt.date, dt.date]
+    n_baseline: int
+    n_post: int
+    step: int
+
+    @property
+    def start(self) -> dt.date:
+        return self.baseline[0]
+
+    @property
+    def end(self) -> dt.date:
+        return self.post[1]
+
+    def periods(self) -> list[dt.date]:
+        """Every period of baseline ∪ gap ∪ post, in order."""
+        out, d = [], self.start
+        while d <= self.end:
+            out.append(d)
+            d = _add_months(d, self.step)
+        return out
+
+    def in_baseline(self, col: str = "period") -> pl.Expr:
+        return pl.col(col).is_between(pl.lit(self.baseline[0]), pl.lit(self.baseline[1]))
+
+    def in_post(self, col: str = "period") -> pl.Expr:
+        return pl.col(col).is_between(pl.lit(self.post[0]), pl.lit(self.post[1]))
+
+
+def _count(start: dt.date, end: dt.date, step: int) -> int:
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months // step + 1
+
+
+def scenario_windows(scenario: Scenario, first: dt.date, last: dt.date, frequency: str) -> Windows:
+    """Baseline and post windows for data spanning ``first``..``last``.
+
+    Defaults (methods §1.7, EC rule): the baseline is up to 24 months before the
+    event; the post window runs from the event to the end of the data. With annual
+    data the event's year counts as post (as in the EC and IESEG 2022-vs-2021
+    comparisons) and the baseline is the two years before it.
+
+    Raises:
+        NoDataError: the data has no period in the baseline or in the post window.
+    """
+    event = scenario.event
+    step = 12 if frequency == "A" else 1
+    if step == 12:
+        event = dt.date(event.year, 1, 1)
+    if scenario.baseline:
+        b0, b1 = scenario.baseline
+        if step == 12:
+            b0, b1 = dt.date(b0.year, 1, 1), dt.date(b1.year, 1, 1)
+    else:
+        b0, b1 = _add_months(event, -24), _add_months(event, -step)
+    b0 = max(b0, first)
+    if scenario.post:
+        p0, p1 = scenario.post
+        if step == 12:
+            p0, p1 = dt.date(p0.year, 1, 1), dt.date(p1.year, 1, 1)
+    else:
+        p0, p1 = event, last
+    p1 = min(p1, last)
+    if b1 < b0 or b1 < first:
+        raise NoDataError(
+            "the data has no period before the event",
+            value=f"{first:%Y-%m}..{last:%Y-%m}",
+            hint=f"the baseline window needs data before {event:%Y-%m}",
+        )
+    if p1 < p0:
+        raise NoDataError(
+            "the data has no period after the event",
+            value=f"{first:%Y-%m}..{last:%Y-%m}",
+            hint=f"the post window needs data from {event:%Y-%m} on",
+        )
+    return Windows(
+        frequency=frequency,
+        baseline=(b0, b1),
+        post=(p0, p1),
+        n_baseline=_count(b0, b1, step),
+        n_post=_count(p0, p1, step),
+        step=step,
+    )
+
+
+# ------------------------------------------------------------------ leg flows
+@dataclass
+class LegSet:
+    """Sparse leg flows and their coverage, ready for feature computation.
+
+    Attributes:
+        flows: ``src, dst, hs, period, value, kg, value_kg, exp_value,
+            imp_value_fob, has_exp, has_imp, provenance`` (``kg`` is the known
+            mass and ``value_kg`` the value of the records that have one), with
+            ``src``/``dst`` mapped to side labels (one row per pair, product and
+            period with trade).
+        other_flows: ``src, dst, period, value`` summed over products outside
+            the scanned set (the hub's other products, for controls); may be empty.
+        coverage: ``country, window, reports_exports, reports_imports``.
+        windows: The baseline/post windows.
+        sides: The resolved scenario sides.
+        hubs: The hub candidates.
+        notes: Plain remarks (frequency chosen, rows filtered...).
+    """
+
+    flows: pl.LazyFrame
+    other_flows: pl.LazyFrame
+    coverage: pl.DataFrame
+    windows: Windows
+    sides: Sides
+    hubs: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)
+
+
+def _products(spec: str | Sequence[str] | None) -> ProductList | None:
+    if spec is None:
+        return None
+    plist = product_list(spec if isinstance(spec, str) else list(spec))
+    return None if plist.is_all else plist
+
+
+def _superset(plist: ProductList) -> pl.Expr:
+    """Codes in the list in any shipped vintage: a cheap filter before harmonising."""
+    parts = [plist.expr("hs")]
+    for v in VINTAGES:
+        try:
+            parts.append(plist.to_hs6(v).expr("hs"))
+        except ReroutingError:  # a list that has no codes in an old vintage
+            continue
+    return pl.any_horizontal(parts)
+
+
+def build_legs(
+    trade: pl.LazyFrame,
+    scenario: Scenario,
+    *,
+    cif_fob_margin: float | None = None,
+) -> LegSet:
+    """Filter, harmonise and mirror ``trade``, then label flows by scenario side.
+
+    Steps, all pushed down before the mirror pairing: keep one frequency and the
+    baseline-to-post periods; keep records touching the scenario's countries (all
+    countries when hubs are not given); keep records whose code is in the product
+    list in any HS vintage; harmonise codes to one HS6 vintage
+    (:func:`rerouting.normalise.harmonise_hs`) and keep the list's codes in that
+    vintage; pair mirror sides (:func:`rerouting.mirror.mirror`). The labelled flow
+    table is materialised once (it is small: scanned products only).
+
+    Args:
+        trade: Canonical trade records (lazy).
+        scenario: The scenario (origin, destination, event, hubs, products, windows).
+        cif_fob_margin: Override of ``scenario.cif_fob_margin``.
+
+    Raises:
+        NoDataError: no record touches the scenario's countries and products.
+    """
+    sides = resolve_sides(scenario)
+    margin = scenario.cif_fob_margin if cif_fob_margin is None else cif_fob_margin
+    notes: list[str] = []
+
+    # Frequency: monthly when there is any monthly record, else annual.
+    freq_stats = (
+        trade.group_by(pl.col("frequency").cast(pl.String))
+        .agg(first=pl.col("period").min(), last=pl.col("period").max(), n=pl.len())
+        .collect()
+    )
+    if freq_stats.is_empty():
+        raise NoDataError("the trade table is empty", hint="check the input files")
+    freqs = {r["frequency"]: r for r in freq_stats.iter_rows(named=True)}
+    frequency = "M" if "M" in freqs else "A"
+    if len(freqs) > 1:
+        notes.append(f"mixed frequencies: using {'monthly' if frequency == 'M' else 'annual'} data")
+    first, last = freqs[frequency]["first"], freqs[frequency]["last"]
+    windows = scenario_windows(scenario, first, last, frequency)
+
+    base = trade.filter(
+        (pl.col("frequency").cast(pl.String) == frequency)
+        & pl.col("period").is_between(pl.lit(windows.start), pl.lit(windows.end))
+    )
+    if sides.hubs is not None:
+        # Rows of the hubs with third countries stay: they are the hub's world trade.
+        keep = sides.members() | set(sides.hubs)
+        base = base.filter(pl.col("reporter").is_in(keep) | pl.col("partner").is_in(keep))
+
+    coverage = _coverage(base, windows)
+
+    plist = _products(scenario.products)
+    scanned = base if plist is None else base.filter(_superset(plist))
+    harmonised, summary = harmonise_hs_with_summary(scanned)
+    if plist is not None:
+        harmonised = harmonised.filter(plist.to_hs6(summary.target).expr("hs"))
+    flows = _label(mirror(harmonised, cif_fob_margin=margin), sides).collect().lazy()
+
+    other_flows = (
+        _other_totals(base.filter(~_superset(plist)), sides, margin)
+        if plist is not None
+        else pl.LazyFrame(
+            schema={"src": pl.String, "dst": pl.String, "period": pl.Date, "value": pl.Float64}
+        )
+    )
+
+    hubs = _hub_candidates(flows, sides)
+    if not hubs:
+        raise NoDataError(
+            "no hub trades the scanned products with the origin or the destination",
+            value=",".join(scenario.hubs or ()) or None,
+            hint="check --origin/--destination/--products, or widen --hubs",
+        )
+    return LegSet(
+        flows=flows,
+        other_flows=other_flows,
+        coverage=coverage,
+        windows=windows,
+        sides=sides,
+        hubs=hubs,
+        notes=notes,
+    )
+
+
+def _other_totals(rows: pl.LazyFrame, sides: Sides, margin: float) -> pl.LazyFrame:
+    """All-other-products totals touching the destination, one value per pair-month.
+
+    A control only: each side's total is put on an FOB basis and the two sides are
+    averaged when both report (no product-level pairing is needed for a total).
+    """
+    dest = list(sides.destination)
+    fl = pl.col("flow").cast(pl.String)
+    touching = rows.filter(pl.col("reporter").is_in(dest) | pl.col("partner").is_in(dest))
+    exp = (
+        touching.filter(fl.is_in(EXPORT_FLOWS))
+        .group_by(
+            pl.col("reporter").alias("exporter"), pl.col("partner").alias("importer"), "period"
+        )
+        .agg(x=pl.col("value").sum())
+    )
+    imp = (
+        touching.filter(fl.is_in(IMPORT_FLOWS))
+        .group_by(
+            pl.col("partner").alias("exporter"), pl.col("reporter").alias("importer"), "period"
+        )
+        .agg(m=pl.col("value").sum() / (1.0 + margin))
+    )
+    return (
+        exp.join(imp, on=["exporter", "importer", "period"], how="full", coalesce=True)
+        .with_columns(value=pl.mean_horizontal("x", "m"))
+        .with_columns(src=sides.label_expr("exporter"), dst=sides.label_expr("importer"))
+        .filter(pl.col("src") != pl.col("dst"))
+        .group_by("src", "dst", "period")
+        .agg(pl.col("value").sum())
+        .collect()
+        .lazy()
+    )
+
+
+def _label(pairs: pl.LazyFrame, sides: Sides) -> pl.LazyFrame:
+    """Map exporters/importers to side labels and sum members of a bloc."""
+    return (
+        pairs.with_columns(
+            src=sides.label_expr("exporter"),
+            dst=sides.label_expr("importer"),
+        )
+        .filter(pl.col("src") != pl.col("dst"))
+        .group_by("src", "dst", "hs", "period")
+        .agg(
+            value=pl.col("best_value").sum(),
+            # Mass is often missing on some records: keep the mass that is known and
+            # the value of those same records, so unit values stay unbiased.
+            kg=pl.col("best_kg").sum(),
+            value_kg=pl.col("best_value").filter(pl.col("best_kg").is_not_null()).sum(),
+            exp_value=pl.col("export_value").sum(),
+            imp_value_fob=pl.col("import_value_fob").sum(),
+            has_exp=pl.col("export_value").is_not_null().any(),
+            has_imp=pl.col("import_value_fob").is_not_null().any(),
+            provenance=pl.col("provenance").unique().sort().str.join("+"),
+        )
+    )
+
+
+def _coverage(trade: pl.LazyFrame, windows: Windows) -> pl.DataFrame:
+    """Which countries report exports / imports at all, per window."""
+    win = (
+        pl.when(windows.in_baseline())
+        .then(pl.lit("baseline"))
+        .when(windows.in_post())
+        .then(pl.lit("post"))
+    )
+    return (
+        trade.with_columns(window=win, fl=pl.col("flow").cast(pl.String))
+        .filter(pl.col("window").is_not_null())
+        .group_by(pl.col("reporter").alias("country"), "window")
+        .agg(
+            reports_exports=pl.col("fl").is_in(EXPORT_FLOWS).any(),
+            reports_imports=pl.col("fl").is_in(IMPORT_FLOWS).any(),
+        )
+        .collect()
+    )
+
+
+def _hub_candidates(flows: pl.LazyFrame, sides: Sides) -> tuple[str, ...]:
+    labels = set(sides.origin_labels) | set(sides.destination_labels)
+    touching = (
+        flows.filter(pl.col("src").is_in(labels) | pl.col("dst").is_in(labels))
+        .select(pl.when(pl.col("src").is_in(labels)).then(pl.col("dst")).otherwise(pl.col("src")))
+        .unique()
+        .collect()
+        .to_series()
+        .to_list()
+    )
+    members = sides.members()
+    found = {c for c in touching if c not in labels and c not in members and not _is_aggregate(c)}
+    if sides.hubs is not None:
+        found &= set(sides.hubs)
+    return tuple(sorted(found))
+
+
+def observable(coverage: pl.DataFrame, sides: Sides, hubs: Iterable[str]) -> pl.DataFrame:
+    """Whether each leg is reported by at least one side, per window.
+
+    Returns one row per (origin, hub, destination) with boolean columns
+    ``oh_obs_baseline``, ``oh_obs_post``, ``hd_obs_baseline``, ``hd_obs_post``,
+    ``dr_obs_baseline``, ``dr_obs_post``.
+    """
+
+    def reports(members: Iterable[str], window: str, what: str) -> bool:
+        sub = coverage.filter(
+            pl.col("country").is_in(list(members)) & (pl.col("window") == window) & pl.col(what)
+        )
+        return not sub.is_empty()
+
+    olabels, dlabels = sides.origin_labels, sides.destination_labels
+    omem = {o: [m for m, lab in sides.origin.items() if lab == o] for o in olabels}
+    dmem = {d: [m for m, lab in sides.destination.items() if lab == d] for d in dlabels}
+    side_rows = []
+    # One small table per side label (a handful of rows), then joined with hubs.
+    for w in ("baseline", "post"):
+        for o in olabels:
+            side_rows.append(("o", o, w, reports(omem[o], w, "reports_exports"), False))
+        for d in dlabels:
+            side_rows.append(("d", d, w, False, reports(dmem[d], w, "reports_imports")))
+    sides_df = pl.DataFrame(
+        side_rows, schema=["side", "label", "window", "exp", "imp"], orient="row"
+    )
+    hub_cov = (
+        pl.DataFrame({"hub": list(hubs)}, schema={"hub": pl.String})
+        .join(pl.DataFrame({"window": ["baseline", "post"]}), how="cross")
+        .join(coverage.rename({"country": "hub"}), on=["hub", "window"], how="left")
+        .with_columns(pl.col("reports_exports", "reports_imports").fill_null(False))
+    )
+    o_df = sides_df.filter(pl.col("side") == "o").select(
+        pl.col("label").alias("origin"), "window", pl.col("exp").alias("o_exp")
+    )
+    d_df = sides_df.filter(pl.col("side") == "d").select(
+        pl.col("label").alias("destination"), "window", pl.col("imp").alias("d_imp")
+    )
+    long = (
+        hub_cov.join(o_df, on="window")
+        .join(d_df, on="window")
+        .with_columns(
+            oh=pl.col("o_exp") | pl.col("reports_imports"),
+            hd=pl.col("reports_exports") | pl.col("d_imp"),
+            dr=pl.col("o_exp") | pl.col("d_imp"),
+        )
+    )
+    return long.pivot(
+        on="window", index=["origin", "hub", "destination"], values=["oh", "hd", "dr"]
+    ).rename(
+        {f"{leg}_{w}": f"{leg}_obs_{w}" for leg in ("oh", "hd", "dr") for w in ("baseline", "post")}
+    )
+
+
+def candidate_routes(legs: LegSet) -> pl.LazyFrame:
+    """Routes (origin, hub, destination, hs) worth scoring.
+
+    A route needs trade on both hub legs at some time; a leg that is missing
+    (no side reports it in either window) is not required. Returns the routes
+    with the leg-observability columns of :func:`observable`.
+    """
+    sides = legs.sides
+    olabels, dlabels = list(sides.origin_labels), list(sides.destination_labels)
+    hubs = list(legs.hubs)
+    f = legs.flows
+    oh = (
+        f.filter(pl.col("src").is_in(olabels) & pl.col("dst").is_in(hubs))
+        .select(pl.col("src").alias("origin"), pl.col("dst").alias("hub"), "hs")
+        .unique()
+        .with_columns(has_oh=pl.lit(True))
+    )
+    hd = (
+        f.filter(pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlabels))
+        .select(pl.col("src").alias("hub"), pl.col("dst").alias("destination"), "hs")
+        .unique()
+        .with_columns(has_hd=pl.lit(True))
+    )
+    obs = observable(legs.coverage, sides, hubs).lazy()
+    oh_full = oh.join(pl.LazyFrame({"destination": dlabels}), how="cross")
+    hd_full = hd.join(pl.LazyFrame({"origin": olabels}), how="cross")
+    key = ["origin", "hub", "destination", "hs"]
+    cand = (
+        oh_full.join(hd_full, on=key, how="full", coalesce=True)
+        .with_columns(pl.col("has_oh", "has_hd").fill_null(False))
+        .join(obs, on=["origin", "hub", "destination"], how="left")
+    )
+    oh_seen = pl.col("oh_obs_baseline") | pl.col("oh_obs_post")
+    hd_seen = pl.col("hd_obs_baseline") | pl.col("hd_obs_post")
+    return cand.filter((pl.col("has_oh") | ~oh_seen) & (pl.col("has_hd") | ~hd_seen)).drop(
+        "has_oh", "has_hd"
+    )

@@ -1,0 +1,327 @@
+"""``scan``: rank origin → hub → destination routes whose legs move the way rerouting does.
+
+The pipeline (see ``docs/detection.md``):
+
+1. resolve the scenario (blocs → members, default hubs, windows);
+2. keep only records touching the scenario's countries, harmonise HS codes,
+   keep the scanned products, and pair mirror sides (:mod:`rerouting.routes`);
+3. build candidate routes and the statistics of their three legs and controls;
+4. compute the features (:mod:`rerouting.features`);
+5. score (:mod:`rerouting.score`), explain (:mod:`rerouting._explain`) and rank.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+
+from rerouting._explain import explanation_expr
+from rerouting.config import Scenario
+from rerouting.exceptions import ConfigError, InputError
+from rerouting.features import FEATURES, comovement, route_features, route_table
+from rerouting.result import LEGS_SCHEMA, RouteTable
+from rerouting.routes import build_legs, candidate_routes
+from rerouting.score import (
+    GATES,
+    TERMS,
+    RouteClassifier,
+    baseline_scores,
+    check_scorer,
+    default_score,
+    iforest_score,
+)
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Sequence
+
+    from rerouting.ingest import IngestReport
+
+__all__ = ["scan"]
+
+#: Scenario fields that may be passed as keyword settings.
+_SCENARIO_SETTINGS: Final = ("cif_fob_margin", "min_value", "max_lag", "currency")
+#: Other settings: how many top routes get monthly legs in the result; the
+#: IsolationForest seed; the EC rule's value threshold (per year, data currency).
+_OTHER_SETTINGS: Final = {"legs_top": 100, "random_state": 0, "ec_min_value": 1_000_000.0}
+
+_LEG_PREFIX: Final = {"oh": "origin_hub", "hd": "hub_destination", "dr": "direct"}
+
+
+def _as_lazy(trade: Any) -> tuple[pl.LazyFrame, IngestReport | None]:
+    if isinstance(trade, pl.LazyFrame):
+        return trade, None
+    if isinstance(trade, pl.DataFrame):
+        return trade.lazy(), None
+    if hasattr(trade, "frame") and hasattr(trade, "report"):  # rerouting.io.TradeData
+        frame = trade.frame
+        return (frame.lazy() if isinstance(frame, pl.DataFrame) else frame), trade.report
+    if isinstance(trade, str | Path) or (
+        isinstance(trade, list | tuple) and all(isinstance(t, str | Path) for t in trade)
+    ):
+        from rerouting.io import read_trade  # type: ignore[import-not-found,unused-ignore]
+
+        data = read_trade(trade)
+        return data.frame.lazy(), data.report
+    raise InputError(
+        "trade must be a TradeData, a polars DataFrame/LazyFrame or file paths",
+        value=type(trade).__name__,
+        hint="e.g. rerouting.read_trade('comtrade/*.csv')",
+    )
+
+
+def _scenario(
+    scenario: Scenario | None, fields: dict[str, Any], settings: dict[str, Any]
+) -> Scenario:
+    extra = {k: settings.pop(k) for k in list(settings) if k in _SCENARIO_SETTINGS}
+    unknown = sorted(set(settings) - set(_OTHER_SETTINGS))
+    if unknown:
+        raise ConfigError(
+            "unknown scan setting",
+            column=unknown[0],
+            hint=f"settings: {', '.join((*_SCENARIO_SETTINGS, *_OTHER_SETTINGS))}",
+        )
+    given = {k: v for k, v in {**fields, **extra}.items() if v is not None}
+    if scenario is not None:
+        if given.get("scorer") == "default":
+            given.pop("scorer")
+        return Scenario.build(**{**scenario.model_dump(exclude_none=True), **given})
+    missing = [k for k in ("origin", "destination", "event") if k not in given]
+    if missing:
+        raise ConfigError(
+            f"scan needs {', '.join(missing)}",
+            column=missing[0],
+            hint="e.g. scan(trade, origin='BLR', destination='EU', event='2022-03')",
+        )
+    return Scenario.build(**given)
+
+
+def scan(
+    trade: Any,
+    origin: str | Sequence[str] | None = None,
+    destination: str | Sequence[str] | None = None,
+    event: str | dt.date | None = None,
+    hubs: str | Sequence[str] | None = None,
+    products: str | Sequence[str] | None = None,
+    *,
+    baseline: str | tuple[Any, Any] | None = None,
+    post: str | tuple[Any, Any] | None = None,
+    scorer: str | RouteClassifier = "default",
+    scenario: Scenario | None = None,
+    **settings: Any,
+) -> RouteTable:
+    """Rank candidate rerouting routes in mirror trade data.
+
+    Args:
+        trade: A :class:`rerouting.io.TradeData`, a polars DataFrame/LazyFrame in the
+            canonical layout (``rerouting.schema``), or file paths for ``read_trade``.
+        origin: Country/bloc codes the goods come from (``"BLR"``, ``"EU"``, a list).
+        destination: Country/bloc codes the goods are meant for.
+        event: First month under sanctions (``"2022-03"``).
+        hubs: Candidate hubs; default every other country trading on a hub leg.
+        products: Named list (``chpl``, ``eu-833``, ``belarus``), a file, HS prefixes,
+            or ``None`` for everything.
+        baseline: ``"START:END"`` baseline window; default up to 24 months before ``event``.
+        post: ``"START:END"`` post window; default ``event`` to the end of the data.
+        scorer: ``"default"``, ``"ec-surge"``, ``"freund"``, ``"both-up"``,
+            ``"isolation-forest"``, or a fitted :class:`rerouting.score.RouteClassifier`.
+        scenario: A :class:`rerouting.Scenario`; explicit arguments override its fields.
+        **settings: ``cif_fob_margin``, ``min_value``, ``max_lag``, ``currency``
+            (scenario fields), ``legs_top`` (routes with monthly legs in the result,
+            default 100), ``random_state`` (IsolationForest), ``ec_min_value``
+            (EC rule threshold per year, default 1,000,000).
+
+    Returns:
+        A :class:`rerouting.result.RouteTable`, best-ranked route first.
+
+    Raises:
+        ConfigError: the scenario is invalid.
+        NoDataError: no record touches the scenario's countries, products and windows.
+    """
+    chosen = check_scorer(scorer)
+    fields = {
+        "origin": origin,
+        "destination": destination,
+        "event": event,
+        "hubs": hubs,
+        "products": products,
+        "baseline": baseline,
+        "post": post,
+        "scorer": chosen if isinstance(chosen, str) else None,
+    }
+    opts = dict(_OTHER_SETTINGS)
+    settings = dict(settings)
+    sc = _scenario(scenario, fields, settings)
+    opts.update(settings)
+    lf, report = _as_lazy(trade)
+
+    legs = build_legs(lf, sc)
+    w = legs.windows
+    routes = candidate_routes(legs)
+    wide = route_features(route_table(routes, legs), w.n_post).collect()
+    if wide.is_empty():
+        return _empty(sc, report)
+    for measure in ("kg", "value"):
+        co = comovement(legs.flows, wide.lazy(), w, sc.max_lag, measure).collect()
+        co = co.rename({"comove": f"comove_{measure}", "comove_lag": f"comove_lag_{measure}"})
+        wide = wide.join(co, on=["origin", "hub", "destination", "hs"], how="left")
+    # Co-movement needs both hub legs reported.
+    both = _obs("oh") & _obs("hd")
+    wide = wide.with_columns(
+        [
+            pl.when(both).then(pl.col(c)).alias(c)
+            for c in ("comove_kg", "comove_lag_kg", "comove_value", "comove_lag_value")
+        ]
+    ).with_columns(
+        _per_year=pl.lit(12.0 / w.step),
+        missing_legs=_missing_legs(),
+    )
+    wide = default_score(wide)
+    wide = baseline_scores(wide, ec_min_value=float(opts["ec_min_value"]))
+    wide = wide.with_columns(iforest_score(wide, random_state=int(opts["random_state"])))
+    wide = _choose_score(wide, chosen)
+    wide = wide.with_columns(explanation=explanation_expr(sc.event, annual=w.step == 12))
+    wide = wide.sort(
+        ["score", "materiality", "hub", "hs"],
+        descending=[True, True, False, False],
+        nulls_last=True,
+    ).with_row_index("rank", offset=1)
+    wide = wide.with_columns(pl.col("rank").cast(pl.Int64))
+
+    contrib = [c for c in wide.columns if c.startswith("contrib_")]
+    base_cols = ["ec_surge", "freund", "both_up", "ec_surge_flag", "freund_flag", "both_up_flag"]
+    front = ["rank", "origin", "hub", "destination", "hs", "score", "explanation", "missing_legs"]
+    gates = [f"gate_{g.name}" for g in GATES]
+    cols = [*front, *FEATURES, "gate", *gates, *contrib, "iforest_score", *base_cols]
+    out = wide.select(cols)
+    leg_frame = _legs_frame(legs, out.head(int(opts["legs_top"])))
+    return RouteTable(
+        routes=out,
+        legs=leg_frame,
+        scenario=sc,
+        ingest=report,
+        descriptions=_descriptions(out),
+    )
+
+
+def _obs(leg: str) -> pl.Expr:
+    return pl.col(f"{leg}_obs_baseline").fill_null(False) | pl.col(f"{leg}_obs_post").fill_null(
+        False
+    )
+
+
+def _missing_legs() -> pl.Expr:
+    """Comma-separated legs no side reports (in a window: ``leg (post)``); null if none."""
+    parts = []
+    for leg, name in _LEG_PREFIX.items():
+        b = pl.col(f"{leg}_obs_baseline").fill_null(False)
+        p = pl.col(f"{leg}_obs_post").fill_null(False)
+        parts.append(
+            pl.when(~b & ~p)
+            .then(pl.lit(name))
+            .when(~b)
+            .then(pl.lit(f"{name} (baseline)"))
+            .when(~p)
+            .then(pl.lit(f"{name} (post)"))
+        )
+    joined = pl.concat_list(parts).list.drop_nulls().list.join(", ")
+    return pl.when(joined != "").then(joined)
+
+
+def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataFrame:
+    if isinstance(chosen, RouteClassifier) or not isinstance(chosen, str):
+        proba = chosen.predict_proba(wide)[:, -1]
+        return wide.with_columns(score=pl.Series(proba, dtype=pl.Float64))
+    column = {
+        "default": "score",
+        "ec-surge": "ec_surge",
+        "freund": "freund",
+        "both-up": "both_up",
+        "isolation-forest": "iforest_score",
+    }[chosen]
+    return wide.with_columns(score=pl.col(column).fill_null(0.0))
+
+
+def _legs_frame(legs: Any, top: pl.DataFrame) -> pl.DataFrame:
+    """Monthly legs of the ``top`` routes, zeros where an observed leg had no trade."""
+    if top.is_empty():
+        return pl.DataFrame(schema=LEGS_SCHEMA)
+    w = legs.windows
+    periods = pl.DataFrame({"period": w.periods()}, schema={"period": pl.Date})
+    keys = top.select("origin", "hub", "destination", "hs", "missing_legs")
+    f = legs.flows.select("src", "dst", "hs", "period", "value", "kg", "provenance")
+    frames = []
+    for leg, (a, b) in {
+        "oh": ("origin", "hub"),
+        "hd": ("hub", "destination"),
+        "dr": ("origin", "destination"),
+    }.items():
+        name = _LEG_PREFIX[leg]
+        k = keys.select(a, b, "hs").unique()
+        obs = (
+            f.join(k.lazy().rename({a: "src", b: "dst"}), on=["src", "dst", "hs"], how="semi")
+            .collect()
+            .rename({"src": a, "dst": b})
+        )
+        grid = keys.join(periods, how="cross").join(obs, on=[a, b, "hs", "period"], how="left")
+        missing = pl.col("missing_legs").fill_null("").str.contains(name, literal=True)
+        frames.append(
+            grid.with_columns(
+                leg=pl.lit(name),
+                value=pl.when(missing & pl.col("value").is_null())
+                .then(None)
+                .otherwise(pl.col("value").fill_null(0.0)),
+                provenance=pl.when(missing & pl.col("value").is_null())
+                .then(pl.lit("missing"))
+                .otherwise(pl.col("provenance").fill_null("none")),
+            ).select(list(LEGS_SCHEMA))
+        )
+    out = pl.concat(frames).with_columns(pl.col("leg").cast(LEGS_SCHEMA["leg"]))
+    return out.sort("origin", "hub", "destination", "hs", "leg", "period")
+
+
+def _descriptions(routes: pl.DataFrame) -> pl.DataFrame | None:
+    try:
+        from rerouting._hs import describe  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    codes = routes["hs"].unique().to_list()
+    try:
+        return pl.DataFrame(
+            {"hs": codes, "description": [describe(c) for c in codes]},
+            schema={"hs": pl.String, "description": pl.String},
+        )
+    except Exception:  # descriptions are cosmetic; never fail a scan on them
+        return None
+
+
+def _empty(sc: Scenario, report: IngestReport | None) -> RouteTable:
+    schema = {
+        "rank": pl.Int64,
+        "origin": pl.String,
+        "hub": pl.String,
+        "destination": pl.String,
+        "hs": pl.String,
+        "score": pl.Float64,
+        "explanation": pl.String,
+        "missing_legs": pl.String,
+        **dict.fromkeys(FEATURES, pl.Float64),
+        "gate": pl.Float64,
+        **{f"gate_{g.name}": pl.Float64 for g in GATES},
+        **{f"contrib_{t.name}": pl.Float64 for t in TERMS},
+        "iforest_score": pl.Float64,
+        "ec_surge": pl.Float64,
+        "freund": pl.Float64,
+        "both_up": pl.Float64,
+        "ec_surge_flag": pl.Boolean,
+        "freund_flag": pl.Boolean,
+        "both_up_flag": pl.Boolean,
+    }
+    return RouteTable(
+        routes=pl.DataFrame(schema=schema),
+        legs=pl.DataFrame(schema=LEGS_SCHEMA),
+        scenario=sc,
+        ingest=report,
+    )

@@ -1,0 +1,457 @@
+"""Scores that rank routes: a transparent default, an anomaly score, baselines, a classifier.
+
+``default``
+    Evidence terms in [0, 1], each a documented transform of one or two features
+    (:data:`TERMS`), combined as ``score = gate × Σ_i w_i e_i / Σ_i w_i``. The gate is
+    the soft AND of the two hub legs' growth (a route needs goods in *and* out);
+    the weighted mean says how well the rest of the evidence fits rerouting. The
+    contributions ``contrib_<term> = gate × w_i e_i / Σ w`` sum to the score. A
+    term whose inputs are missing (a leg nobody reports) is left out of both sums.
+
+``iforest_score``
+    IsolationForest anomaly score (Liu, Ting & Zhou 2008) on the standardised
+    features: ``s = 2^{−E[h(x)] / c(n)}`` in (0, 1], higher = more isolated.
+
+Baselines (``scorer=``)
+    ``ec-surge`` (European Commission rule, methods §1.7), ``freund`` (criteria,
+    methods §3.2) and ``both-up`` (both hub legs up). Each is a score in [0, 1]
+    whose flag (``<name>_flag``) holds exactly when the score is ≥ 0.5; flagged
+    routes are ordered by the rule's own magnitude.
+
+:class:`RouteClassifier`
+    A supervised scorer with the scikit-learn estimator contract, for users with
+    labelled cases.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import polars as pl
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from rerouting.exceptions import ConfigError, InputError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+__all__ = [
+    "MODEL_FEATURES",
+    "SCORERS",
+    "TERMS",
+    "RouteClassifier",
+    "baseline_scores",
+    "default_score",
+    "iforest_score",
+]
+
+SCORERS: Final = ("default", "ec-surge", "freund", "both-up", "isolation-forest")
+
+#: EC rule thresholds (methods §1.7): ≥ +100% against the baseline, > €1m a year.
+EC_SURGE: Final = 1.0
+EC_MIN_VALUE: Final = 1_000_000.0
+
+
+def _sigmoid(x: pl.Expr) -> pl.Expr:
+    return 1.0 / (1.0 + (-x).exp())
+
+
+def _growth_evidence(ratio: pl.Expr) -> pl.Expr:
+    """0.5 at ×1.5, 0.88 at ×2.7, 0.12 at flat: a leg "rose" when it grew by half or more."""
+    return _sigmoid((ratio.log() - math.log(1.5)) / 0.35)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One evidence term of the default score."""
+
+    name: str
+    weight: float
+    expr: pl.Expr
+    doc: str
+
+
+def _hub_leg_growth(leg: str) -> pl.Expr:
+    # Volume first: kg cannot be inflated by a price rise (methods §3.3, Nouwen).
+    return pl.coalesce(pl.col(f"{leg}_ratio_kg"), pl.col(f"{leg}_ratio_value"))
+
+
+def _gates() -> tuple[Term, ...]:
+    return (
+        Term(
+            "inflow",
+            1.0,
+            _growth_evidence(_hub_leg_growth("oh")),
+            "origin→hub grew (kg, else value): logistic in ln growth, 0.5 at ×1.5",
+        ),
+        Term(
+            "outflow",
+            1.0,
+            _growth_evidence(_hub_leg_growth("hd")),
+            "hub→destination grew (kg, else value): logistic in ln growth, 0.5 at ×1.5",
+        ),
+        Term(
+            "balance",
+            1.0,
+            _sigmoid((pl.col("balance_kg") - 0.25) / 0.08),
+            "mass in ≈ mass out: the smaller leg's kg excess is at least a quarter of the "
+            "larger's (0.5 at 0.25; Freund C4 applied to the excess, §3.2)",
+        ),
+        Term(
+            "direct",
+            1.0,
+            _sigmoid(((-pl.col("direct_change")) - 0.3) / 0.1),
+            "the direct flow fell: 0.5 at −30% (a sanction that binds, EBRD §1.1)",
+        ),
+    )
+
+
+def _terms() -> tuple[Term, ...]:
+    spec_hd = _hub_leg_growth("hd").log() - pl.max_horizontal(
+        pl.col("dest_other_growth").log(), pl.col("hub_other_growth").log()
+    )
+    spec_oh = _hub_leg_growth("oh").log() - pl.col("hub_import_growth").log()
+    return (
+        Term(
+            "balance_kg",
+            1.5,
+            pl.col("balance_kg"),
+            "mass in ≈ mass out: min/max of the hub legs' kg excess (Freund C4, §3.2)",
+        ),
+        Term(
+            "direct_drop",
+            1.0,
+            (-pl.col("direct_change")).clip(0.0, 1.0),
+            "the direct flow fell (EBRD substitution, §1.1): −Δ direct, clipped to [0, 1]",
+        ),
+        Term(
+            "comove",
+            1.5,
+            pl.col("comove_kg").fill_null(pl.col("comove_value")).clip(0.0, 1.0),
+            "the hub legs co-move at their best lag (Liu & Shi, §3.3): r⁺ in kg",
+        ),
+        Term(
+            "uv_match",
+            1.0,
+            (-pl.col("uv_gap_legs") / 0.5).exp(),
+            "same goods in and out: exp(−|ln UV_hd/UV_oh| / 0.5) (§7 F10)",
+        ),
+        Term(
+            "specific",
+            1.5,
+            _sigmoid((pl.min_horizontal(spec_hd, spec_oh) - math.log(1.5)) / 0.35),
+            "growth beyond the controls (destination's other suppliers, hub's other "
+            "products and other sources): difference in differences (§1.1, §3.2 C3)",
+        ),
+        Term(
+            "persistence",
+            1.0,
+            pl.col("persistence"),
+            "share of post months above the baseline band (one-off shipments score low)",
+        ),
+        Term(
+            "volume_not_price",
+            1.0,
+            (-(pl.col("price_effect").clip(lower_bound=0.0)) / 0.5).exp(),
+            "growth in kg, not only in price: exp(−max(0, ln r_value − ln r_kg) / 0.5)",
+        ),
+    )
+
+
+GATES: Final = _gates()
+TERMS: Final = _terms()
+
+
+def gate_expr() -> pl.Expr:
+    """Product of the gate factors that are known (a missing leg's factor is left out)."""
+    known = [pl.col(f"gate_{g.name}") for g in GATES]
+    any_leg = pl.col("gate_inflow").is_not_null() | pl.col("gate_outflow").is_not_null()
+    prod = known[0].fill_null(1.0)
+    for k in known[1:]:
+        prod = prod * k.fill_null(1.0)
+    return pl.when(any_leg).then(prod).otherwise(0.0)
+
+
+def default_score(features: pl.DataFrame) -> pl.DataFrame:
+    """The transparent default score and its decomposition.
+
+    ``score = gate × Σ_i w_i e_i / Σ_i w_i``. Returns ``features`` with one
+    ``gate_<name>`` column per :data:`GATES` factor (null when unknown), their
+    product ``gate``, ``score`` and one ``contrib_<term>`` column per :data:`TERMS`
+    entry; the contributions sum to ``score``.
+    """
+    ev = features.with_columns(
+        **{f"gate_{g.name}": g.expr.cast(pl.Float64).fill_nan(None) for g in GATES},
+        **{f"_e_{t.name}": t.expr.cast(pl.Float64).fill_nan(None) for t in TERMS},
+    ).with_columns(gate=gate_expr())
+    wsum = pl.sum_horizontal(
+        pl.when(pl.col(f"_e_{t.name}").is_not_null()).then(t.weight).otherwise(0.0) for t in TERMS
+    )
+    out = ev.with_columns(_wsum=wsum).with_columns(
+        **{
+            f"contrib_{t.name}": pl.when(pl.col("_wsum") > 0)
+            .then(
+                pl.col("gate") * t.weight * pl.col(f"_e_{t.name}").fill_null(0.0) / pl.col("_wsum")
+            )
+            .otherwise(0.0)
+            for t in TERMS
+        }
+    )
+    out = out.with_columns(
+        score=pl.sum_horizontal(pl.col(f"contrib_{t.name}") for t in TERMS).clip(0.0, 1.0)
+    )
+    return out.drop([f"_e_{t.name}" for t in TERMS] + ["_wsum"])
+
+
+# ------------------------------------------------------------------ baselines
+def _flagged(flag: pl.Expr, magnitude: pl.Expr) -> pl.Expr:
+    """0.5 + 0.5·m/(1+m) when flagged, 0.5·m/(1+m)·0.99 otherwise (m ≥ 0)."""
+    m = magnitude.fill_null(0.0).fill_nan(0.0).clip(lower_bound=0.0)
+    frac = m / (1.0 + m)
+    return pl.when(flag.fill_null(False)).then(0.5 + 0.5 * frac).otherwise(0.495 * frac)
+
+
+def baseline_scores(features: pl.DataFrame, *, ec_min_value: float = EC_MIN_VALUE) -> pl.DataFrame:
+    """Add the named baseline scores and flags.
+
+    - ``ec_surge``: flow via the hub (hub→destination; origin→hub if that leg is
+      missing) ≥ +100% against its baseline mean, and that flow worth more than
+      ``ec_min_value`` a year in the post window (EC rule, methods §1.7). Magnitude:
+      the surge.
+    - ``freund``: C2 ∧ C4 ∧ T > 0 (methods §3.2). Magnitude: T relative to the
+      hub→destination baseline.
+    - ``both_up``: both hub legs' means above their baseline. Magnitude: the smaller
+      growth.
+    """
+    n_post = pl.col("_n_post")
+    periods_a_year = pl.col("_per_year")
+    via_b = pl.coalesce(pl.col("hd_b_mean_v"), pl.col("oh_b_mean_v"))
+    via_p = pl.coalesce(pl.col("hd_p_mean_v"), pl.col("oh_p_mean_v"))
+    surge = pl.when(via_b > 0).then(via_p / via_b - 1.0).when(via_p > 0).then(RATIO_INF)
+    ec_flag = (surge >= EC_SURGE) & (via_p * periods_a_year > ec_min_value)
+    t = pl.col("freund_t")
+    fr_flag = pl.col("freund_c2") & pl.col("freund_c4") & (t > 0)
+    fr_mag = t / (pl.col("hd_b_mean_v") + 0.05 * pl.col("hd_p_mean_v") + 1e-9)
+    g_oh = pl.col("oh_p_mean_v") / pl.col("oh_b_mean_v") - 1.0
+    g_hd = pl.col("hd_p_mean_v") / pl.col("hd_b_mean_v") - 1.0
+    g_min = pl.min_horizontal(g_oh.fill_nan(RATIO_INF), g_hd.fill_nan(RATIO_INF))
+    both_flag = (pl.col("oh_p_mean_v") > pl.col("oh_b_mean_v")) & (
+        pl.col("hd_p_mean_v") > pl.col("hd_b_mean_v")
+    )
+    del n_post
+    return features.with_columns(
+        ec_surge_flag=ec_flag.fill_null(False),
+        freund_flag=fr_flag.fill_null(False),
+        both_up_flag=both_flag.fill_null(False),
+        ec_surge=_flagged(ec_flag, surge),
+        freund=_flagged(fr_flag, fr_mag),
+        both_up=_flagged(both_flag, g_min),
+    )
+
+
+RATIO_INF: Final = 1e6
+
+#: Features fed to the anomaly score and the classifier (numeric, scale-free first).
+MODEL_FEATURES: Final = (
+    "direct_change",
+    "oh_ratio_value",
+    "oh_ratio_kg",
+    "hd_ratio_value",
+    "hd_ratio_kg",
+    "balance_kg",
+    "substitution_ratio",
+    "comove_kg",
+    "comove_value",
+    "uv_gap_legs",
+    "uv_gap_direct",
+    "price_effect",
+    "novelty",
+    "persistence",
+    "dest_other_growth",
+    "hub_other_growth",
+    "hub_import_growth",
+    "hub_plausibility",
+    "gap_oh",
+    "gap_hd",
+)
+_LOG_FEATURES: Final = frozenset(
+    {
+        "oh_ratio_value",
+        "oh_ratio_kg",
+        "hd_ratio_value",
+        "hd_ratio_kg",
+        "dest_other_growth",
+        "hub_other_growth",
+        "hub_import_growth",
+        "hub_plausibility",
+    }
+)
+
+
+def feature_matrix(frame: pl.DataFrame, features: tuple[str, ...] = MODEL_FEATURES) -> Any:
+    """Numeric matrix of ``features`` (ratios on a log scale, NaN where unknown)."""
+    cols = []
+    for f in features:
+        if f not in frame.columns:
+            raise InputError(
+                "feature column missing", column=f, hint="pass RouteTable.routes or scan output"
+            )
+        c = pl.col(f).cast(pl.Float64)
+        if f in _LOG_FEATURES:
+            c = (c + 1e-6).log()
+        cols.append(c.fill_nan(None).alias(f))
+    return frame.select(cols).to_numpy().astype(np.float64)
+
+
+def _impute(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    med = np.nanmedian(np.where(np.isnan(x), np.nan, x), axis=0) if x.size else np.array([])
+    med = np.where(np.isnan(med), 0.0, med)
+    return np.where(np.isnan(x), med, x)
+
+
+def iforest_score(frame: pl.DataFrame, *, random_state: int = 0) -> pl.Series:
+    """IsolationForest anomaly score in (0, 1] (higher = more isolated)."""
+    from sklearn.ensemble import IsolationForest
+
+    if frame.height < 2:
+        return pl.Series("iforest_score", [None] * frame.height, dtype=pl.Float64)
+    x = _impute(feature_matrix(frame))
+    sd = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    model = IsolationForest(n_estimators=200, random_state=random_state).fit(x)
+    return pl.Series("iforest_score", -model.score_samples(x), dtype=pl.Float64)
+
+
+# ------------------------------------------------------------------ supervised
+class RouteClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Supervised route scorer: standardised features → logistic regression.
+
+    Follows the scikit-learn estimator contract: parameters are set in ``__init__``
+    and only stored; ``fit`` learns ``features_``, ``classes_``, ``center_``,
+    ``scale_``, ``model_``; ``predict_proba``/``predict``/``score`` need a fitted
+    estimator (``check_is_fitted``). ``X`` is a polars/pandas frame with the feature
+    columns (e.g. ``RouteTable.routes``) or a 2-D array in :data:`MODEL_FEATURES` order.
+
+    Args:
+        features: Feature columns to use (default :data:`MODEL_FEATURES`).
+        C: Inverse regularisation strength of the logistic regression.
+        class_weight: Passed to ``LogisticRegression`` (``"balanced"`` suits rare positives).
+        max_iter: Solver iterations.
+
+    Example:
+        >>> clf = RouteClassifier().fit(table.routes, labels)   # doctest: +SKIP
+        >>> scan(trade, ..., scorer=clf)                         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        features: tuple[str, ...] | None = None,
+        C: float = 1.0,
+        class_weight: str | dict[int, float] | None = "balanced",
+        max_iter: int = 1000,
+    ) -> None:
+        self.features = features
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+
+    def _matrix(self, X: Any) -> npt.NDArray[np.float64]:
+        feats = tuple(self.features or MODEL_FEATURES)
+        if isinstance(X, pl.DataFrame):
+            return feature_matrix(X, feats)  # type: ignore[no-any-return]
+        if hasattr(X, "columns") and hasattr(X, "to_numpy"):  # pandas
+            return feature_matrix(pl.from_pandas(X), feats)  # type: ignore[no-any-return]
+        arr = np.asarray(X, dtype=np.float64)
+        if arr.ndim != 2:
+            raise InputError("X must be 2-D", value=arr.shape, hint="one row per route")
+        return arr
+
+    def fit(self, X: Any, y: Any) -> RouteClassifier:
+        """Learn from labelled routes (``y``: 1 = rerouting, 0 = not)."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = self._matrix(X)
+        yy = np.asarray(y).ravel()
+        if x.shape[0] != yy.shape[0]:
+            raise InputError(
+                "X and y have different lengths", value=(x.shape[0], yy.shape[0]), hint=""
+            )
+        self.classes_ = np.unique(yy)
+        if self.classes_.size < 2:
+            raise InputError(
+                "y needs both classes", value=self.classes_.tolist(), hint="label negatives too"
+            )
+        self.n_features_in_ = x.shape[1]
+        self.features_ = tuple(self.features or MODEL_FEATURES)
+        self.center_ = np.nanmedian(x, axis=0)
+        self.center_ = np.where(np.isnan(self.center_), 0.0, self.center_)
+        xi = np.where(np.isnan(x), self.center_, x)
+        sd = xi.std(axis=0)
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        self.model_ = LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=self.max_iter
+        ).fit((xi - self.center_) / self.scale_, yy)
+        return self
+
+    def _z(self, X: Any) -> npt.NDArray[np.float64]:
+        check_is_fitted(self, "model_")
+        x = self._matrix(X)
+        if x.shape[1] != self.n_features_in_:
+            raise InputError(
+                "X has a different number of features than in fit",
+                value=x.shape[1],
+                hint=f"expected {self.n_features_in_}",
+            )
+        z: npt.NDArray[np.float64] = (
+            np.where(np.isnan(x), self.center_, x) - self.center_
+        ) / self.scale_
+        return z
+
+    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        """Probability of each class, columns in ``classes_`` order."""
+        return self.model_.predict_proba(self._z(X))  # type: ignore[no-any-return]
+
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        """Most likely class of each route."""
+        return self.model_.predict(self._z(X))  # type: ignore[no-any-return]
+
+    def decision_function(self, X: Any) -> npt.NDArray[np.float64]:
+        """Log-odds of rerouting."""
+        return self.model_.decision_function(self._z(X))  # type: ignore[no-any-return]
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Average precision of the rerouting probability against ``y`` (higher is better)."""
+        from sklearn.metrics import average_precision_score
+
+        proba = self.predict_proba(X)[:, -1]
+        return float(
+            average_precision_score(np.asarray(y).ravel(), proba, sample_weight=sample_weight)
+        )
+
+    def contributions(self, X: Any) -> npt.NDArray[np.float64]:
+        """Per-feature log-odds contributions ``coef_j · z_j`` (they sum to the log-odds
+        minus the intercept)."""
+        return self._z(X) * self.model_.coef_[0]  # type: ignore[no-any-return]
+
+
+def check_scorer(scorer: Any) -> str | RouteClassifier:
+    """Validate ``scorer``: a name in :data:`SCORERS` or a fitted classifier."""
+    if isinstance(scorer, str):
+        if scorer not in SCORERS:
+            raise ConfigError(
+                "unknown scorer", column="scorer", value=scorer, hint=f"one of {', '.join(SCORERS)}"
+            )
+        return scorer
+    if hasattr(scorer, "predict_proba"):
+        check_is_fitted(scorer)
+        return scorer  # type: ignore[no-any-return]
+    raise ConfigError(
+        "scorer must be a name or a fitted classifier",
+        column="scorer",
+        value=type(scorer).__name__,
+        hint=f"one of {', '.join(SCORERS)}, or RouteClassifier().fit(...)",
+    )
