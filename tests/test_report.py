@@ -283,6 +283,30 @@ def test_nan_features_and_missing_kg_still_make_valid_json() -> None:
     assert all(k is None for k in direct)
 
 
+def test_routes_without_series_or_contributions_get_no_empty_chart() -> None:
+    t = make_table(4)
+    legs = t.legs.filter(pl.col("hs") != t.routes.item(1, "hs"))
+    routes = t.routes.with_columns(
+        pl.when(pl.col("rank") == 3)
+        .then(None)
+        .otherwise(pl.col(f"contrib_{c}"))
+        .alias(f"contrib_{c}")
+        for c in CONTRIB
+    )
+    page = render_html(RouteTable(routes, legs, t.scenario), top=4)
+    charts = re.findall(r'data-rr-chart="(\w+)" data-rr-route="(\d+)"', page)
+    assert sorted(charts) == [
+        ("contrib", "0"),
+        ("contrib", "1"),
+        ("contrib", "3"),
+        ("legs", "0"),
+        ("legs", "2"),
+        ("legs", "3"),
+    ]
+    assert "The scan kept no monthly series for this route" in page
+    assert "This score has no per-feature decomposition." in page
+
+
 def test_empty_table_still_renders() -> None:
     t = make_table(3)
     empty = RouteTable(t.routes.clear(), t.legs.clear(), t.scenario)

@@ -360,7 +360,9 @@ def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str) -> str:
 
 def _route_sections(data: ReportData, money: str) -> str:
     stats_by_rid = data.leg_stats.partition_by("rid", as_dict=True)
-    has_contrib = not data.contrib.is_empty()
+    # A chart without data would draw empty axes (and Vega warns): leave it out.
+    with_legs = set(data.legs.get_column("rid").unique())
+    with_contrib = set(data.contrib.get_column("rid").unique())
     out = []
     for row in data.top.iter_rows(named=True):
         rid = int(row["rid"])
@@ -371,8 +373,14 @@ def _route_sections(data: ReportData, money: str) -> str:
         )
         contrib = (
             f'<div class="rr-chart" data-rr-chart="contrib" data-rr-route="{rid}"></div>'
-            if has_contrib
-            else '<p class="rr-note">This scorer has no per-feature decomposition.</p>'
+            if rid in with_contrib
+            else '<p class="rr-note">This score has no per-feature decomposition.</p>'
+        )
+        legs = (
+            f'<div class="rr-chart" data-rr-chart="legs" data-rr-route="{rid}"></div>'
+            if rid in with_legs
+            else '<p class="rr-empty">The scan kept no monthly series for this route '
+            "(it keeps them for its best-ranked routes only).</p>"
         )
         out.append(
             f'<section class="rr-route" id="route-{rid}">'
@@ -381,7 +389,7 @@ def _route_sections(data: ReportData, money: str) -> str:
             f'<p class="rr-sub">{names} · score <b>{fmt_score(row.get("score"))}</b>'
             f"{' · ' + _flags(row) if _flags(row) else ''}</p>"
             f'<p class="rr-expl">{escape(str(row.get("explanation") or ""))}</p>'
-            f'<div class="rr-chart" data-rr-chart="legs" data-rr-route="{rid}"></div>'
+            f"{legs}"
             f'<div class="rr-route-grid"><div>{_leg_table(stats, row, money)}</div>'
             f"{contrib}</div></section>"
         )
