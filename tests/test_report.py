@@ -384,3 +384,13 @@ def test_bad_arguments_raise_config_errors(table: RouteTable, tmp_path: Path) ->
         write_html(table, tmp_path / "no" / "such" / "dir" / "r.html")
     assert err.value.hint
     assert "folder" in err.value.hint
+
+
+def test_script_json_cannot_end_the_script_element() -> None:
+    from rerouting._report._assets import script_json
+
+    value = {"s": "</script><!-- & \u2028\u2029 <b>"}
+    text = script_json(value)
+    for raw in ("<", ">", "&", "\u2028", "\u2029"):
+        assert raw not in text
+    assert json.loads(text) == value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import math
+from functools import cache
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -77,6 +78,7 @@ LEG_TITLES: Final = {
 FLAG_COLUMNS: Final = ("ec_surge", "freund", "both_up")
 
 
+@cache
 def term_meanings() -> dict[str, str]:
     """One line per feature and per score term, for tooltips and the method section."""
     from rerouting.features import FEATURES
