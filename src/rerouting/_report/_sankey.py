@@ -133,12 +133,23 @@ def sankey_svg(
         edges.append((a, b, float(value)))
 
     columns = [
-        sorted((n for n in nodes.values() if n.col == c), key=lambda n: -n.value) for c in range(3)
+        # Largest first; the merged "other …" node goes last.
+        sorted(
+            (n for n in nodes.values() if n.col == c),
+            key=lambda n: (n.name.startswith("other "), -n.value),
+        )
+        for c in range(3)
     ]
     for i, hub in enumerate(columns[1]):
         hub.color = _PALETTE[i % len(_PALETTE)]
     pad, top_margin, node_w = 14.0, 8.0, 14.0
-    left, right = 170.0, 200.0
+
+    # Room for the outer labels ("name  value"), at roughly 7 px per character.
+    def room(col: list[_Node]) -> float:
+        chars = max((len(label(n.name)) + len(fmt(n.value)) + 2 for n in col), default=0)
+        return max(60.0, 7.0 * chars + 12)
+
+    left, right = room(columns[0]), room(columns[2])
     usable = height - 2 * top_margin
     scale = min(
         (usable - pad * (len(col) - 1)) / sum(n.value for n in col) for col in columns if col
