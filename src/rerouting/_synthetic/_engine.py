@@ -257,7 +257,8 @@ class Block:
     eps: F64  # [P, C, C] pair noise of the level
     children: list[tuple[str, ...]]
     shares: list[F64]
-    flat: Bool  # [P] no trend (price-shock products)
+    flat: Bool  # [P] no trend (decoy products)
+    calm: F64  # [P] multiplier of the monthly noise (steady contracts)
 
     @property
     def n(self) -> int:
@@ -290,6 +291,7 @@ def _block(codes: Sequence[str], c: int, rng: np.random.Generator, uv_sd: float)
         children=children,
         shares=shares,
         flat=np.zeros(p, dtype=bool),
+        calm=np.ones(p),
     )
 
 
@@ -347,7 +349,9 @@ class Flows:
     E: F64  # expected counterfactual value
     V: F64  # true FOB value
     K: F64  # true kilograms
-    xfac: F64 | None = None  # exporter's report / truth (hub under-reporting)
+    xfac: F64 | None = None  # exporter's report / truth (hub under-reports exports)
+    mfac: F64 | None = None  # importer's report / truth (hub under-reports imports)
+    sure: Bool | None = None  # cells both sides always report (one-off shipments)
     keys: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def find(self, p: int, i: int, j: int, c: int) -> int:
@@ -374,7 +378,7 @@ def _flows(
     p, i, j = (x.astype(np.int64) for x in np.nonzero(exist))
     lls = ll[p, i, j]
     pi = np.maximum(_activity(lls), floor[p, i, j])
-    sigma = 0.15 + 0.35 * (1.0 - pi)
+    sigma = (0.15 + 0.35 * (1.0 - pi)) * block.calm[p]
     g = np.where(block.flat[p], 0.0, rng_s.normal(0.02, 0.05, len(p)))
     uv = block.uv[p] * np.exp(block.uvx[p, i] + rng_s.normal(0.0, 0.05, len(p)))
 
@@ -386,7 +390,8 @@ def _flows(
     active = rng_c.random((len(p), t)) < pi[:, None]
     noise = np.exp(sigma[:, None] * rng_c.standard_normal((len(p), t)))
     v = np.where(active, e_val / pi[:, None] * noise, 0.0)
-    k = v / (uv[:, None] * np.exp(0.08 * rng_c.standard_normal((len(p), t))))
+    kg_sd = 0.08 * block.calm[p][:, None]
+    k = v / (uv[:, None] * np.exp(kg_sd * rng_c.standard_normal((len(p), t))))
     keys = (p * c + i) * c + j
     return Flows(p=p, i=i, j=j, uv=uv, E=e_val, V=v, K=k, keys=keys)
 
@@ -505,9 +510,12 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
     listed = np.array([r != "control" for r in roles])
     non_binding = {"decoy:demand_boom", "decoy:price_shock"}
     binding = np.array([r != "control" and r not in non_binding for r in roles])
-    flat = np.array([r == "decoy:price_shock" for r in roles])
+    # Decoys are "otherwise flat": no trend, mild seasonality, so only their signature moves.
+    flat = np.array([r.startswith("decoy:") for r in roles])
     block.flat = flat
-    block.amp = np.where(flat, 0.1, block.amp)
+    block.amp = np.where(flat, np.minimum(block.amp, 0.1), block.amp)
+    # Decoy goods move under steady contracts (price shocks: bulk goods, even steadier).
+    block.calm = np.where([r == "decoy:price_shock" for r in roles], 0.4, np.where(flat, 0.6, 1.0))
     # The sanctioned side is a big supplier (import ban) or buyer (export control) of
     # listed goods; otherwise there would be nothing to reroute.
     if spec.direction == "import-ban":
@@ -523,8 +531,12 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
     hw = np.array(_HUB_WEIGHTS[spec.direction])
     hw = hw / hw.sum()
 
-    def pick_hubs(k: int) -> list[int]:
-        return [int(lay.hubs[x]) for x in rng.choice(len(lay.hubs), k, replace=False, p=hw)]
+    def pick_hubs(k: int, *, outside_eaeu: bool = False) -> list[int]:
+        w = hw.copy()
+        if outside_eaeu:
+            w[[lay.iso[h] in EAEU for h in lay.hubs]] = 0.0
+            w /= w.sum()
+        return [int(lay.hubs[x]) for x in rng.choice(len(lay.hubs), k, replace=False, p=w)]
 
     ib = spec.direction == "import-ban"
     o_single = int(lay.origin_side[0])
@@ -578,6 +590,36 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
             floor[p, tops, h] = np.maximum(floor[p, tops, h], fl)
             floor[p, h, d_single] = np.maximum(floor[p, h, d_single], fl)
 
+    def cap_legs(
+        p: int, h: int, strength: float, legs: tuple[int, ...] = (1, 2), most: float = 1.0
+    ) -> None:
+        """Keep the hub's own baseline on a leg below the amount planted on it.
+
+        A route hidden under a big hub's normal trade (say China's) would be labelled
+        but undetectable; here each leg, summed over the bloc's members, at least roughly
+        doubles in expectation.
+        """
+        direct = ll[p, o_single, lay.dest_side] if ib else ll[p, lay.origin_side, d_single]
+        expected = float(
+            (np.exp(direct) * np.maximum(_sigmoid(direct - _EXIST_AT), forced_q(p, direct))).sum()
+        )
+        cap = strength * expected * float(rng.uniform(0.4, 1.0)) * most
+        for leg in legs:
+            if (leg == 1) == ib:  # the single series: BLR -> hub or hub -> RUS
+                i, j = (o_single, h) if ib else (h, d_single)
+                ll[p, i, j] = min(ll[p, i, j], math.log(cap))
+                continue
+            sel = (h, lay.dest_side) if ib else (lay.origin_side, h)
+            lv = ll[p, sel[0], sel[1]]
+            base = float((np.exp(lv) * _sigmoid(lv - _EXIST_AT)).sum())
+            if base > cap:  # scale the whole bloc's baseline down
+                ll[p, sel[0], sel[1]] = lv - math.log(base / cap)
+
+    def forced_q(p: int, direct: F64) -> F64:
+        if ib:
+            return forced[p, o_single, lay.dest_side].astype(np.float64)
+        return forced[p, lay.origin_side, d_single].astype(np.float64)
+
     routes: list[Route] = []
     route_products = [p for p, r in enumerate(roles) if r == "route"]
     n_two = spec.n_routes // 4
@@ -601,6 +643,7 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
                     markup=float(rng.uniform(0.02, 0.08)),
                 )
             )
+            cap_legs(p, h, s)
             force_legs(p, h, 0.2)
     if len(routes) >= 3 and all(r.underreport is None for r in routes):
         last = routes[-1]
@@ -612,9 +655,16 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
         if not r.startswith("decoy:"):
             continue
         kind = r.split(":", 1)[1]
-        h = pick_hubs(1)[0]
+        # Decoy goods trade steadily (few empty months), so a flat leg looks flat.
+        floor[p] = np.maximum(floor[p], 0.7)
+        # Price shocks sit on a hub outside the EAEU, whose kilograms are measured well
+        # enough to show they stay flat.
+        h = pick_hubs(1, outside_eaeu=kind == "price_shock")[0]
         if kind in ("hub_production", "hub_demand"):
             d = Decoy(kind, p, h, float(rng.uniform(0.3, 0.8)), ramp=int(rng.integers(1, 7)))
+            force_legs(p, h, 0.97, lift=math.log(3e5))
+            # the surging leg must surge visibly, as a route's would
+            cap_legs(p, h, d.size, legs=(2,) if kind == "hub_production" else (1,), most=0.5)
         elif kind == "demand_boom":
             d = Decoy(kind, p, h, float(rng.uniform(1.8, 2.6)), ramp=int(rng.integers(2, 7)))
         elif kind == "price_shock":
@@ -629,7 +679,8 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
         else:  # hs_split
             d = Decoy(kind, p, h, 0.0)
         decoys.append(d)
-        force_legs(p, h, 0.97 if kind == "price_shock" else 0.5, lift=math.log(3e5))
+        if kind not in ("hub_production", "hub_demand"):
+            force_legs(p, h, 0.97, lift=math.log(3e5))
 
     wind = rng.integers(0, 3, p_n).astype(np.int64)
     cfloor = np.where(rng.random(p_n) < 0.3, 0.0, rng.uniform(0.0, 0.1, p_n))
@@ -674,6 +725,14 @@ def _apply_effects(core: Core, fl: Flows, ll: F64, lay: Layout, spec: Spec) -> N
     o_single, d_single = int(lay.origin_side[0]), int(lay.dest_side[0])
     post = np.arange(t) >= e
     xfac = np.ones_like(fl.V)
+    mfac = np.ones_like(fl.V)
+
+    def underreport(fac: F64, s: int, base: F64, added: F64, share: float) -> None:
+        """The hub declares its normal trade in full but only ``share`` of the rerouted."""
+        tot = base + added
+        fac[s] = np.where(tot > 0, (base + share * added) / np.maximum(tot, 1e-9), 1.0)
+
+    sure = np.zeros(fl.V.shape, dtype=bool)
 
     def uv_of(p: int, i: int) -> float:
         return float(block.uv[p] * np.exp(block.uvx[p, i]))
@@ -725,8 +784,14 @@ def _apply_effects(core: Core, fl: Flows, ll: F64, lay: Layout, spec: Spec) -> N
             kg1 = np.zeros(t)
             for m, wm in zip(tops, w, strict=True):
                 uv_m = uv_of(p, int(m))
+                s1 = fl.find(p, int(m), h, c)
+                base1 = fl.V[s1].copy()
                 add(p, int(m), h, wm * a1, wm * a1 / uv_m)
                 kg1 = kg1 + wm * a1 / uv_m
+                # Russia publishes nothing, so the hub hides its imports instead: the EU
+                # records exports that never "arrive" (lost in transit).
+                if r.underreport is not None:
+                    underreport(mfac, s1, base1, wm * a1, r.underreport)
         a2 = _shift(a1, r.lag) * (1 + r.markup) * np.exp(rng.normal(0, 0.05, t))
         kg2 = _shift(kg1, r.lag)
         targets = (
@@ -738,11 +803,8 @@ def _apply_effects(core: Core, fl: Flows, ll: F64, lay: Layout, spec: Spec) -> N
             s = fl.find(p, h, j, c)
             base = fl.V[s].copy()
             add(p, h, j, wj * a2, wj * kg2)
-            if r.underreport is not None:
-                tot = base + wj * a2
-                xfac[s] = np.where(
-                    tot > 0, (base + r.underreport * wj * a2) / np.maximum(tot, 1e-9), 1.0
-                )
+            if r.underreport is not None and ib:
+                underreport(xfac, s, base, wj * a2, r.underreport)
 
     # 3. Decoys.
     for d in core.decoys:
@@ -775,21 +837,32 @@ def _apply_effects(core: Core, fl: Flows, ll: F64, lay: Layout, spec: Spec) -> N
             scale(fl.p == p, 1.0 + (d.size - 1.0) * _ramp(lay, d.ramp or 1), kg=False)
         elif d.kind == "one_off":
             assert d.month is not None
-            size = d.size * float(lost[p][e:].mean())
+            # "huge": several months of the lost direct flow and ~10x the legs' normal month
+            if ib:
+                rows1 = (fl.p == p) & (fl.i == o_single) & (fl.j == h)
+                rows2 = (fl.p == p) & (fl.i == h) & is_dest[fl.j]
+            else:
+                rows1 = (fl.p == p) & is_origin[fl.i] & (fl.j == h)
+                rows2 = (fl.p == p) & (fl.i == h) & (fl.j == d_single)
+            normal = max(fl.E[rows1, :e].sum(axis=0).mean(), fl.E[rows2, :e].sum(axis=0).mean())
+            size = d.size * max(float(lost[p][e:].mean()), 3.0 * float(normal))
             spike = np.zeros(t)
             spike[d.month] = size
             m0 = int(tops[0])
-            if ib:
-                add(p, o_single, h, spike, spike / uv_of(p, o_single))
-                uv_o = uv_of(p, o_single)
-                j_out = m0
-            else:
-                add(p, m0, h, spike, spike / uv_of(p, m0))
-                uv_o = uv_of(p, m0)
-                j_out = d_single
-            out = _shift(spike, d.lag or 0) if d.month + (d.lag or 0) < t else spike
+            i_in = o_single if ib else m0
+            j_out = m0 if ib else d_single
+            uv_o = uv_of(p, i_in)
+            add(p, i_in, h, spike, spike / uv_o)
+            month_out = min(d.month + (d.lag or 0), t - 1)
+            out = np.zeros(t)
+            out[month_out] = size
             add(p, h, j_out, out * 1.04, out / uv_o)
+            # a shipment this size makes it into both sides' statistics
+            sure[fl.find(p, i_in, h, c), d.month] = True
+            sure[fl.find(p, h, j_out, c), month_out] = True
     fl.xfac = xfac
+    fl.mfac = mfac
+    fl.sure = sure
 
 
 # --------------------------------------------------------------------------------------
@@ -815,11 +888,16 @@ def _report(
     fl: Flows, block: Block, lay: Layout, book: Codebook, rng: np.random.Generator
 ) -> dict[str, npt.NDArray[np.generic]]:
     """Turn true flows into exporter and importer reports (numpy columns)."""
-    t_n, e, t22 = lay.n_months, lay.e, lay.t22
+    e, t22 = lay.e, lay.t22
     s, t = np.nonzero(fl.V > 0)
+    # whether each side publishes the record is decided per true flow, so the HS2022
+    # pieces of a split code are published (or missing) together
+    u_pub = rng.random((2, len(s)))
     v = fl.V[s, t]
     kg = fl.K[s, t]
     xf = fl.xfac[s, t] if fl.xfac is not None else None
+    mf = fl.mfac[s, t] if fl.mfac is not None else None
+    sure = fl.sure[s, t] if fl.sure is not None else np.zeros(len(s), dtype=bool)
     p = fl.p[s]
 
     # HS vintage: HS2017 before 2022, HS2022 after; split codes become several rows.
@@ -849,16 +927,20 @@ def _report(
     s, t = s[cell], t[cell]
     v, kg = v[cell] * share_v, kg[cell] * share_k
     xf = xf[cell] if xf is not None else None
+    mf = mf[cell] if mf is not None else None
+    sure = sure[cell]
+    u_pub = u_pub[:, cell]
     i, j = fl.i[s], fl.j[s]
 
     n = len(s)
     pair_eaeu = lay.eaeu_pair[i, j]
     parts = []
-    for side in ("export", "import"):
+    for k_side, side in enumerate(("export", "import")):
         rep, par = (i, j) if side == "export" else (j, i)
         sd = np.where(pair_eaeu, np.maximum(lay.noise[rep], 0.18), lay.noise[rep])
-        miss = np.minimum(lay.miss[rep] * np.where(pair_eaeu, 3.0, 1.0), 0.4)
-        keep = (rng.random(n) >= miss) & ~(lay.silent[rep] & (t >= e)) & ~lay.gap[rep, t]
+        miss = np.minimum(lay.miss[rep] * np.where(pair_eaeu, 2.0, 1.0), 0.25)
+        published = ((u_pub[k_side] >= miss) & ~lay.gap[rep, t]) | sure
+        keep = published & ~(lay.silent[rep] & (t >= e))
         if side == "export":
             val = v * np.exp(sd * rng.standard_normal(n))
             wt = kg * np.exp(1.5 * sd * rng.standard_normal(n))
@@ -867,6 +949,8 @@ def _report(
         else:
             val = v * (1.0 + lay.margin[i, j]) * np.exp(sd * rng.standard_normal(n))
             wt = kg * np.exp(1.5 * sd * rng.standard_normal(n))
+            if mf is not None:
+                val, wt = val * mf, wt * mf
         wt = np.where(rng.random(n) < 0.02, np.nan, wt)  # some records lack a weight
         parts.append(
             {
@@ -879,7 +963,6 @@ def _report(
                 "kg": np.maximum(np.round(wt[keep], 1), 0.1),
             }
         )
-    del t_n
     return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
 
 
@@ -1032,6 +1115,7 @@ def _truncate(block: Block, n: int) -> Block:
         children=block.children[:n],
         shares=block.shares[:n],
         flat=block.flat[:n],
+        calm=block.calm[:n],
     )
 
 
