@@ -36,9 +36,8 @@ def _times(ratio: pl.Expr) -> pl.Expr:
 
 def _pct(change: pl.Expr) -> pl.Expr:
     pct = (change * 100).round(0).cast(pl.Int64)
-    return pl.concat_str(
-        pl.when(pct > 0).then(pl.lit("+")).otherwise(pl.lit("")), pct.cast(pl.String), pl.lit("%")
-    )
+    sign = pl.when(pct > 0).then(pl.lit("+")).when(pct < 0).then(pl.lit("−")).otherwise(pl.lit(""))
+    return pl.concat_str(sign, pct.abs().cast(pl.String), pl.lit("%"))
 
 
 def _leg(leg: str, a: str, b: str, with_product: bool, event: str) -> pl.Expr:

@@ -300,15 +300,20 @@ def log_ratio(post: pl.Expr, base: pl.Expr, floor: pl.Expr) -> pl.Expr:
     """``ln((post + floor) / (base + floor))``, capped at ``±ln RATIO_CAP``.
 
     The floor keeps a zero baseline finite; it is a small share of the leg's own
-    scale, so the ratio is scale-free.
+    scale (:data:`FLOOR_SHARE`), so the ratio is scale-free.
     """
     cap = math.log(RATIO_CAP)
     return ((post + floor) / (base + floor)).log().clip(-cap, cap)
 
 
+#: Floor of growth ratios, as a share of the leg's larger window mean: it only keeps a
+#: zero baseline finite (which then reads as the cap, "new").
+FLOOR_SHARE: Final = 0.001
+
+
 def _floor(leg: str, m: str) -> pl.Expr:
-    # 5% of the larger window mean: a leg going from nothing to something reads as ×21.
-    return 0.05 * pl.max_horizontal(pl.col(f"{leg}_b_mean_{m}"), pl.col(f"{leg}_p_mean_{m}")) + 1e-9
+    larger = pl.max_horizontal(pl.col(f"{leg}_b_mean_{m}"), pl.col(f"{leg}_p_mean_{m}"))
+    return FLOOR_SHARE * larger + 1e-9
 
 
 def growth(leg: str, m: str = "v") -> pl.Expr:
@@ -355,9 +360,13 @@ def pass_through() -> pl.Expr:
     """Iyoha bound: what could have passed through the hub over the post window.
 
     ``Σ_post min(M^{h←o}, X^{h→d})`` approximated by ``n_post · min(mean_oh, mean_hd)``
-    in value (methods §3.1). An upper bound, never an evidence of evasion.
+    in value (methods §3.1). An upper bound, never an evidence of evasion. Null
+    when a hub leg is missing.
     """
-    return pl.min_horizontal(pl.col("oh_p_mean_v"), pl.col("hd_p_mean_v")) * pl.col("_n_post")
+    oh, hd = pl.col("oh_p_mean_v"), pl.col("hd_p_mean_v")
+    return pl.when(oh.is_not_null() & hd.is_not_null()).then(
+        pl.min_horizontal(oh, hd) * pl.col("_n_post")
+    )
 
 
 def materiality() -> pl.Expr:
@@ -467,7 +476,7 @@ def persistence() -> pl.Expr:
 
 def _ratio(prefix: str) -> pl.Expr:
     b, p = pl.col(f"{prefix}_b"), pl.col(f"{prefix}_p")
-    return log_ratio(p, b, 0.05 * pl.max_horizontal(b, p) + 1e-9).exp()
+    return log_ratio(p, b, FLOOR_SHARE * pl.max_horizontal(b, p) + 1e-9).exp()
 
 
 def dest_other_growth() -> pl.Expr:
@@ -480,7 +489,7 @@ def dest_other_growth() -> pl.Expr:
     b = pl.col("dest_tot_b") - pl.col("dr_b_mean_v").fill_null(0) - pl.col("hd_b_mean_v")
     p = pl.col("dest_tot_p") - pl.col("dr_p_mean_v").fill_null(0) - pl.col("hd_p_mean_v")
     b, p = b.clip(lower_bound=0.0), p.clip(lower_bound=0.0)
-    return log_ratio(p, b, 0.05 * pl.max_horizontal(b, p) + 1e-9).exp()
+    return log_ratio(p, b, FLOOR_SHARE * pl.max_horizontal(b, p) + 1e-9).exp()
 
 
 def hub_import_growth() -> pl.Expr:
@@ -490,7 +499,7 @@ def hub_import_growth() -> pl.Expr:
     """
     b = (pl.col("hub_imp_tot_b") - pl.col("oh_b_mean_v")).clip(lower_bound=0.0)
     p = (pl.col("hub_imp_tot_p") - pl.col("oh_p_mean_v")).clip(lower_bound=0.0)
-    return log_ratio(p, b, 0.05 * pl.max_horizontal(b, p) + 1e-9).exp()
+    return log_ratio(p, b, FLOOR_SHARE * pl.max_horizontal(b, p) + 1e-9).exp()
 
 
 def hub_other_growth() -> pl.Expr:

@@ -148,12 +148,14 @@ class RouteTable:
         """Per-hub summary, most suspicious hub first.
 
         Columns: ``hub``, ``n_routes``, ``n_flagged`` (routes scoring ≥ 0.5),
-        ``total_excess`` (sum of the routes' pass-through bound, money),
-        ``best_score``, ``hub_score`` (sum of route scores, i.e. the expected
-        number of rerouted products through the hub).
+        ``total_excess`` (sum of the routes' ``materiality``: the smaller hub leg's
+        excess over the post window, money), ``best_score``, ``mean_score`` and
+        ``hub_score`` (sum of route scores: the expected number of rerouted
+        products through the hub if scores were probabilities). Sorted by
+        ``hub_score``.
         """
         r = self.routes
-        excess = pl.col("pass_through") if "pass_through" in r.columns else pl.lit(None)
+        excess = pl.col("materiality") if "materiality" in r.columns else pl.lit(None)
         return (
             r.group_by("hub")
             .agg(
@@ -161,6 +163,7 @@ class RouteTable:
                 n_flagged=(pl.col("score") >= 0.5).sum(),
                 total_excess=excess.fill_nan(None).sum(),
                 best_score=pl.col("score").max(),
+                mean_score=pl.col("score").mean(),
                 hub_score=pl.col("score").sum(),
             )
             .sort(["hub_score", "best_score", "hub"], descending=[True, True, False])

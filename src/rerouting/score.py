@@ -208,48 +208,47 @@ def default_score(features: pl.DataFrame) -> pl.DataFrame:
 
 
 # ------------------------------------------------------------------ baselines
-def _flagged(flag: pl.Expr, magnitude: pl.Expr) -> pl.Expr:
-    """0.5 + 0.5·m/(1+m) when flagged, 0.5·m/(1+m)·0.99 otherwise (m ≥ 0)."""
-    m = magnitude.fill_null(0.0).fill_nan(0.0).clip(lower_bound=0.0)
+def _flagged(flag: pl.Expr, money: pl.Expr, scale: float) -> pl.Expr:
+    """A rule as a score: ``0.5 + 0.5·m/(1+m)`` when flagged, ``0.495·m/(1+m)`` otherwise.
+
+    ``m = money / scale`` (money ≥ 0), so flagged routes come first, each group
+    ordered by the money the rule measures, the way such lists are read.
+    """
+    m = (money.fill_null(0.0).fill_nan(0.0).clip(lower_bound=0.0)) / scale
     frac = m / (1.0 + m)
     return pl.when(flag.fill_null(False)).then(0.5 + 0.5 * frac).otherwise(0.495 * frac)
 
 
 def baseline_scores(features: pl.DataFrame, *, ec_min_value: float = EC_MIN_VALUE) -> pl.DataFrame:
-    """Add the named baseline scores and flags.
+    """Add the named baseline rules as flags (``<name>_flag``) and scores.
 
-    - ``ec_surge``: flow via the hub (hub→destination; origin→hub if that leg is
-      missing) ≥ +100% against its baseline mean, and that flow worth more than
-      ``ec_min_value`` a year in the post window (EC rule, methods §1.7). Magnitude:
-      the surge.
-    - ``freund``: C2 ∧ C4 ∧ T > 0 (methods §3.2). Magnitude: T relative to the
-      hub→destination baseline.
-    - ``both_up``: both hub legs' means above their baseline. Magnitude: the smaller
-      growth.
+    - ``ec_surge``: the flow via the hub (hub→destination; origin→hub when that leg
+      is missing) is ≥ +100% against its baseline mean and worth more than
+      ``ec_min_value`` a year in the post window (EC rule, methods §1.7).
+      Ordered by that flow's yearly excess over its baseline.
+    - ``freund``: C2 ∧ C4 ∧ T > 0 (methods §3.2). Ordered by T (money).
+    - ``both_up``: both hub legs' means are above their baseline means. Ordered by
+      the smaller leg's excess (money).
+
+    Each score is ≥ 0.5 exactly when its flag holds.
     """
-    n_post = pl.col("_n_post")
-    periods_a_year = pl.col("_per_year")
+    per_year = pl.col("_per_year")
     via_b = pl.coalesce(pl.col("hd_b_mean_v"), pl.col("oh_b_mean_v"))
     via_p = pl.coalesce(pl.col("hd_p_mean_v"), pl.col("oh_p_mean_v"))
     surge = pl.when(via_b > 0).then(via_p / via_b - 1.0).when(via_p > 0).then(RATIO_INF)
-    ec_flag = (surge >= EC_SURGE) & (via_p * periods_a_year > ec_min_value)
+    ec_flag = (surge >= EC_SURGE) & (via_p * per_year > ec_min_value)
     t = pl.col("freund_t")
     fr_flag = pl.col("freund_c2") & pl.col("freund_c4") & (t > 0)
-    fr_mag = t / (pl.col("hd_b_mean_v") + 0.05 * pl.col("hd_p_mean_v") + 1e-9)
-    g_oh = pl.col("oh_p_mean_v") / pl.col("oh_b_mean_v") - 1.0
-    g_hd = pl.col("hd_p_mean_v") / pl.col("hd_b_mean_v") - 1.0
-    g_min = pl.min_horizontal(g_oh.fill_nan(RATIO_INF), g_hd.fill_nan(RATIO_INF))
-    both_flag = (pl.col("oh_p_mean_v") > pl.col("oh_b_mean_v")) & (
-        pl.col("hd_p_mean_v") > pl.col("hd_b_mean_v")
-    )
-    del n_post
+    d_oh = pl.col("oh_p_mean_v") - pl.col("oh_b_mean_v")
+    d_hd = pl.col("hd_p_mean_v") - pl.col("hd_b_mean_v")
+    both_flag = (d_oh > 0) & (d_hd > 0)
     return features.with_columns(
         ec_surge_flag=ec_flag.fill_null(False),
         freund_flag=fr_flag.fill_null(False),
         both_up_flag=both_flag.fill_null(False),
-        ec_surge=_flagged(ec_flag, surge),
-        freund=_flagged(fr_flag, fr_mag),
-        both_up=_flagged(both_flag, g_min),
+        ec_surge=_flagged(ec_flag, (via_p - via_b) * per_year, ec_min_value),
+        freund=_flagged(fr_flag, t * per_year, ec_min_value),
+        both_up=_flagged(both_flag, pl.min_horizontal(d_oh, d_hd) * per_year, ec_min_value),
     )
 
 
@@ -292,7 +291,9 @@ _LOG_FEATURES: Final = frozenset(
 )
 
 
-def feature_matrix(frame: pl.DataFrame, features: tuple[str, ...] = MODEL_FEATURES) -> Any:
+def feature_matrix(
+    frame: pl.DataFrame, features: tuple[str, ...] = MODEL_FEATURES
+) -> npt.NDArray[np.float64]:
     """Numeric matrix of ``features`` (ratios on a log scale, NaN where unknown)."""
     cols = []
     for f in features:
@@ -304,13 +305,23 @@ def feature_matrix(frame: pl.DataFrame, features: tuple[str, ...] = MODEL_FEATUR
         if f in _LOG_FEATURES:
             c = (c + 1e-6).log()
         cols.append(c.fill_nan(None).alias(f))
-    return frame.select(cols).to_numpy().astype(np.float64)
+    out: npt.NDArray[np.float64] = frame.select(cols).to_numpy().astype(np.float64)
+    return out
+
+
+def _column_medians(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Median of each column ignoring NaN; 0 for a column with no value (no warning)."""
+    out = np.zeros(x.shape[1], dtype=np.float64)
+    for j in range(x.shape[1]):  # a loop over ~20 feature columns, not over rows
+        col = x[:, j]
+        col = col[~np.isnan(col)]
+        if col.size:
+            out[j] = float(np.median(col))
+    return out
 
 
 def _impute(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    med = np.nanmedian(np.where(np.isnan(x), np.nan, x), axis=0) if x.size else np.array([])
-    med = np.where(np.isnan(med), 0.0, med)
-    return np.where(np.isnan(x), med, x)
+    return np.where(np.isnan(x), _column_medians(x), x)
 
 
 def iforest_score(frame: pl.DataFrame, *, random_state: int = 0) -> pl.Series:
@@ -330,11 +341,16 @@ def iforest_score(frame: pl.DataFrame, *, random_state: int = 0) -> pl.Series:
 class RouteClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Supervised route scorer: standardised features → logistic regression.
 
-    Follows the scikit-learn estimator contract: parameters are set in ``__init__``
-    and only stored; ``fit`` learns ``features_``, ``classes_``, ``center_``,
-    ``scale_``, ``model_``; ``predict_proba``/``predict``/``score`` need a fitted
-    estimator (``check_is_fitted``). ``X`` is a polars/pandas frame with the feature
-    columns (e.g. ``RouteTable.routes``) or a 2-D array in :data:`MODEL_FEATURES` order.
+    Follows the scikit-learn estimator contract (it passes
+    ``sklearn.utils.estimator_checks.check_estimator``): parameters are set in
+    ``__init__`` and only stored; ``fit`` learns ``classes_``, ``n_features_in_``,
+    ``features_``, ``center_``, ``scale_``, ``model_`` and ``n_iter_``;
+    ``predict_proba``/``predict``/``decision_function``/``score`` need a fitted
+    estimator. Missing feature values (a leg nobody reports) are allowed and
+    replaced by the training median.
+
+    ``X`` is a polars or pandas frame holding the feature columns (e.g.
+    ``RouteTable.routes``), or a 2-D array whose columns are the features in order.
 
     Args:
         features: Feature columns to use (default :data:`MODEL_FEATURES`).
@@ -359,83 +375,85 @@ class RouteClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.class_weight = class_weight
         self.max_iter = max_iter
 
-    def _matrix(self, X: Any) -> npt.NDArray[np.float64]:
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _named(self, X: Any) -> Any:
+        """Feature columns of a frame, by name; anything else is returned as is."""
         feats = tuple(self.features or MODEL_FEATURES)
         if isinstance(X, pl.DataFrame):
-            return feature_matrix(X, feats)  # type: ignore[no-any-return]
-        if hasattr(X, "columns") and hasattr(X, "to_numpy"):  # pandas
-            return feature_matrix(pl.from_pandas(X), feats)  # type: ignore[no-any-return]
-        arr = np.asarray(X, dtype=np.float64)
-        if arr.ndim != 2:
-            raise InputError("X must be 2-D", value=arr.shape, hint="one row per route")
-        return arr
+            return feature_matrix(X, feats)
+        cols = getattr(X, "columns", None)
+        if cols is not None and hasattr(X, "to_numpy") and set(feats) <= set(map(str, cols)):
+            return feature_matrix(pl.from_pandas(X[list(feats)]), feats)
+        return X
 
     def fit(self, X: Any, y: Any) -> RouteClassifier:
         """Learn from labelled routes (``y``: 1 = rerouting, 0 = not)."""
         from sklearn.linear_model import LogisticRegression
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import validate_data
 
-        x = self._matrix(X)
-        yy = np.asarray(y).ravel()
-        if x.shape[0] != yy.shape[0]:
-            raise InputError(
-                "X and y have different lengths", value=(x.shape[0], yy.shape[0]), hint=""
-            )
-        self.classes_ = np.unique(yy)
-        if self.classes_.size < 2:
-            raise InputError(
-                "y needs both classes", value=self.classes_.tolist(), hint="label negatives too"
-            )
-        self.n_features_in_ = x.shape[1]
+        x, yy = validate_data(
+            self, self._named(X), y, ensure_all_finite="allow-nan", dtype=np.float64
+        )
+        check_classification_targets(yy)
         self.features_ = tuple(self.features or MODEL_FEATURES)
-        self.center_ = np.nanmedian(x, axis=0)
-        self.center_ = np.where(np.isnan(self.center_), 0.0, self.center_)
+        self.center_ = _column_medians(x)
         xi = np.where(np.isnan(x), self.center_, x)
         sd = xi.std(axis=0)
         self.scale_ = np.where(sd > 0, sd, 1.0)
         self.model_ = LogisticRegression(
             C=self.C, class_weight=self.class_weight, max_iter=self.max_iter
         ).fit((xi - self.center_) / self.scale_, yy)
+        self.classes_ = self.model_.classes_
+        self.n_iter_ = self.model_.n_iter_
         return self
 
     def _z(self, X: Any) -> npt.NDArray[np.float64]:
-        check_is_fitted(self, "model_")
-        x = self._matrix(X)
-        if x.shape[1] != self.n_features_in_:
-            raise InputError(
-                "X has a different number of features than in fit",
-                value=x.shape[1],
-                hint=f"expected {self.n_features_in_}",
-            )
-        z: npt.NDArray[np.float64] = (
-            np.where(np.isnan(x), self.center_, x) - self.center_
-        ) / self.scale_
+        from sklearn.utils.validation import validate_data
+
+        check_is_fitted(self)
+        x = validate_data(
+            self, self._named(X), reset=False, ensure_all_finite="allow-nan", dtype=np.float64
+        )
+        z: npt.NDArray[np.float64] = (np.where(np.isnan(x), self.center_, x) - self.center_) / (
+            self.scale_
+        )
         return z
 
     def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
         """Probability of each class, columns in ``classes_`` order."""
-        return self.model_.predict_proba(self._z(X))  # type: ignore[no-any-return]
+        z = self._z(X)
+        return self.model_.predict_proba(z)  # type: ignore[no-any-return]
 
     def predict(self, X: Any) -> npt.NDArray[Any]:
         """Most likely class of each route."""
-        return self.model_.predict(self._z(X))  # type: ignore[no-any-return]
+        z = self._z(X)
+        return self.model_.predict(z)  # type: ignore[no-any-return]
 
     def decision_function(self, X: Any) -> npt.NDArray[np.float64]:
-        """Log-odds of rerouting."""
-        return self.model_.decision_function(self._z(X))  # type: ignore[no-any-return]
+        """Log-odds of rerouting (binary) or per-class scores."""
+        z = self._z(X)
+        return self.model_.decision_function(z)  # type: ignore[no-any-return]
 
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Average precision of the rerouting probability against ``y`` (higher is better)."""
+    def average_precision(self, X: Any, y: Any) -> float:
+        """Average precision of the last class's probability against ``y`` (binary)."""
         from sklearn.metrics import average_precision_score
 
         proba = self.predict_proba(X)[:, -1]
-        return float(
-            average_precision_score(np.asarray(y).ravel(), proba, sample_weight=sample_weight)
-        )
+        yy = np.asarray(y).ravel() == self.classes_[-1]
+        return float(average_precision_score(yy, proba))
 
     def contributions(self, X: Any) -> npt.NDArray[np.float64]:
-        """Per-feature log-odds contributions ``coef_j · z_j`` (they sum to the log-odds
-        minus the intercept)."""
-        return self._z(X) * self.model_.coef_[0]  # type: ignore[no-any-return]
+        """Per-feature log-odds contributions ``coef_j · z_j`` (binary).
+
+        They sum to the log-odds minus the intercept.
+        """
+        z = self._z(X)
+        return z * self.model_.coef_[0]  # type: ignore[no-any-return]
 
 
 def check_scorer(scorer: Any) -> str | RouteClassifier:

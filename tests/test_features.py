@@ -1,0 +1,185 @@
+"""Route features on hand-made data whose answers are computed by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from rerouting.config import Scenario
+from rerouting.features import (
+    FEATURES,
+    comovement,
+    interquartile_mean,
+    log_ratio,
+    mirror_gap,
+)
+from rerouting.routes import scenario_windows
+from rerouting.scan import scan
+from rerouting.schema import CANONICAL_SCHEMA
+
+EVENT = dt.date(2022, 3, 1)
+
+
+def _months(start: dt.date, n: int) -> list[dt.date]:
+    out = []
+    for i in range(n):
+        m = start.month - 1 + i
+        out.append(dt.date(start.year + m // 12, m % 12 + 1, 1))
+    return out
+
+
+def canonical(rows: list[tuple[dt.date, str, str, str, str, float, float | None]]) -> pl.DataFrame:
+    """Rows of (period, reporter, partner, flow, hs, value, kg) as a canonical table."""
+    df = pl.DataFrame(
+        rows,
+        schema=["period", "reporter", "partner", "flow", "hs", "value", "net_weight_kg"],
+        orient="row",
+    )
+    return df.with_columns(
+        frequency=pl.lit("M"),
+        currency=pl.lit("USD"),
+        quantity=pl.lit(None, pl.Float64),
+        quantity_unit=pl.lit(None, pl.String),
+        hs_vintage=pl.lit("HS2017"),
+        source=pl.lit("test"),
+    ).select([pl.col(c).cast(t) for c, t in CANONICAL_SCHEMA.items()])
+
+
+# ------------------------------------------------------------------ window statistics
+@pytest.mark.parametrize(
+    ("values", "n", "expected"),
+    [
+        # [0, 0, 0, 1, 5, 100]: middle half = ranks 1..4 = [0, 0, 1, 5] → 1.5
+        ([5.0, 1.0, 100.0], 6, 1.5),
+        # [0, 0, 3, 3, 3, 50] → [0, 3, 3, 3] → 2.25: the 50 shipment does not count
+        ([3.0, 3.0, 3.0, 50.0], 6, 2.25),
+        # fully observed: [1..8] → [3, 4, 5, 6] → 4.5
+        ([float(v) for v in range(1, 9)], 8, 4.5),
+        # n = 2 keeps every value (plain mean)
+        ([2.0, 4.0], 2, 3.0),
+    ],
+)
+def test_interquartile_mean_counts_absent_months_as_zeros(
+    values: list[float], n: int, expected: float
+) -> None:
+    df = pl.DataFrame({"g": [1] * len(values), "v": values})
+    got = df.group_by("g").agg(interquartile_mean(pl.col("v"), n).alias("iqm"))["iqm"][0]
+    assert got == pytest.approx(expected)
+
+
+def test_log_ratio_is_capped_and_finite_on_zero_baseline() -> None:
+    df = pl.DataFrame({"p": [50.0, 10.0, 0.0], "b": [0.0, 10.0, 20.0]})
+    got = df.select(
+        r=log_ratio(pl.col("p"), pl.col("b"), 0.05 * pl.max_horizontal("p", "b") + 1e-9)
+    )["r"]
+    assert got[0] == pytest.approx(math.log(21.0))  # (50 + 2.5) / 2.5
+    assert got[1] == pytest.approx(0.0)
+    assert got[2] == pytest.approx(math.log(1.0 / 21.0))
+
+
+def test_mirror_gap_is_negative_when_exports_do_not_arrive() -> None:
+    df = pl.DataFrame({"oh_p_exp": [84.0, 10.0], "oh_p_imp": [11.0, 10.0]})
+    got = df.select(g=mirror_gap("oh"))["g"].to_list()
+    assert got[0] == pytest.approx((11.0 - 84.0) / 84.0)
+    assert got[1] == pytest.approx(0.0)
+
+
+# ------------------------------------------------------------------ co-movement
+def test_comovement_recovers_the_lag_and_matches_numpy() -> None:
+    rng = np.random.default_rng(3)
+    periods = _months(dt.date(2020, 3, 1), 36)
+    x = rng.lognormal(3.0, 0.5, size=len(periods))
+    lag = 2
+    y = np.concatenate([rng.lognormal(3.0, 0.5, size=lag), x[:-lag] * 1.05])
+    flows = pl.DataFrame(
+        {
+            "src": ["BLR"] * 36 + ["KAZ"] * 36,
+            "dst": ["KAZ"] * 36 + ["EU"] * 36,
+            "hs": ["441231"] * 72,
+            "period": periods + periods,
+            "value": np.concatenate([x, y]),
+        }
+    ).with_columns(kg=pl.col("value") / 2.0, value_kg=pl.col("value"))
+    routes = pl.LazyFrame(
+        {"origin": ["BLR"], "hub": ["KAZ"], "destination": ["EU"], "hs": ["441231"]}
+    )
+    sc = Scenario(origin="BLR", destination="EU", event="2022-03")
+    w = scenario_windows(sc, periods[0], periods[-1], "M")
+    got = comovement(flows.lazy(), routes, w, max_lag=3, measure="value").collect()
+    assert got["comove_lag"][0] == lag
+    assert got["comove"][0] == pytest.approx(1.0)
+    lag0 = comovement(flows.lazy(), routes, w, max_lag=0, measure="value").collect()
+    assert lag0["comove"][0] == pytest.approx(np.corrcoef(x, y)[0, 1])
+
+
+# ------------------------------------------------------------------ a route end to end
+def _wiggle(i: int) -> float:
+    return 1.0 + 0.1 * math.sin(i)  # the route's shared month-to-month pattern
+
+
+def _toy_trade() -> pl.DataFrame:
+    """BLR wood to DEU stops at the event; BLR→KAZ and KAZ→DEU carry 90 a month instead.
+
+    Every flow is reported by its exporter only, so the numbers pass unchanged.
+    A control product (940360) keeps trading as before everywhere.
+    """
+    periods = _months(dt.date(2020, 3, 1), 36)
+    rows: list[tuple[dt.date, str, str, str, str, float, float | None]] = []
+    for i, p in enumerate(periods):
+        post = p >= EVENT
+        via = 90.0 * _wiggle(i) if post else 10.0
+        if not post:
+            rows.append((p, "BLR", "DEU", "export", "441231", 100.0, 200.0))
+        rows.append((p, "BLR", "KAZ", "export", "441231", via, via * 2))
+        rows.append((p, "KAZ", "DEU", "export", "441231", via * 1.05, via * 2))
+        rows.append((p, "POL", "DEU", "export", "441231", 300.0, 600.0))  # DEU's other supplier
+        for exp, imp in (("BLR", "DEU"), ("BLR", "KAZ"), ("KAZ", "DEU")):
+            rows.append((p, exp, imp, "export", "940360", 50.0, 10.0))
+    return canonical(rows)
+
+
+def _iqm(values: list[float]) -> float:
+    v = sorted(values)
+    lo = len(v) // 4
+    return float(np.mean(v[lo : len(v) - lo]))
+
+
+@pytest.fixture(scope="module")
+def toy() -> pl.DataFrame:
+    table = scan(_toy_trade(), origin="BLR", destination="DEU", event="2022-03", products="4412")
+    return table.routes
+
+
+def test_toy_route_features_by_hand(toy: pl.DataFrame) -> None:
+    r = toy.filter(pl.col("hub") == "KAZ").row(0, named=True)
+    post = [90.0 * _wiggle(i) for i in range(24, 36)]  # 2022-03 .. 2023-02
+    floor = 0.001 * np.mean(post)
+    assert r["direct_change"] == pytest.approx(-1.0)
+    assert r["oh_ratio_value"] == pytest.approx((_iqm(post) + floor) / (10.0 + floor))
+    assert r["oh_excess_value"] == pytest.approx(_iqm(post) - 10.0)
+    assert r["oh_ratio_kg"] == pytest.approx(r["oh_ratio_value"])  # same unit value
+    assert r["hd_excess_value"] == pytest.approx(r["oh_excess_value"] * 1.05, rel=1e-6)
+    assert r["balance_kg"] == pytest.approx(1.0, abs=1e-9)  # same kg in and out
+    assert r["uv_gap_legs"] == pytest.approx(math.log(1.05))  # the hub's 5% markup
+    assert r["price_effect"] == pytest.approx(0.0, abs=1e-9)
+    assert r["persistence"] == pytest.approx(1.0)
+    assert r["novelty"] is False
+    assert r["substitution_ratio"] == pytest.approx((np.mean(post) - 10.0) / 100.0)
+    assert r["pass_through"] == pytest.approx(sum(post))  # Σ min(in, out) = Σ in
+    assert r["dest_other_growth"] == pytest.approx(1.0)  # POL kept selling the same
+    assert r["comove_kg"] == pytest.approx(1.0)
+    assert r["comove_lag_kg"] == 0
+    assert r["missing_legs"] is None
+    assert r["freund_c4"] is True
+    assert r["score"] > 0.9
+
+
+def test_every_catalogued_feature_is_a_column(toy: pl.DataFrame) -> None:
+    assert set(FEATURES) <= set(toy.columns)
+    contrib = [c for c in toy.columns if c.startswith("contrib_")]
+    sums = toy.select(pl.sum_horizontal(contrib) - pl.col("score"))
+    assert sums.to_series().abs().max() < 1e-9
