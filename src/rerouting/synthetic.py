@@ -90,17 +90,20 @@ class World:
     margins: pl.DataFrame
     reporters: pl.DataFrame
 
-    def write(self, directory: str | Path) -> Path:
+    def write(self, directory: str | Path, *, compression_level: int = 9) -> Path:
         """Write the world as fixture files and return the directory.
 
-        Files: ``trade.parquet``, ``truth.csv``, ``scenario.toml`` (readable by
-        :meth:`Scenario.from_toml`), ``world.json`` (params), ``products.csv``,
-        ``margins.csv`` and ``reporters.csv``.
+        Files: ``trade.parquet`` (zstd at ``compression_level``), ``truth.csv``,
+        ``scenario.toml`` (readable by :meth:`Scenario.from_toml`), ``world.json``
+        (params), ``products.csv``, ``margins.csv`` and ``reporters.csv``.
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         self.trade.write_parquet(
-            out / "trade.parquet", compression="zstd", compression_level=19, statistics=False
+            out / "trade.parquet",
+            compression="zstd",
+            compression_level=compression_level,
+            statistics=False,
         )
         self.truth.write_csv(out / "truth.csv")
         (out / "scenario.toml").write_text(_scenario_toml(self.scenario), encoding="utf-8")
@@ -263,7 +266,8 @@ def _package(spec: Spec, parts: _engine.WorldParts) -> World:
     for r in core.routes:
         note = f"markup {r.markup:.1%}"
         if r.underreport is not None:
-            note += f"; hub declares {r.underreport:.0%} of the rerouted exports"
+            what = "exports to the EU" if ib else "imports from the EU (lost in transit)"
+            note += f"; hub declares {r.underreport:.0%} of the rerouted {what}"
         if core.block.children[r.p]:
             note += f"; reported as {'/'.join(core.block.children[r.p])} from 2022"
         rows.append(

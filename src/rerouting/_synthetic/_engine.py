@@ -601,7 +601,7 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
         """
         direct = ll[p, o_single, lay.dest_side] if ib else ll[p, lay.origin_side, d_single]
         expected = float(
-            (np.exp(direct) * np.maximum(_sigmoid(direct - _EXIST_AT), forced_q(p, direct))).sum()
+            (np.exp(direct) * np.maximum(_sigmoid(direct - _EXIST_AT), forced_q(p))).sum()
         )
         cap = strength * expected * float(rng.uniform(0.4, 1.0)) * most
         for leg in legs:
@@ -615,23 +615,26 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
             if base > cap:  # scale the whole bloc's baseline down
                 ll[p, sel[0], sel[1]] = lv - math.log(base / cap)
 
-    def forced_q(p: int, direct: F64) -> F64:
-        if ib:
-            return forced[p, o_single, lay.dest_side].astype(np.float64)
-        return forced[p, lay.origin_side, d_single].astype(np.float64)
+    def forced_q(p: int) -> F64:
+        """1.0 where a direct series is forced to exist, else 0.0."""
+        sel = forced[p, o_single, lay.dest_side] if ib else forced[p, lay.origin_side, d_single]
+        out: F64 = sel.astype(np.float64)
+        return out
 
     routes: list[Route] = []
     route_products = [p for p, r in enumerate(roles) if r == "route"]
     n_two = spec.n_routes // 4
+    # about a third of the routes run through a hub that under-reports
+    hiding = set(rng.choice(spec.n_routes, round(spec.n_routes / 3), replace=False).tolist())
     for k, p in enumerate(route_products):
         hubs = pick_hubs(2 if k < n_two else 1)
         if len(hubs) == 2:
-            s1 = float(rng.uniform(0.1, 0.5))
-            strengths = [s1, float(rng.uniform(0.1, max(0.1001, 0.8 - s1)))]
+            s1 = round(float(rng.uniform(0.1, 0.5)), 3)
+            strengths = [s1, round(float(rng.uniform(0.1, max(0.1001, 0.8 - s1))), 3)]
         else:
-            strengths = [float(rng.uniform(0.1, 0.8))]
+            strengths = [round(float(rng.uniform(0.1, 0.8)), 3)]
         for h, s in zip(hubs, strengths, strict=True):
-            under = float(rng.uniform(0.3, 0.7)) if rng.random() < 0.35 else None
+            under = round(float(rng.uniform(0.3, 0.7)), 2) if len(routes) in hiding else None
             routes.append(
                 Route(
                     p=p,
@@ -640,14 +643,11 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
                     lag=int(rng.integers(0, 4)),
                     ramp=int(rng.integers(1, 7)),
                     underreport=under,
-                    markup=float(rng.uniform(0.02, 0.08)),
+                    markup=round(float(rng.uniform(0.02, 0.08)), 3),
                 )
             )
             cap_legs(p, h, s)
             force_legs(p, h, 0.2)
-    if len(routes) >= 3 and all(r.underreport is None for r in routes):
-        last = routes[-1]
-        routes[-1] = Route(last.p, last.hub, last.strength, last.lag, last.ramp, 0.5, last.markup)
 
     decoys: list[Decoy] = []
     t_post = lay.n_months - lay.e
