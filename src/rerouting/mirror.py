@@ -298,36 +298,47 @@ def _prepare(
     if not include_re_exports:
         lf = lf.filter(flow != "re-export")
     is_x = flow.is_in(_EXPORT_FLOWS)
-    kg = (
-        pl.col("net_weight_kg").cast(pl.Float64)
-        if "net_weight_kg" in schema
-        else pl.lit(None, pl.Float64)
-    )
-    currency = pl.col("currency") if "currency" in schema else pl.lit(None, pl.String)
+    none = pl.lit(None, pl.Float64)
+    kg = pl.col("net_weight_kg").cast(pl.Float64) if "net_weight_kg" in schema else none
     value = pl.col("value").cast(pl.Float64)
-    exporter = pl.when(is_x).then("reporter").otherwise("partner")
-    importer = pl.when(is_x).then("partner").otherwise("reporter")
-    if blocs:
-        mapping = _bloc_map(blocs)
-        exporter = exporter.replace(mapping)
-        importer = importer.replace(mapping)
-    cols: dict[str, pl.Expr] = {
-        "exporter": exporter,
-        "importer": importer,
+    common: dict[str, pl.Expr] = {
         "hs": pl.col("hs"),
         "frequency": pl.col("frequency").cast(FREQUENCY_DTYPE),
         "period": pl.col("period").cast(pl.Date),
-        "currency": currency,
-        "is_x": is_x,
-        "xv": pl.when(is_x).then(value),
-        "mv": pl.when(~is_x).then(value),
-        "xk": pl.when(is_x).then(kg),
-        "mk": pl.when(~is_x).then(kg),
+        "currency": pl.col("currency") if "currency" in schema else pl.lit(None, pl.String),
     }
     has_source = "source" in schema
     if has_source:
-        cols["is_rec"] = pl.col("source").is_in(sorted(RECONCILED_SOURCES))
-    return lf.select(**cols), has_source
+        common["is_rec"] = pl.col("source").is_in(sorted(RECONCILED_SOURCES))
+    # Two renaming selections, concatenated, were measured cheaper than building the
+    # exporter/importer columns row by row with when/then (no new strings are made).
+    exports = lf.filter(is_x).select(
+        exporter=pl.col("reporter"),
+        importer=pl.col("partner"),
+        **common,
+        is_x=pl.lit(True),
+        xv=value,
+        mv=none,
+        xk=kg,
+        mk=none,
+    )
+    imports = lf.filter(~is_x).select(
+        exporter=pl.col("partner"),
+        importer=pl.col("reporter"),
+        **common,
+        is_x=pl.lit(False),
+        xv=none,
+        mv=value,
+        xk=none,
+        mk=kg,
+    )
+    tagged = pl.concat([exports, imports])
+    if blocs:
+        mapping = _bloc_map(blocs)
+        tagged = tagged.with_columns(
+            pl.col("exporter").replace(mapping), pl.col("importer").replace(mapping)
+        )
+    return tagged, has_source
 
 
 def _check_values(df: pl.DataFrame) -> None:
