@@ -144,10 +144,10 @@ def sankey_svg(
         hub.color = _PALETTE[i % len(_PALETTE)]
     pad, top_margin, node_w = 14.0, 8.0, 14.0
 
-    # Room for the outer labels ("name  value"), at roughly 7 px per character.
+    # Room for the outer labels ("name  value", ~7.5 px a character) beside the nodes.
     def room(col: list[_Node]) -> float:
         chars = max((len(label(n.name)) + len(fmt(n.value)) + 2 for n in col), default=0)
-        return max(60.0, 7.0 * chars + 12)
+        return max(60.0, 7.5 * chars + 34)
 
     left, right = room(columns[0]), room(columns[2])
     usable = height - 2 * top_margin

@@ -1,0 +1,195 @@
+"""The HTML report in a real headless Chromium (Debian's ``/usr/bin/chromium``).
+
+The demo world (``fixtures/demo``) is scanned and its report opened from disk:
+the charts must draw, the console must stay clean, nothing may be fetched from
+the network, and a screenshot is saved to ``artifacts/`` for people to look at.
+Without chromium these tests skip, except on CI (``CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from test_report import INJECT_CLOSE, INJECT_IMG, INJECT_SCRIPT, make_table
+
+from rerouting._report import write_html
+from rerouting.config import Scenario
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from playwright.sync_api import Browser, Page
+
+    from rerouting.result import RouteTable
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "fixtures" / "demo"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+# Never let the browser reach out: no downloads, updates, sync or first-run pages.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Opened:
+    page: Page
+    console: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.page.evaluate(
+            """() => ({
+                status: document.documentElement.dataset.rrStatus,
+                charts: Number(document.documentElement.dataset.rrCharts),
+                failed: Number(document.documentElement.dataset.rrFailed),
+                holders: document.querySelectorAll('[data-rr-chart]').length,
+                drawn: document.querySelectorAll('.vega-embed svg.marks').length,
+                lines: document.querySelectorAll('.vega-embed svg g.mark-line path').length,
+                bars: document.querySelectorAll('.vega-embed svg g.mark-rect path').length,
+                scripts: document.scripts.length,
+                images: document.images.length,
+            })"""
+        )
+        return state
+
+
+def open_report(browser: Browser, path: Path) -> Opened:
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    opened = Opened(page)
+    # Warnings count too: Vega reports bad specs and empty data as console warnings.
+    page.on(
+        "console",
+        lambda m: opened.console.append(f"{m.type}: {m.text}")
+        if m.type in ("error", "warning")
+        else None,
+    )
+    page.on("pageerror", lambda e: opened.errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: opened.requests.append(r.url) if not r.url.startswith("file:") else None,
+    )
+    page.goto(path.as_uri())
+    page.wait_for_function("document.documentElement.dataset.rrStatus === 'done'", timeout=15_000)
+    return opened
+
+
+@pytest.fixture(scope="module")
+def demo_table() -> RouteTable:
+    from rerouting.scan import scan
+
+    scenario = Scenario.from_toml(DEMO / "scenario.toml")
+    return scan(str(DEMO / "trade.parquet"), scenario=scenario)
+
+
+@pytest.fixture(scope="module")
+def demo_report(
+    browser: Browser, demo_table: RouteTable, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Opened]:
+    path = write_html(demo_table, tmp_path_factory.mktemp("report") / "report.html")
+    opened = open_report(browser, path)
+    yield opened
+    opened.page.close()
+
+
+def test_demo_report_draws_every_chart_offline_without_console_errors(
+    demo_report: Opened, demo_table: RouteTable
+) -> None:
+    n = min(20, len(demo_table))
+    assert n >= 5, "the demo world should give a report with several routes"
+    state = demo_report.state()
+    assert demo_report.errors == []
+    assert demo_report.console == []
+    assert demo_report.requests == []  # works offline: nothing fetched
+    assert state["failed"] == 0
+    assert state["holders"] == 2 * n  # legs + contributions per route
+    assert state["charts"] == 2 * n
+    assert state["drawn"] == 2 * n
+    assert state["lines"] >= 2 * n  # at least the two hub legs of each route
+    assert state["bars"] >= n  # contribution bars
+    assert demo_report.page.locator("svg.rr-sankey path.rr-band").count() >= 2
+
+
+def test_demo_report_screenshots(demo_report: Opened) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = demo_report.page
+    page.screenshot(path=ARTIFACTS / "report.png")
+    page.locator("section.rr-route").first.screenshot(path=ARTIFACTS / "report-route.png")
+    page.locator("#flows").screenshot(path=ARTIFACTS / "report-flows.png")
+    for name in ("report.png", "report-route.png", "report-flows.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+def test_routes_table_sorts_by_clicked_column(demo_report: Opened) -> None:
+    page = demo_report.page
+    score_values = """() => Array.from(
+        document.querySelectorAll('table.rr-routes tbody tr'),
+        tr => Number(tr.cells[4].dataset.sort))"""
+    ranked = page.evaluate(score_values)
+    assert ranked == sorted(ranked, reverse=True)  # by rank = by score, best first
+    header = page.locator("table.rr-routes th", has_text="Score")
+    header.click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    assert page.evaluate(score_values) == sorted(ranked)
+    header.click()
+    assert header.get_attribute("aria-sort") == "descending"
+    assert page.evaluate(score_values) == sorted(ranked, reverse=True)
+
+
+def test_markup_in_data_shows_as_text_and_never_runs(
+    browser: Browser, tmp_path: Path
+) -> None:
+    table = make_table(
+        3,
+        hubs=(INJECT_IMG, "KAZ"),
+        description=INJECT_SCRIPT,
+        explanation=INJECT_CLOSE,
+    )
+    opened = open_report(browser, write_html(table, tmp_path / "hostile.html"))
+    page = opened.page
+    state = opened.state()
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert state["scripts"] == 3
+    assert state["images"] == 0
+    assert state["failed"] == 0
+    assert state["drawn"] == 6
+    text = page.inner_text("body")
+    assert INJECT_SCRIPT in text
+    assert INJECT_IMG in text
+    assert INJECT_CLOSE in text
+    # The chart legends show the hostile hub name as SVG text, too.
+    legend = page.evaluate(
+        "Array.from(document.querySelectorAll('.vega-embed svg text'), t => t.textContent)"
+    )
+    assert f"BLR → {INJECT_IMG}" in legend
+    assert opened.errors == []
+    assert opened.requests == []
+    page.close()
