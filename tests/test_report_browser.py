@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from test_report import INJECT_CLOSE, INJECT_IMG, INJECT_SCRIPT, make_table
 
 from rerouting._report import write_html
 from rerouting.config import Scenario
+from test_report import INJECT_CLOSE, INJECT_IMG, INJECT_SCRIPT, make_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -88,9 +88,9 @@ def open_report(browser: Browser, path: Path) -> Opened:
     # Warnings count too: Vega reports bad specs and empty data as console warnings.
     page.on(
         "console",
-        lambda m: opened.console.append(f"{m.type}: {m.text}")
-        if m.type in ("error", "warning")
-        else None,
+        lambda m: (
+            opened.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+        ),
     )
     page.on("pageerror", lambda e: opened.errors.append(str(e)))
     page.on(
@@ -164,9 +164,7 @@ def test_routes_table_sorts_by_clicked_column(demo_report: Opened) -> None:
     assert page.evaluate(score_values) == sorted(ranked, reverse=True)
 
 
-def test_markup_in_data_shows_as_text_and_never_runs(
-    browser: Browser, tmp_path: Path
-) -> None:
+def test_markup_in_data_shows_as_text_and_never_runs(browser: Browser, tmp_path: Path) -> None:
     table = make_table(
         3,
         hubs=(INJECT_IMG, "KAZ"),
