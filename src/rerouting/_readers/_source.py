@@ -1,0 +1,249 @@
+"""Find input files and open them as lazy frames.
+
+Handles paths, globs, folders (recursively), lists of those; CSV/TSV/.dat text
+(plain or gzip, UTF-8 with or without BOM, cp1252 fallback) and Parquet.
+Everything a user can get wrong here raises a :class:`~rerouting.ReroutingError`
+that names the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import gzip
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from rerouting.exceptions import ParseError, SourceNotFoundError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["SourceFile", "expand_sources", "normalise_header", "open_source"]
+
+#: File name endings read when a folder is given.
+FOLDER_PATTERNS = ("*.csv", "*.csv.gz", "*.parquet", "*.tsv", "*.tsv.gz", "*.dat", "*.dat.gz")
+_SAMPLE = 1 << 20  # bytes sniffed for encoding and separator
+_FULL_CHECK_LIMIT = 64 << 20  # plain files up to this size are checked for UTF-8 in full
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One opened input: a lazy frame plus what we learnt while opening it.
+
+    Attributes:
+        path: The file as given (for messages and reports).
+        frame: Lazy frame with the file's columns (CSV: all String).
+        headers: Column names as found in the file.
+        kind: ``csv`` or ``parquet``.
+        notes: Remarks to copy into the ingest report (e.g. encoding fallback).
+    """
+
+    path: str
+    frame: pl.LazyFrame
+    headers: tuple[str, ...]
+    kind: str
+    notes: tuple[str, ...] = ()
+
+
+def normalise_header(name: str) -> str:
+    """Lower-case a column name and keep only letters and digits.
+
+    ``"Trade Value (US$)"`` -> ``"tradevalueus"``; ``"netweight_kg"`` ->
+    ``"netweightkg"``; ``"\ufeffperiod"`` -> ``"period"``.
+    """
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+def _is_glob(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def expand_sources(source: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Turn a path, glob, folder or list of those into a sorted list of files.
+
+    Raises:
+        SourceNotFoundError: A path does not exist, or a glob/folder matches no
+            readable file.
+    """
+    items: Sequence[str | Path] = [source] if isinstance(source, str | Path) else list(source)
+    if not items:
+        raise SourceNotFoundError(
+            "no input given", hint="pass a file, a glob such as 'data/*.csv', or a folder"
+        )
+    files: list[Path] = []
+    for item in items:
+        text = str(item)
+        path = Path(text).expanduser()
+        if path.is_file():
+            files.append(path)
+            continue
+        if path.is_dir():
+            found = sorted(
+                {p for pattern in FOLDER_PATTERNS for p in path.rglob(pattern) if p.is_file()}
+            )
+            if not found:
+                raise SourceNotFoundError(
+                    "folder contains no .csv, .csv.gz, .tsv, .dat or .parquet file",
+                    file=text,
+                    hint="point to the data files themselves or to a folder that holds them",
+                )
+            files.extend(found)
+            continue
+        if _is_glob(text):
+            # Path.glob takes relative patterns only; users pass absolute globs too.
+            found_glob = glob.glob(str(path), recursive=True)  # noqa: PTH207
+            matched = sorted(Path(p) for p in found_glob)
+            matched = [p for p in matched if p.is_file()]
+            if not matched:
+                raise SourceNotFoundError(
+                    "glob matched no file", file=text, hint="check the pattern and the folder"
+                )
+            files.extend(matched)
+            continue
+        raise SourceNotFoundError(
+            "file or folder not found",
+            file=text,
+            hint=f"check the path; the current folder is {Path.cwd()}",
+        )
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
+
+
+def _read_head(path: Path) -> tuple[bytes, bool]:
+    """First bytes of the (decompressed) file, and whether it is gzip."""
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as gz:
+                return gz.read(_SAMPLE), True
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ParseError(
+                f"gzip file cannot be decompressed: {exc}",
+                file=str(path),
+                hint="the download may be truncated; fetch the file again",
+            ) from exc
+    with path.open("rb") as fh:
+        return fh.read(_SAMPLE), False
+
+
+def _valid_utf8(data: bytes, *, final: bool) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(data, final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if b"\x00" in sample:
+        return True
+    if not sample:
+        return False
+    # Control bytes other than tab/CR/LF/FF are rare in text tables.
+    controls = sum(1 for b in sample[:65536] if b < 32 and b not in (9, 10, 12, 13))
+    return controls > max(8, len(sample[:65536]) // 100)
+
+
+def _separator(header_line: str, path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".tsv", ".tsv.gz")):
+        return "\t"
+    counts = {sep: header_line.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > 0 else ","
+
+
+def _first_line(text: str) -> str:
+    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+
+
+def open_source(path: Path) -> SourceFile:
+    """Open one file lazily (CSV variants or Parquet).
+
+    Raises:
+        ParseError: The file is empty, binary garbage, a broken gzip/Parquet file,
+            or its header cannot be read.
+    """
+    shown = str(path)
+    head, is_gzip = _read_head(path)
+    if head[:4] == b"PAR1":
+        try:
+            frame = pl.scan_parquet(path)
+            headers = tuple(frame.collect_schema().names())
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise ParseError(
+                f"Parquet file cannot be read: {str(exc).splitlines()[0]}",
+                file=shown,
+                hint="the file may be truncated or written by an incompatible tool",
+            ) from exc
+        return SourceFile(shown, frame, headers, "parquet")
+    if not head.strip():
+        raise ParseError("file is empty", file=shown, hint="check the download or export")
+    if _looks_binary(head):
+        raise ParseError(
+            "file is not a text table (CSV/TSV) or Parquet file",
+            file=shown,
+            value=head[:16],
+            hint="expected CSV/TSV (optionally .gz) or Parquet; unzip archives first",
+        )
+    notes: list[str] = []
+    small_plain = not is_gzip and path.stat().st_size <= _FULL_CHECK_LIMIT
+    if small_plain:
+        data = path.read_bytes()
+        utf8 = _valid_utf8(data, final=True)
+    else:
+        data = b""
+        utf8 = _valid_utf8(head, final=False)
+    source: str | Path | io.BytesIO = path
+    if not utf8:
+        raw = data if small_plain else _read_all(path, is_gzip)
+        text = raw.decode("cp1252", errors="replace")
+        source = io.BytesIO(text.encode("utf-8"))
+        notes.append(f"{path.name}: not valid UTF-8, read as Windows-1252 (cp1252)")
+        header_line = _first_line(text[:_SAMPLE])
+    else:
+        header_line = _first_line(head.decode("utf-8", errors="ignore"))
+    sep = _separator(header_line, path)
+    try:
+        frame = pl.scan_csv(
+            source,
+            separator=sep,
+            infer_schema=False,
+            has_header=True,
+            raise_if_empty=False,
+            truncate_ragged_lines=False,
+        )
+        headers = tuple(frame.collect_schema().names())
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise ParseError(
+            f"CSV header cannot be read: {str(exc).splitlines()[0]}",
+            file=shown,
+            hint="the first line must hold the column names",
+        ) from exc
+    if len(set(headers)) != len(headers):
+        raise ParseError(
+            "CSV header has duplicate column names", file=shown, value=", ".join(headers)[:200]
+        )
+    return SourceFile(shown, frame, headers, "csv", tuple(notes))
+
+
+def _read_all(path: Path, is_gzip: bool) -> bytes:
+    if is_gzip:
+        with gzip.open(path, "rb") as gz:
+            return gz.read()
+    return path.read_bytes()

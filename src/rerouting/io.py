@@ -1,0 +1,342 @@
+"""Read trade statistics into the canonical trade table.
+
+One entry point, :func:`read_trade`, reads UN Comtrade (current and legacy),
+Eurostat Comext (bulk files and Data-Browser extracts), CEPII BACI and tidy
+tables, from files, globs, folders or in-memory frames, and returns the
+canonical table (:mod:`rerouting.schema`) together with an
+:class:`~rerouting.ingest.IngestReport` that accounts for every row::
+
+    import rerouting as rr
+
+    trade = rr.read_trade("comtrade/*.csv")
+    trade.frame            # canonical columns
+    print(trade.report.summary())
+
+See ``docs/readers.md`` for each format's rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Literal, get_args
+
+import polars as pl
+
+from rerouting._readers import baci, comext, comtrade, tidy
+from rerouting._readers._common import Staged, canonical_cast, finish
+from rerouting._readers._source import SourceFile, expand_sources, normalise_header, open_source
+from rerouting.exceptions import ConfigError, FormatDetectionError, ParseError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from rerouting.ingest import IngestReport
+
+__all__ = ["FORMATS", "Format", "TradeData", "detect_format", "read_trade"]
+
+Format = Literal["auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci"]
+#: Formats :func:`read_trade` understands (``auto`` detects from the header).
+FORMATS: Final = tuple(f for f in get_args(Format) if f != "auto")
+
+_SKIP_FILE_RE: Final = re.compile(r"^(country|product)_codes_V\d+\.csv$", re.IGNORECASE)
+_MEMORY: Final = "<in-memory frame>"
+
+
+@dataclass(frozen=True)
+class TradeData:
+    """The canonical trade table and how it was made.
+
+    Attributes:
+        frame: Canonical columns in :data:`rerouting.schema.CANONICAL_SCHEMA` order.
+        report: Rows read, kept and dropped (by reason), per file.
+    """
+
+    frame: pl.DataFrame
+    report: IngestReport
+
+    def lazy(self) -> pl.LazyFrame:
+        """The frame as a LazyFrame, for further lazy processing."""
+        return self.frame.lazy()
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def __repr__(self) -> str:
+        return (
+            f"TradeData({self.frame.height:,} records; {self.report.rows_read:,} rows read, "
+            f"{self.report.rows_dropped:,} dropped)"
+        )
+
+
+def _detect_from_headers(headers: Sequence[str]) -> str | None:
+    h = {normalise_header(x) for x in headers}
+    if baci.matches(h):
+        return "baci"
+    if comtrade.matches_current(h):
+        return "comtrade"
+    if comtrade.matches_legacy(h):
+        return "comtrade-legacy"
+    if comext.matches_bulk(h):
+        return "comext"
+    if tidy.matches(h):
+        return "tidy"
+    if comext.matches_browser(h):
+        return "comext-browser"
+    return None
+
+
+def _detection_error(src: SourceFile) -> FormatDetectionError:
+    shown = ", ".join(src.headers[:25]) + (" ..." if len(src.headers) > 25 else "")
+    return FormatDetectionError(
+        "the columns match no known trade format",
+        file=src.path,
+        value=shown,
+        hint=(
+            f"known formats: {', '.join(FORMATS)}. Name the format with format='...' "
+            "(CLI: --format), or map your columns to the canonical ones with "
+            "columns={'period': ..., 'reporter': ..., 'partner': ..., 'flow': ..., "
+            "'hs': ..., 'value': ...} (CLI: --columns)"
+        ),
+    )
+
+
+def detect_format(path: str | Path) -> str:
+    """Detect the format of one file from its header.
+
+    Args:
+        path: A CSV/TSV (optionally gzip) or Parquet file.
+
+    Returns:
+        One of :data:`FORMATS`.
+
+    Raises:
+        SourceNotFoundError: The file does not exist.
+        ParseError: The file is not a readable table.
+        FormatDetectionError: The header matches no format.
+    """
+    files = expand_sources(path)
+    src = open_source(files[0])
+    fmt = _detect_from_headers(src.headers)
+    if fmt is None:
+        raise _detection_error(src)
+    return fmt
+
+
+def _frame_source(frame: pl.DataFrame | pl.LazyFrame) -> SourceFile:
+    lf = frame.lazy()
+    headers = tuple(lf.collect_schema().names())
+    return SourceFile(_MEMORY, lf, headers, "memory")
+
+
+def _stage_one(
+    src: SourceFile,
+    fmt: str,
+    *,
+    columns: Mapping[str, str] | None,
+    currency: str | None,
+    baci_table: Path | None,
+    notes: list[str],
+    file_index: int,
+) -> pl.LazyFrame:
+    overrides = _format_overrides(fmt, columns)
+    i = file_index
+    if fmt == "tidy":
+        return tidy.stage_tidy(src, file_index=i, columns=columns, currency=currency, notes=notes)
+    if fmt in ("comtrade", "comtrade-legacy"):
+        return comtrade.stage_comtrade(
+            src,
+            file_index=i,
+            legacy=fmt == "comtrade-legacy",
+            currency=currency,
+            overrides=overrides,
+            notes=notes,
+        )
+    if fmt == "comext":
+        return comext.stage_bulk(
+            src, file_index=i, currency=currency, overrides=overrides, notes=notes
+        )
+    if fmt == "comext-browser":
+        return comext.stage_browser(
+            src, file_index=i, currency=currency, overrides=overrides, notes=notes
+        )
+    if fmt == "baci":
+        return baci.stage_baci(src, file_index=i, currency=currency, table=baci_table, notes=notes)
+    raise ConfigError(f"unknown format {fmt!r}", hint=f"use one of: auto, {', '.join(FORMATS)}")
+
+
+# canonical name -> field name of each non-tidy format, for columns= overrides
+_FIELD_OF: Final[dict[str, dict[str, str]]] = {
+    "comtrade": {
+        "period": "period",
+        "reporter": "reporter_code",
+        "partner": "partner_code",
+        "flow": "flow",
+        "hs": "cmd",
+        "value": "value",
+        "net_weight_kg": "netwgt",
+        "quantity": "qty",
+        "quantity_unit": "qty_unit",
+        "hs_vintage": "classification",
+        "frequency": "freq",
+    },
+    "comext": {
+        "period": "period",
+        "reporter": "reporter",
+        "partner": "partner",
+        "flow": "flow",
+        "hs": "product",
+        "value": "value",
+        "net_weight_kg": "kg",
+        "quantity": "supq",
+        "quantity_unit": "supunit",
+    },
+    "comext-browser": {
+        "period": "period",
+        "reporter": "reporter",
+        "partner": "partner",
+        "flow": "flow",
+        "hs": "product",
+        "value": "value",
+    },
+}
+_FIELD_OF["comtrade-legacy"] = _FIELD_OF["comtrade"]
+
+
+def _format_overrides(fmt: str, columns: Mapping[str, str] | None) -> dict[str, str] | None:
+    if not columns or fmt == "tidy":
+        return None
+    table = _FIELD_OF.get(fmt)
+    if table is None:
+        raise ConfigError(
+            f"columns= is not supported for format {fmt!r}",
+            hint="BACI files have fixed columns t,i,j,k,v,q; rename them or use format='tidy'",
+        )
+    unknown = [c for c in columns if c not in table]
+    if unknown:
+        raise ConfigError(
+            f"columns= names column(s) {', '.join(map(repr, unknown))} that format {fmt!r} "
+            "does not read",
+            hint=f"for {fmt} you can map: {', '.join(table)}",
+        )
+    return {table[c]: col for c, col in columns.items()}
+
+
+def _check_args(fmt: str, currency: str | None) -> None:
+    if fmt != "auto" and fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}", hint=f"use one of: auto, {', '.join(FORMATS)}")
+    if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", currency):
+        raise ConfigError(
+            "currency must be a three-letter ISO 4217 code",
+            value=currency,
+            hint="e.g. currency='USD' or currency='EUR'",
+        )
+
+
+def read_trade(
+    source: str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame,
+    *,
+    format: Format = "auto",
+    columns: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    baci_country_table: str | Path | None = None,
+) -> TradeData:
+    """Read trade statistics into the canonical trade table.
+
+    Args:
+        source: A file, a glob (``"data/*.csv"``), a folder (read recursively:
+            ``*.csv``, ``*.csv.gz``, ``*.tsv``, ``*.dat``, ``*.parquet``), a list of
+            those, or an in-memory polars frame (tidy unless ``format`` says else).
+        format: ``auto`` (detect each file from its header), ``tidy``,
+            ``comtrade`` (Comtrade+), ``comtrade-legacy``, ``comext`` (bulk),
+            ``comext-browser`` (Data-Browser extract with labels) or ``baci``.
+        columns: Map canonical column names to your column names, e.g.
+            ``{"reporter": "country", "value": "usd"}``; implies ``tidy`` when the
+            format is ``auto``.
+        currency: ISO 4217 code of the values; overrides the format's default
+            (USD for Comtrade/BACI, EUR for Comext, USD for tidy files without a
+            ``currency`` column).
+        baci_country_table: BACI ``country_codes_V*.csv``; by default the one beside
+            the BACI file is used, if any.
+
+    Returns:
+        :class:`TradeData` with the canonical frame and the ingest report.
+
+    Raises:
+        SourceNotFoundError: A path or glob matched nothing.
+        FormatDetectionError: A file's header matches no format.
+        SchemaError: A required column is missing.
+        ParseError: A file is not a readable table.
+        ConfigError: An argument is invalid.
+
+    Example:
+        >>> import polars as pl
+        >>> import rerouting as rr
+        >>> df = pl.DataFrame({"period": ["2022-01"], "reporter": ["KAZ"], "partner": ["DEU"],
+        ...                    "flow": ["import"], "hs": ["870321"], "value": [1.5e6]})
+        >>> rr.read_trade(df, currency="EUR").frame.select("reporter", "hs", "value").row(0)
+        ('KAZ', '870321', 1500000.0)
+    """
+    _check_args(format, currency)
+    if columns is not None and format == "auto":
+        format = "tidy"
+    notes: list[str] = []
+    sources: list[tuple[SourceFile, str]] = []
+    table = Path(baci_country_table) if baci_country_table is not None else None
+    if table is not None and not table.is_file():
+        from rerouting.exceptions import SourceNotFoundError
+
+        raise SourceNotFoundError("BACI country table not found", file=str(table))
+    if isinstance(source, pl.DataFrame | pl.LazyFrame):
+        src = _frame_source(source)
+        fmt: str = format
+        if fmt == "auto":
+            fmt = _detect_from_headers(src.headers) or "tidy"
+        sources.append((src, fmt))
+    else:
+        for path in expand_sources(source):
+            if _SKIP_FILE_RE.match(path.name):
+                notes.append(f"{path}: BACI code table, not read as trade data")
+                continue
+            src = open_source(path)
+            notes.extend(src.notes)
+            fmt = format
+            if fmt == "auto":
+                detected = _detect_from_headers(src.headers)
+                if detected is None:
+                    raise _detection_error(src)
+                fmt = detected
+            sources.append((src, fmt))
+        if not sources:
+            raise ParseError(
+                "no trade data file among the inputs",
+                file=str(source),
+                hint="only code tables were found; add the data files",
+            )
+    by_format: dict[str, Staged] = {}
+    for src, fmt in sources:
+        staged = by_format.setdefault(fmt, Staged(fmt))
+        lf = _stage_one(
+            src,
+            fmt,
+            columns=columns,
+            currency=currency,
+            baci_table=table,
+            notes=staged.notes,
+            file_index=len(staged.frames),
+        )
+        staged.frames.append((src.path, lf))
+    frames: list[pl.DataFrame] = []
+    report: IngestReport | None = None
+    for staged in by_format.values():
+        files = [p for p, _ in staged.frames]
+        frame, rep = finish(staged, files)
+        frames.append(frame)
+        report = rep if report is None else report + rep
+    assert report is not None
+    if notes:
+        report = report.model_copy(update={"notes": tuple(notes) + report.notes})
+    out = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+    out = canonical_cast(out)
+    return TradeData(out, report)
