@@ -314,20 +314,18 @@ def build_legs(
     margin = scenario.cif_fob_margin if cif_fob_margin is None else cif_fob_margin
     notes: list[str] = []
 
-    # Frequency: monthly when there is any monthly record, else annual.
-    freq_stats = (
-        trade.group_by(pl.col("frequency").cast(pl.String))
-        .agg(first=pl.col("period").min(), last=pl.col("period").max(), n=pl.len())
-        .collect()
-    )
-    if freq_stats.is_empty():
+    # One pass over the input: which country reports what, in which period.
+    reports = _reporting(trade)
+    if reports.is_empty():
         raise NoDataError("the trade table is empty", hint="check the input files")
-    freqs = {r["frequency"]: r for r in freq_stats.iter_rows(named=True)}
+    freqs = set(reports["frequency"])
     frequency = "M" if "M" in freqs else "A"
     if len(freqs) > 1:
         notes.append(f"mixed frequencies: using {'monthly' if frequency == 'M' else 'annual'} data")
-    first, last = freqs[frequency]["first"], freqs[frequency]["last"]
-    windows = scenario_windows(scenario, first, last, frequency)
+    reports = reports.filter(pl.col("frequency") == frequency)
+    first, last = reports["period"].min(), reports["period"].max()
+    windows = scenario_windows(scenario, first, last, frequency)  # type: ignore[arg-type]
+    coverage = _coverage(reports, windows)
 
     base = trade.filter(
         (pl.col("frequency").cast(pl.String) == frequency)
@@ -338,17 +336,18 @@ def build_legs(
         keep = sides.members() | set(sides.hubs)
         base = base.filter(pl.col("reporter").is_in(keep) | pl.col("partner").is_in(keep))
 
-    coverage = _coverage(base, windows)
-
     plist = _products(scenario.products)
     scanned = base if plist is None else base.filter(_superset(plist))
     harmonised, summary = harmonise_hs_with_summary(scanned)
     if plist is not None:
         harmonised = harmonised.filter(plist.to_hs6(summary.target).expr("hs"))
-    flows = _label(mirror(harmonised, cif_fob_margin=margin), sides).collect().lazy()
-
+    queries = [_label(mirror(harmonised, cif_fob_margin=margin), sides)]
+    if plist is not None:
+        queries.append(_other_totals(base.filter(~_superset(plist)), sides, margin))
+    done = pl.collect_all(queries)
+    flows = done[0].lazy()
     other_flows = (
-        _other_totals(base.filter(~_superset(plist)), sides, margin)
+        done[1].lazy()
         if plist is not None
         else pl.LazyFrame(
             schema={"src": pl.String, "dst": pl.String, "period": pl.Date, "value": pl.Float64}
@@ -403,8 +402,6 @@ def _other_totals(rows: pl.LazyFrame, sides: Sides, margin: float) -> pl.LazyFra
         .filter(pl.col("src") != pl.col("dst"))
         .group_by("src", "dst", "period")
         .agg(pl.col("value").sum())
-        .collect()
-        .lazy()
     )
 
 
@@ -432,7 +429,17 @@ def _label(pairs: pl.LazyFrame, sides: Sides) -> pl.LazyFrame:
     )
 
 
-def _coverage(trade: pl.LazyFrame, windows: Windows) -> pl.DataFrame:
+def _reporting(trade: pl.LazyFrame) -> pl.DataFrame:
+    """Per frequency, reporter and period: does it report exports, imports (one pass)."""
+    fl = pl.col("flow").cast(pl.String)
+    return (
+        trade.group_by(pl.col("frequency").cast(pl.String), "reporter", "period")
+        .agg(exp=fl.is_in(EXPORT_FLOWS).any(), imp=fl.is_in(IMPORT_FLOWS).any())
+        .collect()
+    )
+
+
+def _coverage(reports: pl.DataFrame, windows: Windows) -> pl.DataFrame:
     """Which countries report exports / imports at all, per window."""
     win = (
         pl.when(windows.in_baseline())
@@ -441,14 +448,10 @@ def _coverage(trade: pl.LazyFrame, windows: Windows) -> pl.DataFrame:
         .then(pl.lit("post"))
     )
     return (
-        trade.with_columns(window=win, fl=pl.col("flow").cast(pl.String))
+        reports.with_columns(window=win)
         .filter(pl.col("window").is_not_null())
         .group_by(pl.col("reporter").alias("country"), "window")
-        .agg(
-            reports_exports=pl.col("fl").is_in(EXPORT_FLOWS).any(),
-            reports_imports=pl.col("fl").is_in(IMPORT_FLOWS).any(),
-        )
-        .collect()
+        .agg(reports_exports=pl.col("exp").any(), reports_imports=pl.col("imp").any())
     )
 
 

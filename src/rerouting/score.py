@@ -333,7 +333,7 @@ def iforest_score(frame: pl.DataFrame, *, random_state: int = 0) -> pl.Series:
     x = _impute(feature_matrix(frame))
     sd = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    model = IsolationForest(n_estimators=200, random_state=random_state).fit(x)
+    model = IsolationForest(n_estimators=100, random_state=random_state).fit(x)
     return pl.Series("iforest_score", -model.score_samples(x), dtype=pl.Float64)
 
 
