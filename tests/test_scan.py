@@ -103,6 +103,17 @@ def test_scorer_option_ranks_by_the_named_baseline(
     assert joined.filter(pl.col("freund_flag")).select(pl.col("score").min()).item() >= 0.5
 
 
+def test_min_value_keeps_small_routes_but_flags_them(
+    worlds: dict[tuple[str, int], tuple[World, RouteTable]],
+) -> None:
+    world, default = worlds[("export-control", 2)]
+    assert default.routes["material"].all()  # min_value defaults to 0
+    big = scan(world.trade, scenario=world.scenario, min_value=1e15)
+    assert not big.routes["material"].any()
+    assert big.routes.select(KEY).equals(default.routes.select(KEY))
+    assert big.routes["explanation"].str.contains("immaterial").all()
+
+
 def test_result_table_contract(worlds: dict[tuple[str, int], tuple[World, RouteTable]]) -> None:
     _, table = worlds[("export-control", 1)]
     r = table.routes
@@ -112,6 +123,9 @@ def test_result_table_contract(worlds: dict[tuple[str, int], tuple[World, RouteT
     assert r["iforest_score"].min() > 0.0
     assert r["iforest_score"].max() <= 1.0
     assert r["explanation"].null_count() == 0
+    assert table.descriptions is not None
+    described = table.top(3)["description"]
+    assert described.null_count() == 0, described
     first = r.row(0, named=True)
     assert first["explanation"].startswith(f"{first['origin']}→{first['hub']} {first['hs']}")
     # legs: monthly series of the top routes, three legs each

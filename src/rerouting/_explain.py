@@ -142,6 +142,9 @@ def explanation_expr(event: dt.date, *, annual: bool = False) -> pl.Expr:
                 pl.lit(")"),
             )
         ),
+        pl.when(~pl.col("material").fill_null(True)).then(
+            pl.lit("immaterial: less money at stake than the scenario's min_value")
+        ),
     ).list.drop_nulls()
     parts = pl.concat_list(oh, hd, direct, uv, co).list.drop_nulls()
     text = parts.list.join("; ")

@@ -256,6 +256,7 @@ class LegSet:
         windows: The baseline/post windows.
         sides: The resolved scenario sides.
         hubs: The hub candidates.
+        vintage: The HS vintage codes were harmonised to.
         notes: Plain remarks (frequency chosen, rows filtered...).
     """
 
@@ -265,6 +266,7 @@ class LegSet:
     windows: Windows
     sides: Sides
     hubs: tuple[str, ...]
+    vintage: str = "HS2017"
     notes: list[str] = field(default_factory=list)
 
 
@@ -368,6 +370,7 @@ def build_legs(
         windows=windows,
         sides=sides,
         hubs=hubs,
+        vintage=summary.target,
         notes=notes,
     )
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from rerouting._explain import explanation_expr
+from rerouting._hs import hs_description
 from rerouting.config import Scenario
 from rerouting.exceptions import ConfigError, InputError
 from rerouting.features import FEATURES, comovement, route_features, route_table
@@ -181,7 +182,7 @@ def scan(
     wide = default_score(wide)
     wide = baseline_scores(wide, ec_min_value=float(opts["ec_min_value"]))
     wide = wide.with_columns(iforest_score(wide, random_state=int(opts["random_state"])))
-    wide = _choose_score(wide, chosen)
+    wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)
     wide = wide.with_columns(explanation=explanation_expr(sc.event, annual=w.step == 12))
     wide = wide.sort(
         ["score", "materiality", "hub", "hs"],
@@ -192,7 +193,10 @@ def scan(
 
     contrib = [c for c in wide.columns if c.startswith("contrib_")]
     base_cols = ["ec_surge", "freund", "both_up", "ec_surge_flag", "freund_flag", "both_up_flag"]
-    front = ["rank", "origin", "hub", "destination", "hs", "score", "explanation", "missing_legs"]
+    front = [
+        "rank", "origin", "hub", "destination", "hs", "score", "explanation", "missing_legs",
+        "material",
+    ]  # fmt: skip
     gates = [f"gate_{g.name}" for g in GATES]
     cols = [*front, *FEATURES, "gate", *gates, *contrib, "iforest_score", *base_cols]
     out = wide.select(cols)
@@ -202,7 +206,7 @@ def scan(
         legs=leg_frame,
         scenario=sc,
         ingest=report,
-        descriptions=_descriptions(out),
+        descriptions=_descriptions(out, legs.vintage),
     )
 
 
@@ -282,19 +286,10 @@ def _legs_frame(legs: Any, top: pl.DataFrame) -> pl.DataFrame:
     return out.sort("origin", "hub", "destination", "hs", "leg", "period")
 
 
-def _descriptions(routes: pl.DataFrame) -> pl.DataFrame | None:
-    try:
-        from rerouting._hs import describe  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    codes = routes["hs"].unique().to_list()
-    try:
-        return pl.DataFrame(
-            {"hs": codes, "description": [describe(c) for c in codes]},
-            schema={"hs": pl.String, "description": pl.String},
-        )
-    except Exception:  # descriptions are cosmetic; never fail a scan on them
-        return None
+def _descriptions(routes: pl.DataFrame, vintage: str) -> pl.DataFrame:
+    """``hs`` → ``description`` in the vintage the codes were harmonised to."""
+    codes = routes["hs"].unique().sort()
+    return pl.DataFrame({"hs": codes, "description": hs_description(codes, vintage)})
 
 
 def _empty(sc: Scenario, report: IngestReport | None) -> RouteTable:
@@ -307,6 +302,7 @@ def _empty(sc: Scenario, report: IngestReport | None) -> RouteTable:
         "score": pl.Float64,
         "explanation": pl.String,
         "missing_legs": pl.String,
+        "material": pl.Boolean,
         **dict.fromkeys(FEATURES, pl.Float64),
         "gate": pl.Float64,
         **{f"gate_{g.name}": pl.Float64 for g in GATES},
