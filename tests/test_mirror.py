@@ -487,3 +487,27 @@ def test_arrival_ratio_rejects_mixed_frequencies_and_missing_columns() -> None:
         arrival_ratio(
             mirror(canon(*rows[:1])), event=dt.date(2022, 1, 1), by=("exporter", "product_group")
         )
+
+
+def test_reliability_argument_forms() -> None:
+    trade = canon(x("AAA", "BBB", 100.0), m("BBB", "AAA", 53.0))
+    table = pl.DataFrame(
+        {"country": ["AAA", "BBB"], "role": ["exporter", "importer"], "score": [1.0, 2.0]}
+    )
+    lazy = mirror(trade, reliability=table.lazy()).collect()  # type: ignore[arg-type]
+    assert lazy.item(0, "exporter_score") == 1.0
+    with pytest.raises(SchemaError, match="more than one score"):
+        mirror(trade, reliability=pl.concat([table, table]))
+    with pytest.raises(ConfigError, match="True, False or a table"):
+        mirror(trade, reliability="yes")  # type: ignore[arg-type]
+    # a country missing from the table gets its role's median score
+    partial = table.filter(pl.col("country") == "AAA")
+    r = mirror(trade, reliability=partial).collect().row(0, named=True)
+    assert r["importer_score"] is None  # no importer scores at all → equal weights
+    assert r["export_weight"] == 0.5
+    # ... and a country missing from a role that has scores gets the role's median
+    more = pl.DataFrame(
+        {"country": ["BBB", "CCC", "EEE"], "role": ["importer"] * 3, "score": [1.0, 2.0, 9.0]}
+    )
+    r = mirror(canon(x("AAA", "DDD", 10.0)), reliability=more).collect().row(0, named=True)
+    assert r["importer_score"] == 2.0

@@ -436,11 +436,20 @@ def _validate_reliability_table(table: pl.DataFrame) -> pl.DataFrame:
             value=sorted(str(r) for r in roles - {"exporter", "importer"}),
             hint="role must be 'exporter' or 'importer' (see reporter_reliability)",
         )
-    return table.select(
+    out = table.select(
         pl.col("country").cast(pl.String),
         pl.col("role").cast(pl.String),
         pl.col("score").cast(pl.Float64),
     )
+    dupes = out.filter(pl.struct("country", "role").is_duplicated())
+    if dupes.height:
+        raise SchemaError(
+            "reliability table has more than one score for a country and role",
+            column="country",
+            value=f"{dupes.item(0, 'country')} ({dupes.item(0, 'role')})",
+            hint="keep one row per country and role",
+        )
+    return out
 
 
 def _score_expr(column: str, table: pl.DataFrame, role: str) -> pl.Expr:
@@ -535,13 +544,21 @@ def mirror(
     else:
         flows = flows.with_columns(cif_fob_margin=pl.lit(cif_fob_margin, pl.Float64))
 
-    if reliability is True:
-        pp = _pair_period_totals(tagged, has_source=has_source, margin=cif_fob_margin).collect()
-        table: pl.DataFrame | None = reliability_from_pair_periods(pp)
-    elif isinstance(reliability, pl.DataFrame):
+    table: pl.DataFrame | None = None
+    if isinstance(reliability, pl.LazyFrame):
+        reliability = reliability.collect()
+    if isinstance(reliability, pl.DataFrame):
         table = _validate_reliability_table(reliability)
-    else:
-        table = None
+    elif reliability is True:
+        pp = _pair_period_totals(tagged, has_source=has_source, margin=cif_fob_margin).collect()
+        table = reliability_from_pair_periods(pp)
+    elif reliability is not False:
+        raise ConfigError(
+            "reliability must be True, False or a table of scores",
+            column="reliability",
+            value=reliability,
+            hint="pass reporter_reliability(trade) or a DataFrame with country, role, score",
+        )
     if table is not None:
         table = table.with_columns(pl.col("role").cast(pl.String))
         a_x = _score_expr("exporter", table, "exporter")
