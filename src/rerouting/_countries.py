@@ -213,6 +213,20 @@ _ALIASES: Final[dict[str, str]] = {
     "cap vert": "CPV",
     "timor oriental": "TLS",
     "east timor": "TLS",
+    "korea dpr of": "PRK",
+    "dpr korea": "PRK",
+    "monako": "MCO",
+    "bouvet": "BVT",
+    "eastern samoa": "ASM",
+    "kirgizia": "KGZ",
+    "kirghizia": "KGZ",
+    "moldavia": "MDA",
+    "byelorussian ssr": "BLR",
+    "dprk": "PRK",
+    "sar hong kong": "HKG",
+    "hong kong sar": "HKG",
+    "sar macao": "MAC",
+    "salvador": "SLV",
 }
 
 # Normalised labels of groups and non-country areas (whole-word patterns).
@@ -223,7 +237,10 @@ _AGGREGATE_NAME_RE: Final = re.compile(
     r"|nes|n e s|areas|stores and provisions|avitaillement|high seas|haute mer|bunkers"
     r"|free zones|special categories|countries and territories|pays et territoires"
     r"|africa|afrique|asia|asie|europe|america|amerique|oceania|oceanie|opec|asean"
-    r"|mercosur|efta|aele|cis|eaeu|rest of|others?)\b"
+    r"|mercosur|efta|aele|cis|eaeu|rest of|others?|other countries|non eaeu|non eu"
+    r"|commonwealth of independent states|eurasian economic union|economic union"
+    r"|customs union|gulf cooperation council|special categories|unknown|organisation"
+    r"|organization|cooperation)\b"
 )
 
 _ISO3_RE: Final = re.compile(r"^[A-Z]{3}$")
@@ -250,7 +267,7 @@ def normalise_name(name: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = text.replace("&", " and ")
-    text = re.sub(r"[^0-9a-z]+", " ", text).strip()
+    text = re.sub(r"[\W_]+", " ", text).strip()
     text = re.sub(r"^st ", "saint ", text)
     text = re.sub(r" st ", " saint ", text)
     return text
@@ -344,6 +361,9 @@ def _name_table() -> dict[str, str]:
         "official_name_fr",
         "UNTERM French Short",
         "UNTERM French Formal",
+        "official_name_ru",
+        "UNTERM Russian Short",
+        "UNTERM Russian Formal",
     ]
     dh = _datahub()
     for row in dh.select(["ISO3166-1-Alpha-3", *name_columns]).iter_rows():
@@ -389,6 +409,11 @@ def _resolve_one(value: str, scheme: Scheme, role: str) -> tuple[str | None, str
     iso3 = _name_table().get(key)
     if iso3 is not None:
         return iso3, COUNTRY
+    # "Korea (DPRK)": the label outside the parentheses is ambiguous, the inside is not.
+    for inner in re.findall(r"\(([^()]*)\)", raw):
+        iso3 = _name_table().get(normalise_name(inner))
+        if iso3 is not None and not _AGGREGATE_NAME_RE.search(key):
+            return iso3, COUNTRY
     if _AGGREGATE_NAME_RE.search(key) or upper.startswith("_"):
         return None, AGGREGATE
     return None, UNMAPPED

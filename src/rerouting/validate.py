@@ -225,8 +225,8 @@ def validate_trade(frame: pl.DataFrame | pl.LazyFrame) -> ValidationReport:
     for c in ("reporter", "partner"):
         if c in usable:
             code = pl.col(c)
-            add("iso3_format", c, ~code.str.contains(r"^[A-Z]{3}$"), [c])
             is_agg = code.is_in(sorted(AGGREGATE_CODES)) | code.str.starts_with("_")
+            add("iso3_format", c, ~code.str.contains(r"^[A-Z]{3}$") & ~is_agg, [c])
             add("aggregate_country", c, is_agg, [c])
             unknown = code.str.contains(r"^[A-Z]{3}$") & ~code.is_in(sorted(ISO3_CODES)) & ~is_agg
             add("unknown_country", c, unknown, [c])

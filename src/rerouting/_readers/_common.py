@@ -868,8 +868,30 @@ def finish(staged: Staged, files: Sequence[str]) -> tuple[pl.DataFrame, IngestRe
             "zero back (e.g. 10121 -> 010121)"
         )
     book = pl.DataFrame({"_file": df["_file"], "_drop": drop, "_example": example})
+    notes.extend(_unmapped_value_notes(drop, df["value"]))
     report = _report(book, staged.format, files, frame.height, notes)
     return frame, report
+
+
+def _unmapped_value_notes(drop: pl.Series, value: pl.Series) -> list[str]:
+    """Say how much of the value read sits in rows dropped for unmapped countries."""
+    codes = [_CODE["unmapped_reporter"], _CODE["unmapped_partner"]]
+    if not drop.is_in(codes).any():
+        return []
+    usable = value.is_finite().fill_null(False) & (value >= 0).fill_null(False)
+    total = float(value.filter(usable).sum())
+    out = []
+    for code in codes:
+        hit = (drop == code) & usable
+        n = int((drop == code).sum())
+        if n:
+            lost = float(value.filter(hit).sum())
+            share = f"{lost / total:.1%}" if total > 0 else "n/a"
+            out.append(
+                f"{n:,} row(s) dropped as {REASONS[code - 1]} carry {share} of the value read; "
+                "check report.examples for the codes"
+            )
+    return out
 
 
 def _report(
@@ -885,6 +907,7 @@ def _report(
     if dropped_rows.height:
         ex = dropped_rows.group_by("_drop", maintain_order=True).agg(
             pl.col("_example")
+            .str.strip_chars()
             .fill_null("<empty>")
             .str.slice(0, 60)
             .unique(maintain_order=True)
