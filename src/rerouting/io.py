@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final, Literal, get_args
 import polars as pl
 
 from rerouting._readers import baci, comext, comtrade, tidy
-from rerouting._readers._common import Staged, canonical_cast, finish
+from rerouting._readers._common import Staged, canonical_cast, collect_staged, finish
 from rerouting._readers._source import SourceFile, expand_sources, normalise_header, open_source
 from rerouting.exceptions import ConfigError, FormatDetectionError, ParseError
 
@@ -272,10 +272,10 @@ def read_trade(
 
     Example:
         >>> import polars as pl
-        >>> import rerouting as rr
+        >>> from rerouting.io import read_trade
         >>> df = pl.DataFrame({"period": ["2022-01"], "reporter": ["KAZ"], "partner": ["DEU"],
         ...                    "flow": ["import"], "hs": ["870321"], "value": [1.5e6]})
-        >>> rr.read_trade(df, currency="EUR").frame.select("reporter", "hs", "value").row(0)
+        >>> read_trade(df, currency="EUR").frame.select("reporter", "hs", "value").row(0)
         ('KAZ', '870321', 1500000.0)
     """
     _check_args(format, currency)
@@ -329,9 +329,11 @@ def read_trade(
         staged.frames.append((src.path, lf))
     frames: list[pl.DataFrame] = []
     report: IngestReport | None = None
-    for staged in by_format.values():
+    # One pass over every input: all formats' plans are collected together.
+    collected = collect_staged(list(by_format.values()))
+    for staged, rows in zip(by_format.values(), collected, strict=True):
         files = [p for p, _ in staged.frames]
-        frame, rep = finish(staged, files)
+        frame, rep = finish(staged, files, rows)
         frames.append(frame)
         report = rep if report is None else report + rep
     assert report is not None

@@ -50,6 +50,7 @@ __all__ = [
     "REASONS",
     "Fields",
     "Staged",
+    "collect_staged",
     "country",
     "find_fields",
     "finish",
@@ -795,7 +796,22 @@ def _merge(multi: pl.DataFrame) -> pl.DataFrame:
     return merged.select(CANONICAL_COLUMNS)
 
 
-def finish(staged: Staged, files: Sequence[str]) -> tuple[pl.DataFrame, IngestReport]:
+def collect_staged(staged: Sequence[Staged]) -> list[pl.DataFrame]:
+    """Collect the staged rows of several formats together (``pl.collect_all``).
+
+    On a parse error each format, then each file, is collected alone to name the
+    file at fault.
+    """
+    plans = [pl.concat([lf for _, lf in st.frames], how="vertical") for st in staged]
+    try:
+        return pl.collect_all(plans)
+    except pl.exceptions.PolarsError:
+        return [_collect(st) for st in staged]
+
+
+def finish(
+    staged: Staged, files: Sequence[str], collected: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, IngestReport]:
     """Apply the group rules, merge records and account for every row.
 
     Group rules, applied to rows that passed the row-level rules:
@@ -812,11 +828,12 @@ def finish(staged: Staged, files: Sequence[str]) -> tuple[pl.DataFrame, IngestRe
     Args:
         staged: Staged frames of one format.
         files: Every file of this format, in ``_file`` index order.
+        collected: The staged rows, if already collected (see :func:`collect_staged`).
 
     Returns:
         The canonical frame and its ingest report.
     """
-    df = _collect(staged).with_row_index("_idx")
+    df = (collected if collected is not None else _collect(staged)).with_row_index("_idx")
     notes = list(staged.notes)
     drop = df["_drop"]
     example = df["_example"]
