@@ -13,8 +13,9 @@ move the way rerouting does::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
+from rerouting import features, mirror, reference, synthetic
 from rerouting.config import Scenario
 from rerouting.exceptions import (
     CodeMappingError,
@@ -32,10 +33,17 @@ from rerouting.exceptions import (
     UnknownListError,
 )
 from rerouting.ingest import IngestReport
+from rerouting.io import TradeData, detect_format, read_trade
+from rerouting.normalise import convert_currency, harmonise_hs
+from rerouting.reference import ProductList, product_list
+from rerouting.result import RouteTable
+from rerouting.scan import scan
+from rerouting.score import RouteClassifier
+from rerouting.validate import ValidationReport, validate_trade
 
 try:
-    __version__ = version("rerouting")
-except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = _metadata.version("rerouting")
+except _metadata.PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 __all__ = [
@@ -48,11 +56,27 @@ __all__ = [
     "InputError",
     "NoDataError",
     "ParseError",
+    "ProductList",
     "ReroutingError",
     "ReroutingWarning",
+    "RouteClassifier",
+    "RouteTable",
     "Scenario",
     "SchemaError",
     "SourceNotFoundError",
+    "TradeData",
     "UnknownListError",
+    "ValidationReport",
     "__version__",
+    "convert_currency",
+    "detect_format",
+    "features",
+    "harmonise_hs",
+    "mirror",
+    "product_list",
+    "read_trade",
+    "reference",
+    "scan",
+    "synthetic",
+    "validate_trade",
 ]

@@ -11,7 +11,7 @@ frequency          Enum        ``M`` monthly or ``A`` annual
 reporter           String      ISO 3166 alpha-3 of the country that reported the record
 partner            String      ISO 3166 alpha-3 of the trade partner
 flow               Enum        ``import``, ``export``, ``re-import`` or ``re-export``
-hs                 String      2-10 digit product code, leading zeros kept
+hs                 String      2-10 digit product code, leading zeros kept (``TOTAL`` = all goods)
 value              Float64     trade value in ``currency`` (CIF for imports, FOB for exports)
 currency           String      ISO 4217 code of ``value``
 net_weight_kg      Float64     net mass in kilograms (optional, null when unknown)

@@ -1,0 +1,39 @@
+"""The public API is explicit: `__all__` lists exactly the public top-level names."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import ModuleType
+
+import rerouting
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    # Submodules become package attributes when imported; only those in __all__ are API.
+    public = {
+        name
+        for name in dir(rerouting)
+        if not name.startswith("_")
+        and name != "annotations"  # the `from __future__` feature object
+        and not isinstance(getattr(rerouting, name), ModuleType)
+    }
+    modules = {n for n in rerouting.__all__ if isinstance(getattr(rerouting, n), ModuleType)}
+    assert set(rerouting.__all__) - {"__version__"} - modules == public
+    assert modules == {"features", "mirror", "reference", "synthetic"}
+    assert len(rerouting.__all__) == len(set(rerouting.__all__))
+
+
+def test_every_error_is_a_rerouting_error_with_an_exit_code() -> None:
+    errors = [getattr(rerouting, n) for n in rerouting.__all__ if n.endswith("Error")]
+    assert errors
+    for cls in errors:
+        assert issubclass(cls, rerouting.ReroutingError)
+        assert cls.exit_code in {1, 2, 3, 4}
+
+
+def test_import_is_light() -> None:
+    """Importing the package must not pull in scikit-learn or altair (CLI start-up time)."""
+    code = "import sys, rerouting; print('sklearn' in sys.modules, 'altair' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
