@@ -266,10 +266,18 @@ def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
 
     dest = means(f.filter(pl.col("dst").is_in(dlab)).rename({"dst": "destination"}),
                  ["destination", "hs"], "dest_tot")  # fmt: skip
-    himp = means(f.filter(pl.col("dst").is_in(hubs)).rename({"dst": "hub"}), ["hub", "hs"],
-                 "hub_imp_tot")  # fmt: skip
-    hexp = means(f.filter(pl.col("src").is_in(hubs)).rename({"src": "hub"}), ["hub", "hs"],
-                 "hub_exp_tot")  # fmt: skip
+    hub_tot = (
+        legs.totals.lazy()
+        .filter(pl.col("country").is_in(hubs))
+        .select(
+            pl.col("country").alias("hub"),
+            "hs",
+            pl.col("imp_b").alias("hub_imp_tot_b"),
+            pl.col("imp_p").alias("hub_imp_tot_p"),
+            pl.col("exp_b").alias("hub_exp_tot_b"),
+            pl.col("exp_p").alias("hub_exp_tot_p"),
+        )
+    )
     oexp = means(f.filter(pl.col("src").is_in(olab)).rename({"src": "origin"}),
                  ["origin", "hs"], "org_exp_tot")  # fmt: skip
     hoth = means(
@@ -288,8 +296,7 @@ def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
     return (
         base.join(prods, how="cross")
         .join(dest, on=["destination", "hs"], how="left")
-        .join(himp, on=["hub", "hs"], how="left")
-        .join(hexp, on=["hub", "hs"], how="left")
+        .join(hub_tot, on=["hub", "hs"], how="left")
         .join(oexp, on=["origin", "hs"], how="left")
         .join(hoth, on=["hub", "destination"], how="left")
     )

@@ -256,6 +256,8 @@ class LegSet:
         windows: The baseline/post windows.
         sides: The resolved scenario sides.
         hubs: The hub candidates.
+        totals: Every country's exports and imports of each product, window means:
+            ``country, hs, exp_b, exp_p, imp_b, imp_p`` (for the hub controls).
         vintage: The HS vintage codes were harmonised to.
         notes: Plain remarks (frequency chosen, rows filtered...).
     """
@@ -266,6 +268,7 @@ class LegSet:
     windows: Windows
     sides: Sides
     hubs: tuple[str, ...]
+    totals: pl.DataFrame = field(default_factory=pl.DataFrame)
     vintage: str = "HS2017"
     notes: list[str] = field(default_factory=list)
 
@@ -343,13 +346,20 @@ def build_legs(
     harmonised, summary = harmonise_hs_with_summary(scanned)
     if plist is not None:
         harmonised = harmonised.filter(plist.to_hs6(summary.target).expr("hs"))
-    queries = [_label(mirror(harmonised, cif_fob_margin=margin), sides)]
+    pairs = mirror(harmonised, cif_fob_margin=margin).select(_PAIR_COLUMNS)
+    # Only pairs touching a side become labelled flows; every other pair only feeds
+    # the hubs' world totals, aggregated straight to window means.
+    touch = pl.col("exporter").is_in(list(sides.origin)) | pl.col("importer").is_in(
+        list(sides.destination)
+    )
+    queries = [_label(pairs.filter(touch), sides), _country_totals(pairs, windows)]
     if plist is not None:
         queries.append(_other_totals(base.filter(~_superset(plist)), sides, margin))
     done = pl.collect_all(queries)
     flows = done[0].lazy()
+    totals = done[1]
     other_flows = (
-        done[1].lazy()
+        done[2].lazy()
         if plist is not None
         else pl.LazyFrame(
             schema={"src": pl.String, "dst": pl.String, "period": pl.Date, "value": pl.Float64}
@@ -370,6 +380,7 @@ def build_legs(
         windows=windows,
         sides=sides,
         hubs=hubs,
+        totals=totals,
         vintage=summary.target,
         notes=notes,
     )
@@ -405,6 +416,30 @@ def _other_totals(rows: pl.LazyFrame, sides: Sides, margin: float) -> pl.LazyFra
         .filter(pl.col("src") != pl.col("dst"))
         .group_by("src", "dst", "period")
         .agg(pl.col("value").sum())
+    )
+
+
+_PAIR_COLUMNS: Final = (
+    "exporter", "importer", "hs", "period", "best_value", "best_kg", "export_value",
+    "import_value_fob", "provenance",
+)  # fmt: skip
+
+
+def _country_totals(pairs: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
+    """Each country's exports and imports of each product (all partners), window means."""
+
+    def side(col: str, name: str) -> pl.LazyFrame:
+        return pairs.group_by(pl.col(col).alias("country"), "hs").agg(
+            (pl.col("best_value").filter(windows.in_baseline()).sum() / windows.n_baseline).alias(
+                f"{name}_b"
+            ),
+            (pl.col("best_value").filter(windows.in_post()).sum() / windows.n_post).alias(
+                f"{name}_p"
+            ),
+        )
+
+    return side("exporter", "exp").join(
+        side("importer", "imp"), on=["country", "hs"], how="full", coalesce=True
     )
 
 
