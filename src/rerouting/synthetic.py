@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DECOY_TYPES",
+    "DEMO_WORLDS",
     "MARGIN_RANGE",
     "TRUTH_SCHEMA",
     "World",
+    "demo_world",
     "load_world",
     "make_world",
 ]
@@ -455,3 +457,46 @@ def load_world(directory: str | Path) -> World:
         margins=margins,
         reporters=reporters,
     )
+
+
+#: The demo worlds committed under ``fixtures/`` (name -> ``make_world`` arguments).
+#: ``rerouting demo`` rebuilds them in memory, so it works from an installed wheel.
+DEMO_WORLDS: dict[str, dict[str, Any]] = {
+    # Belarus -> EU import ban (wood, potash, steel...), hubs KAZ, KGZ, ARM, GEO, TUR...
+    "demo": {
+        "seed": 2022,
+        "direction": "import-ban",
+        "start": "2019-01",
+        "end": "2023-12",
+        "event": "2022-03",
+        "n_products": 32,
+        "n_other_countries": 8,
+        "eu_members": 8,
+        "n_routes": 8,
+        "decoys_per_type": 2,
+    },
+    # EU -> Russia export controls (Common High Priority List goods)
+    "demo_export_control": {
+        "seed": 2023,
+        "direction": "export-control",
+        "start": "2020-01",
+        "end": "2023-12",
+        "event": "2022-03",
+        "n_products": 24,
+        "n_other_countries": 6,
+        "eu_members": 6,
+        "n_routes": 6,
+        "decoys_per_type": 1,
+    },
+}
+
+
+def demo_world(
+    direction: Literal["import-ban", "export-control"] = "import-ban", *, seed: int | None = None
+) -> World:
+    """The demo world of ``direction`` (the one in ``fixtures/``), or another seed of it."""
+    name = "demo" if direction == "import-ban" else "demo_export_control"
+    args = dict(DEMO_WORLDS[name])
+    if seed is not None:
+        args["seed"] = seed
+    return make_world(**args)
