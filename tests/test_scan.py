@@ -135,6 +135,28 @@ def test_result_table_contract(worlds: dict[tuple[str, int], tuple[World, RouteT
     assert top.group_by("leg").len()["len"].n_unique() == 1  # same months on every leg
 
 
+def test_annual_data_scan_with_annual_windows() -> None:
+    """The same world summed to years: the event's year is post, lags are 0."""
+    w = make_world(0, direction="import-ban", **WORLD)  # type: ignore[arg-type]
+    t = w.trade
+    keys = [c for c in t.columns if c not in ("period", "value", "net_weight_kg", "quantity")]
+    annual = (
+        t.with_columns(
+            period=pl.col("period").dt.truncate("1y"),
+            frequency=pl.lit("A").cast(t.schema["frequency"]),
+        )
+        .group_by([*keys, "period"])
+        .agg(pl.col("value", "net_weight_kg", "quantity").sum())
+        .select(t.columns)
+    )
+    table = scan(annual, scenario=w.scenario)
+    assert sorted(table.legs["period"].unique().dt.year()) == [2020, 2021, 2022, 2023]
+    assert set(table.routes["comove_lag_kg"].drop_nulls()) == {0}
+    assert "from 2022" in table.routes["explanation"][0]
+    res = evaluate(w, table)
+    assert res["ap"] >= 0.90, res
+
+
 def test_hub_only_reports_still_rank() -> None:
     """Only the hubs report (their imports from everyone, their exports to Russia)."""
     w = make_world(2, direction="export-control", **WORLD)  # type: ignore[arg-type]

@@ -6,10 +6,11 @@ and the exporters consume. Its columns are a stable contract, documented in
 
 ``routes`` (one row per origin → hub → destination × HS6 route, sorted by ``rank``)
     ``rank``, ``origin``, ``hub``, ``destination``, ``hs``, ``score`` (0-1),
-    ``explanation``, ``missing_legs``, every feature of
-    :data:`rerouting.features.FEATURES`, one ``contrib_<feature>`` column per feature
-    that enters the default score (the contributions sum to ``score``),
-    ``iforest_score`` and the named baselines ``ec_surge``, ``freund``, ``both_up``.
+    ``explanation``, ``missing_legs``, ``material``, every feature of
+    :data:`rerouting.features.FEATURES`, the default score's ``gate`` and its
+    factors ``gate_<name>`` (multipliers), one ``contrib_<term>`` column per evidence
+    term (they sum to the default score), ``iforest_score``, and the named baselines
+    ``ec_surge``, ``freund``, ``both_up`` with their rules as ``<name>_flag``.
 
 ``legs`` (monthly series per route and leg)
     ``origin``, ``hub``, ``destination``, ``hs``, ``leg`` (``origin_hub``,
