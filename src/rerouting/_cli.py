@@ -156,26 +156,11 @@ def _apply_currency(ui: Ui, data: TradeData, currency: str | None, rates: str | 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".json")
 
 
-def _write_frame(frame: pl.DataFrame, path: str) -> None:
+def _write(result: pl.DataFrame | RouteTable, path: str) -> None:
+    """Write a frame or a route table in the format its extension names."""
     _check_output(path)
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        frame.write_csv(path)
-    elif suffix == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_json(path)
-
-
-def _write_routes(table: RouteTable, path: str) -> None:
-    _check_output(path)
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        table.write_csv(path)
-    elif suffix == ".parquet":
-        table.write_parquet(path)
-    else:
-        table.write_json(path)
+    writers = {".csv": result.write_csv, ".parquet": result.write_parquet}
+    writers.get(Path(path).suffix.lower(), result.write_json)(path)
 
 
 def _check_output(path: str | None, *, option: str = "--output") -> None:
@@ -355,7 +340,7 @@ def scan(
     _print_routes(ui, table, top)
     if output:
         with ui.step(f"Write {len(table)} routes to {output}"):
-            _write_routes(table, output)
+            _write(table, output)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
@@ -412,7 +397,7 @@ def mirror(
         flows = run_mirror(data.frame, cif_fob_margin=cif_fob, margin=margin).collect()  # type: ignore[arg-type]
     ui.info(f"{len(flows):,} flows")
     with ui.step(f"Write {output}"):
-        _write_frame(flows, output)
+        _write(flows, output)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -530,7 +515,7 @@ def demo(
         table = run_scan(world.trade, scenario=world.scenario)
     _print_routes(ui, table, top, truth=world.truth)
     if output:
-        _write_routes(table, output)
+        _write(table, output)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)

@@ -37,6 +37,7 @@ __all__ = [
     "FREQUENCY_DTYPE",
     "OPTIONAL_COLUMNS",
     "RECONCILED_SOURCES",
+    "RECORD_KEY",
     "REQUIRED_COLUMNS",
 ]
 
@@ -65,5 +66,17 @@ CANONICAL_SCHEMA: Final[dict[str, pl.DataType]] = {
 }
 
 CANONICAL_COLUMNS: Final = tuple(CANONICAL_SCHEMA)
+#: Columns that identify one record: everything but the measures.
+RECORD_KEY: Final = (
+    "period",
+    "frequency",
+    "reporter",
+    "partner",
+    "flow",
+    "hs",
+    "currency",
+    "hs_vintage",
+    "source",
+)
 REQUIRED_COLUMNS: Final = ("period", "reporter", "partner", "flow", "hs", "value")
 OPTIONAL_COLUMNS: Final = tuple(c for c in CANONICAL_COLUMNS if c not in REQUIRED_COLUMNS)

@@ -23,7 +23,7 @@ import polars as pl
 
 from rerouting._countries import ISO3_CODES
 from rerouting.exceptions import SchemaError
-from rerouting.schema import CANONICAL_SCHEMA, REQUIRED_COLUMNS
+from rerouting.schema import CANONICAL_SCHEMA, RECORD_KEY, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,18 +52,6 @@ RULES: Final[dict[str, str]] = {
     "duplicate_records": "one record per period, reporter, partner, flow, hs, currency, "
     "hs_vintage and source",
 }
-
-_KEY: Final = (
-    "period",
-    "frequency",
-    "reporter",
-    "partner",
-    "flow",
-    "hs",
-    "currency",
-    "hs_vintage",
-    "source",
-)
 
 
 @dataclass(frozen=True)
@@ -252,7 +240,7 @@ def validate_trade(frame: pl.DataFrame | pl.LazyFrame) -> ValidationReport:
             ["currency"],
         )
     df = frame if isinstance(frame, pl.DataFrame) else lf.collect()
-    key: list[str] = [c for c in _KEY if c in usable]
+    key: list[str] = [c for c in RECORD_KEY if c in usable]
     if set(REQUIRED_COLUMNS) <= usable and df.height > 1:
         add("duplicate_records", None, _duplicated(df, key), key)
 

@@ -41,7 +41,13 @@ import polars as pl
 from rerouting import _countries
 from rerouting.exceptions import ParseError, SchemaError
 from rerouting.ingest import DROP_REASONS, FileReport, IngestReport
-from rerouting.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA, FLOW_DTYPE, FREQUENCY_DTYPE
+from rerouting.schema import (
+    CANONICAL_COLUMNS,
+    CANONICAL_SCHEMA,
+    FLOW_DTYPE,
+    FREQUENCY_DTYPE,
+    RECORD_KEY,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -68,18 +74,6 @@ __all__ = [
 REASONS: Final = tuple(DROP_REASONS)
 _CODE: Final = {r: i + 1 for i, r in enumerate(REASONS)}
 
-#: Key of a canonical record (everything but the measures).
-RECORD_KEY: Final = (
-    "period",
-    "frequency",
-    "reporter",
-    "partner",
-    "flow",
-    "hs",
-    "currency",
-    "hs_vintage",
-    "source",
-)
 #: Rows of one group are compared for parent/child product codes.
 GROUP_KEY: Final = ("period", "frequency", "reporter", "partner", "flow", "hs_vintage", "source")
 
