@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from rerouting.config import Scenario
+    from rerouting.ingest import IngestReport
     from rerouting.io import TradeData
     from rerouting.result import RouteTable
 
@@ -65,7 +66,7 @@ class Ui:
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            self.err.print(text)
+            self.err.print(text, soft_wrap=True, markup=False)
 
     def detail(self, text: str) -> None:
         if self.verbose and not self.quiet:
@@ -125,12 +126,15 @@ def _parse_columns(spec: str | None) -> dict[str, str] | None:
     return mapping
 
 
-def _read(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> TradeData:
+def _read(
+    ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None, *, summary: bool = True
+) -> TradeData:
     from rerouting.io import read_trade
 
     with ui.step(f"Read {len(inputs)} input(s)"):
         data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))  # type: ignore[arg-type]
-    ui.info(data.report.summary())
+    if summary:
+        ui.info(data.report.summary())
     return data
 
 
@@ -427,11 +431,11 @@ def validate(
     from rerouting.exceptions import InputError
 
     ui = _setup(quiet, verbose, debug)
-    data = _read(ui, inputs, fmt, columns)
+    data = _read(ui, inputs, fmt, columns, summary=False)
     report = data.report
     for f in report.files:
         ui.detail(f"{f.path}: {f.format}, read {f.rows_read:,}, kept {f.rows_kept:,}")
-    ui.out.print(report.to_frame())
+    _print_report(ui, report)
     if report.rows_kept == 0:
         raise InputError("no usable rows in the input", hint="see the drop reasons above")
     if strict and report.rows_dropped:
@@ -439,6 +443,19 @@ def validate(
             f"{report.rows_dropped:,} rows were dropped (--strict)",
             hint="see the drop reasons above",
         )
+
+
+def _print_report(ui: Ui, report: IngestReport) -> None:
+    grid = Table(title="Ingest report")
+    grid.add_column("reason")
+    grid.add_column("rows", justify="right")
+    grid.add_column("what it means")
+    grid.add_column("examples", overflow="fold")
+    for row in report.to_frame().iter_rows(named=True):
+        examples = ", ".join(report.examples.get(row["reason"], ())[:3])
+        grid.add_row(row["reason"], f"{row['rows']:,}", row["description"], examples)
+    grid.add_row("[bold]read[/]", f"[bold]{report.rows_read:,}[/]", "", "")
+    ui.out.print(grid)
 
 
 @cli.command(name="lists", context_settings=CONTEXT)
