@@ -218,3 +218,18 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     proc = run("validate", tmp_path / "nope.csv", "--debug")
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["arm_cars_api.csv", "arm_cars_snake.csv"])
+def test_validate_legacy_comtrade_header_variants(name: str) -> None:
+    """Legacy Comtrade exports with API short names or snake_case headers validate."""
+    proc = run("validate", REPO / "fixtures" / "formats" / "unseen" / name)
+    assert proc.returncode == 0, proc.stderr
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in proc.stdout.splitlines()
+        if line.startswith("│")
+    }
+    assert rows["kept"] == "5"
+    assert rows["aggregate_partner"] == "1"  # partner 0 = World
+    assert rows["parent_commodity_row"] == "1"  # 8703 beside its 870323 child
