@@ -95,6 +95,81 @@ def effective_vintage(schema: pl.Schema | dict[str, pl.DataType]) -> pl.Expr:
 
 
 @dataclasses.dataclass(frozen=True)
+class _LabelVintages:
+    """Row tests on the HS vintage, built from the data's distinct ``hs_vintage`` labels.
+
+    Same answers as comparing :func:`effective_vintage` per row, but the label clean-up
+    (strip, upper-case, alias lookup) runs once per distinct label instead of once per
+    row, and no vintage string is built per row: tens of millions of rows cost a few
+    set-membership tests (docs/performance.md). Labels not seen when this was built
+    have no vintage (the caller passes every label of the data).
+    """
+
+    has_label: bool
+    has_period: bool
+    by_label: dict[str, str]  # label -> the revision it names
+    infer: tuple[str, ...]  # labels meaning "the vintage in force at period"
+    has_null: bool  # some rows have no label (their vintage comes from the period)
+
+    @classmethod
+    def of(cls, schema: pl.Schema, labels: pl.Series | None) -> _LabelVintages:
+        has_label = "hs_vintage" in schema and labels is not None
+        by_label: dict[str, str] = {}
+        infer: list[str] = []
+        if has_label:
+            assert labels is not None
+            resolved = (
+                pl.DataFrame({"hs_vintage": labels.cast(pl.String)})
+                .drop_nulls()
+                .unique()
+                .with_columns(v=effective_vintage({"hs_vintage": pl.String()}))
+            )
+            for label, v in resolved.iter_rows():
+                if v is None:
+                    infer.append(label)
+                else:
+                    by_label[label] = v
+        has_null = bool(has_label and labels is not None and labels.null_count())
+        return cls(has_label, "period" in schema, by_label, tuple(sorted(infer)), has_null)
+
+    def _inferred(self) -> pl.Expr:
+        if self.has_period:
+            return vintage_for_period("period")
+        return pl.lit(None, dtype=pl.String)
+
+    def _by_period(self) -> pl.Expr | None:
+        """Rows whose vintage comes from their period; None when there are none."""
+        if not (self.infer or self.has_null):
+            return None
+        label = pl.col("hs_vintage").cast(pl.String)
+        return label.is_null() | label.is_in(pl.Series(self.infer, dtype=pl.String).implode())
+
+    def _fixed(self, labels: list[str]) -> pl.Expr:
+        label = pl.col("hs_vintage").cast(pl.String)
+        if len(labels) == 1:
+            return label == labels[0]
+        return label.is_in(pl.Series(labels, dtype=pl.String).implode())
+
+    def is_vintage(self, vintage: str) -> pl.Expr:
+        """Rows whose effective vintage is ``vintage`` (null or false otherwise)."""
+        inferred = self._inferred() == vintage
+        if not self.has_label:
+            return inferred
+        fixed = self._fixed([k for k, v in self.by_label.items() if v == vintage])
+        by_period = self._by_period()
+        return fixed if by_period is None else fixed | (by_period & inferred)
+
+    def is_known(self) -> pl.Expr:
+        """Rows that have an effective vintage."""
+        dated = pl.col("period").is_not_null() if self.has_period else pl.lit(False)
+        if not self.has_label:
+            return dated
+        fixed = self._fixed(list(self.by_label))
+        by_period = self._by_period()
+        return fixed if by_period is None else fixed | (by_period & dated)
+
+
+@dataclasses.dataclass(frozen=True)
 class HarmoniseSummary:
     """What :func:`harmonise_hs` did, in row counts.
 
@@ -188,18 +263,24 @@ def harmonise_hs_with_summary(
     lf = _lazy(trade)
     schema = lf.collect_schema()
     _check_columns(schema)
-    vintage = effective_vintage(schema)
     hs6 = to_hs6("hs")
-    stats = (
-        lf.select(
-            vintage.alias("v"),
-            hs6.alias("code"),
-            (pl.col("hs").str.len_chars() > 6).alias("long"),
-        )
-        .group_by("v", "code")
-        .agg(n=pl.len(), long=pl.col("long").sum())
-        .collect()
+    # Group by the raw label and period, not by the vintage: the label rule (string
+    # clean-up per row) then runs on the distinct keys only, which is several times
+    # cheaper on tens of millions of rows (docs/performance.md).
+    keys = [hs6.alias("code")]
+    if "hs_vintage" in schema:
+        keys.append(pl.col("hs_vintage").cast(pl.String))
+    if "period" in schema:
+        keys.append(pl.col("period"))
+    raw_stats = (
+        lf.group_by(keys).agg(n=pl.len(), long=(pl.col("hs").str.len_chars() > 6).sum()).collect()
     )
+    stats = (
+        raw_stats.with_columns(v=effective_vintage(schema))
+        .group_by("v", "code")
+        .agg(pl.col("n").sum(), pl.col("long").sum())
+    )
+    vintage = _LabelVintages.of(schema, raw_stats["hs_vintage"] if "hs_vintage" in schema else None)
     bad = sorted(set(stats["v"].drop_nulls()) - set(VINTAGES))
     if bad:
         raise CodeMappingError(
@@ -260,14 +341,14 @@ def harmonise_hs_with_summary(
         converted = hs6.replace_strict(
             list(mapping), list(mapping.values()), default=hs6, return_dtype=pl.String
         )
-        mapped = pl.when(vintage == src).then(converted).otherwise(mapped)
+        mapped = pl.when(vintage.is_vintage(src)).then(converted).otherwise(mapped)
     if level < 6:
         mapped = mapped.str.slice(0, level)
     original = pl.col("hs_original") if "hs_original" in schema else pl.col("hs")
     out = lf.with_columns(
         original.alias("hs_original"),
         mapped.alias("hs"),
-        pl.when(vintage.is_not_null())
+        pl.when(vintage.is_known())
         .then(pl.lit(dst))
         .otherwise(pl.lit(None, dtype=pl.String))
         .alias("hs_vintage"),
