@@ -23,11 +23,15 @@ def _num(x: pl.Expr, digits: int = 1) -> pl.Expr:
     return x.round(digits).cast(pl.String)
 
 
+#: Growth ratios are capped at ×100 (rerouting.features.RATIO_CAP).
+_CAPPED = 99.5
+
+
 def _times(ratio: pl.Expr) -> pl.Expr:
-    """``×5.2``, or ``new`` when the baseline was (almost) nothing (ratio at its cap)."""
+    """``×5.2``; ``×100+`` at the cap (the baseline was almost nothing)."""
     return (
-        pl.when(ratio >= 99.5)
-        .then(pl.lit("new (from ~0)"))
+        pl.when(ratio >= _CAPPED)
+        .then(pl.lit("×100+"))
         .when(ratio >= 10)
         .then(pl.concat_str(pl.lit("×"), _num(ratio, 0).str.replace(r"\.0$", "")))
         .otherwise(pl.concat_str(pl.lit("×"), _num(ratio, 1)))
@@ -45,8 +49,11 @@ def _leg(leg: str, a: str, b: str, with_product: bool, event: str) -> pl.Expr:
     head = [pl.col(a), pl.lit("→"), pl.col(b)]
     if with_product:
         head += [pl.lit(" "), pl.col("hs")]
+    new = (rv >= _CAPPED) & (rk.is_null() | (rk >= _CAPPED))
     grown = (
-        pl.when(rk.is_not_null())
+        pl.when(new)
+        .then(pl.concat_str(pl.lit(" new"), pl.lit(event), pl.lit(" (≈0 before)")))
+        .when(rk.is_not_null())
         .then(
             pl.concat_str(
                 pl.lit(" kg "),

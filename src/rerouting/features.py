@@ -27,18 +27,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASELINE_COLUMNS",
+    "CONTROL_FLOOR",
     "FEATURES",
+    "FLOOR_SHARE",
+    "RATIO_CAP",
+    "balance_kg",
     "comovement",
+    "dest_other_growth",
     "direct_change",
     "excess",
     "freund_c2",
     "freund_c4",
     "freund_t",
     "growth",
+    "hub_import_growth",
+    "hub_other_growth",
     "hub_plausibility",
     "interquartile_mean",
     "leg_stats",
     "log_ratio",
+    "materiality",
     "mirror_gap",
     "novelty",
     "pass_through",
@@ -245,8 +253,8 @@ def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
     """Window means of the control flows each route is compared with.
 
     - ``dest_tot``: the destination's imports of the product from everyone;
-    - ``hub_imp_tot``: the hub's imports of the product from everyone;
-    - ``hub_exp_tot``: the hub's exports of the product to everyone;
+    - ``hub_imp_tot``, ``hub_exp_tot``: the hub's imports of the product from
+      everyone and exports to everyone (``LegSet.totals``);
     - ``hub_oth``: the hub's exports to the destination of every other product;
     - ``org_exp_tot``: the origin's exports of the product to everyone.
     """
@@ -481,9 +489,16 @@ def persistence() -> pl.Expr:
     return pl.min_horizontal(shares)
 
 
-def _ratio(prefix: str) -> pl.Expr:
-    b, p = pl.col(f"{prefix}_b"), pl.col(f"{prefix}_p")
-    return log_ratio(p, b, FLOOR_SHARE * pl.max_horizontal(b, p) + 1e-9).exp()
+#: A control's growth is measured with a floor of this share of the route leg's own
+#: level: a control much smaller than the leg says nothing about it (a tiny flow that
+#: appears from zero is not a boom that explains a large leg).
+CONTROL_FLOOR: Final = 0.1
+
+
+def _control_ratio(b: pl.Expr, p: pl.Expr, leg: str) -> pl.Expr:
+    scale = pl.max_horizontal(pl.col(f"{leg}_b_mean_v"), pl.col(f"{leg}_p_mean_v"))
+    floor = CONTROL_FLOOR * scale + FLOOR_SHARE * pl.max_horizontal(b, p) + 1e-9
+    return log_ratio(p, b, floor).exp()
 
 
 def dest_other_growth() -> pl.Expr:
@@ -491,27 +506,31 @@ def dest_other_growth() -> pl.Expr:
 
     Everyone but the origin and this hub. If it grew like the hub leg, the hub leg
     reflects a demand boom at the destination, not a route (difference-in-differences
-    control, methods §1.1, §3.2 C3).
+    control, methods §1.1, §3.2 C3). Measured on the scale of the hub→destination
+    leg (:data:`CONTROL_FLOOR`).
     """
     b = pl.col("dest_tot_b") - pl.col("dr_b_mean_v").fill_null(0) - pl.col("hd_b_mean_v")
     p = pl.col("dest_tot_p") - pl.col("dr_p_mean_v").fill_null(0) - pl.col("hd_p_mean_v")
-    b, p = b.clip(lower_bound=0.0), p.clip(lower_bound=0.0)
-    return log_ratio(p, b, FLOOR_SHARE * pl.max_horizontal(b, p) + 1e-9).exp()
+    return _control_ratio(b.clip(lower_bound=0.0), p.clip(lower_bound=0.0), "hd")
 
 
 def hub_import_growth() -> pl.Expr:
     """Growth of the hub's imports of the product from all partners other than the origin.
 
-    If it grew like the origin→hub leg, the hub's own demand rose (control).
+    If it grew like the origin→hub leg, the hub's own demand rose (control). Measured
+    on the scale of the origin→hub leg.
     """
     b = (pl.col("hub_imp_tot_b") - pl.col("oh_b_mean_v")).clip(lower_bound=0.0)
     p = (pl.col("hub_imp_tot_p") - pl.col("oh_p_mean_v")).clip(lower_bound=0.0)
-    return log_ratio(p, b, FLOOR_SHARE * pl.max_horizontal(b, p) + 1e-9).exp()
+    return _control_ratio(b, p, "oh")
 
 
 def hub_other_growth() -> pl.Expr:
-    """Growth of the hub's exports to the destination in every other product (DiD control)."""
-    return _ratio("hub_oth")
+    """Growth of the hub's exports to the destination in every other product (DiD control).
+
+    Measured on the scale of the hub→destination leg.
+    """
+    return _control_ratio(pl.col("hub_oth_b"), pl.col("hub_oth_p"), "hd")
 
 
 def hub_plausibility() -> pl.Expr:
