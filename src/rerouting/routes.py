@@ -32,8 +32,8 @@ from rerouting._blocs import list_blocs, resolve_countries
 from rerouting._hs import VINTAGES
 from rerouting._lists import ProductList, product_list
 from rerouting.exceptions import ConfigError, NoDataError, ReroutingError
-from rerouting.mirror import mirror
-from rerouting.normalise import harmonise_hs_with_summary
+from rerouting.mirror import mirror, reporter_reliability
+from rerouting.normalise import HarmoniseSummary, harmonise_hs_with_summary
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -343,21 +343,36 @@ def build_legs(
 
     plist = _products(scenario.products)
     scanned = base if plist is None else base.filter(_superset(plist))
-    harmonised, summary = harmonise_hs_with_summary(scanned)
+    harmonised, summary = _harmonise(scanned)
+    if summary.rows_unknown:
+        notes.append(
+            f"{summary.rows_unknown:,} code-months have HS codes found in no vintage; kept "
+            f"unchanged (e.g. {', '.join(summary.unknown_examples[:3])})"
+        )
     if plist is not None:
         harmonised = harmonised.filter(plist.to_hs6(summary.target).expr("hs"))
-    pairs = mirror(harmonised, cif_fob_margin=margin).select(_PAIR_COLUMNS)
-    # Only pairs touching a side become labelled flows; every other pair only feeds
-    # the hubs' world totals, aggregated straight to window means.
+    # Reporter reliability from every pair of the scanned products (one pass over
+    # pair-month totals), so that the two subsets mirrored below weigh sides alike.
+    # (Pair totals ignore product codes, so the records before harmonising will do.)
+    reliability = reporter_reliability(scanned, cif_fob_margin=margin)
+
+    # 1. Pairs touching a side: the legs, the direct flow and their controls.
+    members = list(sides.members())
+    near = harmonised.filter(pl.col("reporter").is_in(members) | pl.col("partner").is_in(members))
     touch = pl.col("exporter").is_in(list(sides.origin)) | pl.col("importer").is_in(
         list(sides.destination)
     )
-    queries = [_label(pairs.filter(touch), sides), _country_totals(pairs, windows)]
+    side_pairs = mirror(near, cif_fob_margin=margin, reliability=reliability)
+    queries = [
+        _label(side_pairs.select(_PAIR_COLUMNS).filter(touch), sides),
+        # 2. Every country's world trade in each product, for the hub controls.
+        _world_totals(harmonised, windows, margin),
+    ]
     if plist is not None:
         queries.append(_other_totals(base.filter(~_superset(plist)), sides, margin))
     done = pl.collect_all(queries)
     flows = done[0].lazy()
-    totals = done[1]
+    totals = _pick_reporting_side(done[1], coverage)
     other_flows = (
         done[2].lazy()
         if plist is not None
@@ -384,6 +399,38 @@ def build_legs(
         vintage=summary.target,
         notes=notes,
     )
+
+
+def _harmonise(rows: pl.LazyFrame) -> tuple[pl.LazyFrame, HarmoniseSummary]:
+    """:func:`rerouting.normalise.harmonise_hs` applied to the distinct codes, joined back.
+
+    The mapping depends only on (code, declared vintage, period), so it is computed
+    on those distinct combinations (thousands, not millions) and joined onto the
+    records: same result, a fraction of the memory on large inputs. The summary
+    counts distinct combinations, not records.
+    """
+    keys = ["hs", "hs_vintage", "period"]
+    if "hs_vintage" not in rows.collect_schema():
+        rows = rows.with_columns(hs_vintage=pl.lit(None, pl.String))
+    distinct = rows.select(keys).unique().with_columns(_v=pl.col("hs_vintage"))
+    mapped, summary = harmonise_hs_with_summary(distinct)
+    mapping = mapped.select(
+        pl.col("hs_original").alias("hs"),
+        pl.col("_v").alias("hs_vintage"),
+        "period",
+        pl.col("hs").alias("_hs6"),
+        pl.col("hs_vintage").alias("_target"),
+    ).collect()
+    out = (
+        rows.join(mapping.lazy(), on=keys, how="left", nulls_equal=True)
+        .with_columns(
+            pl.col("hs").alias("hs_original"),
+            pl.col("_hs6").alias("hs"),
+            pl.col("_target").alias("hs_vintage"),
+        )
+        .drop("_hs6", "_target")
+    )
+    return out, summary
 
 
 def _other_totals(rows: pl.LazyFrame, sides: Sides, margin: float) -> pl.LazyFrame:
@@ -425,45 +472,119 @@ _PAIR_COLUMNS: Final = (
 )  # fmt: skip
 
 
-def _country_totals(pairs: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
-    """Each country's exports and imports of each product (all partners), window means."""
+def _world_totals(rows: pl.LazyFrame, windows: Windows, margin: float) -> pl.LazyFrame:
+    """Each country's imports and exports of each product, window means, from both sides.
 
-    def side(col: str, name: str) -> pl.LazyFrame:
-        return pairs.group_by(pl.col(col).alias("country"), "hs").agg(
-            (pl.col("best_value").filter(windows.in_baseline()).sum() / windows.n_baseline).alias(
-                f"{name}_b"
-            ),
-            (pl.col("best_value").filter(windows.in_post()).sum() / windows.n_post).alias(
-                f"{name}_p"
-            ),
-        )
-
-    return side("exporter", "exp").join(
-        side("importer", "imp"), on=["country", "hs"], how="full", coalesce=True
+    ``own_*`` sums what the country reports itself, ``mir_*`` what its partners report
+    about it (imports put on an FOB basis). No pair-level matching: these totals are
+    controls, and one plain ``group_by`` sum per side keeps them cheap on any data size.
+    """
+    fl = pl.col("flow").cast(pl.String)
+    is_x, is_m = fl.is_in(EXPORT_FLOWS), fl.is_in(IMPORT_FLOWS)
+    masks = {
+        "x_b": is_x & windows.in_baseline(),
+        "x_p": is_x & windows.in_post(),
+        "m_b": is_m & windows.in_baseline(),
+        "m_p": is_m & windows.in_post(),
+    }
+    n = {"b": windows.n_baseline, "p": windows.n_post}
+    # Masked columns, then plain sums: much faster than filters inside the aggregation.
+    masked = rows.select(
+        "reporter",
+        "partner",
+        "hs",
+        *[
+            pl.when(m)
+            .then(pl.col("value") / (n[k[-1]] * (1.0 + margin if k[0] == "m" else 1.0)))
+            .otherwise(0.0)
+            .alias(k)
+            for k, m in masks.items()
+        ],
     )
+    own = masked.group_by(pl.col("reporter").alias("country"), "hs").agg(
+        pl.col("x_b").sum().alias("own_exp_b"),
+        pl.col("x_p").sum().alias("own_exp_p"),
+        pl.col("m_b").sum().alias("own_imp_b"),
+        pl.col("m_p").sum().alias("own_imp_p"),
+    )
+    # a partner's exports to the country are the country's imports, and vice versa
+    mir = masked.group_by(pl.col("partner").alias("country"), "hs").agg(
+        pl.col("m_b").sum().alias("mir_exp_b"),
+        pl.col("m_p").sum().alias("mir_exp_p"),
+        pl.col("x_b").sum().alias("mir_imp_b"),
+        pl.col("x_p").sum().alias("mir_imp_p"),
+    )
+    return own.join(mir, on=["country", "hs"], how="full", coalesce=True)
+
+
+def _pick_reporting_side(totals: pl.DataFrame, coverage: pl.DataFrame) -> pl.DataFrame:
+    """The country's own figure when it reports that flow in the window, else its partners'."""
+    cov = coverage.pivot(
+        on="window", index="country", values=["reports_exports", "reports_imports"]
+    )
+    out = totals.join(cov, on="country", how="left")
+    cols = []
+    for role, rep in (("exp", "reports_exports"), ("imp", "reports_imports")):
+        for w, win in (("b", "baseline"), ("p", "post")):
+            name = f"{rep}_{win}"
+            own = pl.col(name) if name in out.columns else pl.lit(False)
+            cols.append(
+                pl.when(own.fill_null(False))
+                .then(pl.col(f"own_{role}_{w}").fill_null(0.0))
+                .otherwise(pl.col(f"mir_{role}_{w}").fill_null(0.0))
+                .alias(f"{role}_{w}")
+            )
+    return out.select("country", "hs", *cols)
+
+
+_PROVENANCES: Final = ("both", "exporter_only", "importer_only", "reconciled")
+#: Every combination of provenances as a bit mask → "a+b" (sorted names).
+_PROVENANCE_SETS: Final = {
+    mask: "+".join(sorted(p for i, p in enumerate(_PROVENANCES) if mask >> i & 1))
+    for mask in range(1, 1 << len(_PROVENANCES))
+}
 
 
 def _label(pairs: pl.LazyFrame, sides: Sides) -> pl.LazyFrame:
-    """Map exporters/importers to side labels and sum members of a bloc."""
+    """Map exporters/importers to side labels and sum members of a bloc.
+
+    Only plain sums, counts and a bitwise OR run inside the aggregation (values are
+    masked beforehand), which keeps it fast on millions of pairs.
+    """
+    bit = (
+        pl.col("provenance")
+        .cast(pl.String)
+        .replace_strict(
+            list(_PROVENANCES), [1 << i for i in range(len(_PROVENANCES))], return_dtype=pl.UInt8
+        )
+    )
     return (
         pairs.with_columns(
             src=sides.label_expr("exporter"),
             dst=sides.label_expr("importer"),
+            # Mass is often missing on some records: keep the mass that is known and
+            # the value of those same records, so unit values stay unbiased.
+            _value_kg=pl.when(pl.col("best_kg").is_not_null()).then(pl.col("best_value")),
+            _bit=bit,
         )
         .filter(pl.col("src") != pl.col("dst"))
         .group_by("src", "dst", "hs", "period")
         .agg(
             value=pl.col("best_value").sum(),
-            # Mass is often missing on some records: keep the mass that is known and
-            # the value of those same records, so unit values stay unbiased.
             kg=pl.col("best_kg").sum(),
-            value_kg=pl.col("best_value").filter(pl.col("best_kg").is_not_null()).sum(),
+            value_kg=pl.col("_value_kg").sum(),
             exp_value=pl.col("export_value").sum(),
             imp_value_fob=pl.col("import_value_fob").sum(),
-            has_exp=pl.col("export_value").is_not_null().any(),
-            has_imp=pl.col("import_value_fob").is_not_null().any(),
-            provenance=pl.col("provenance").unique().sort().str.join("+"),
+            has_exp=pl.col("export_value").count() > 0,
+            has_imp=pl.col("import_value_fob").count() > 0,
+            _bits=pl.col("_bit").bitwise_or(),
         )
+        .with_columns(
+            provenance=pl.col("_bits").replace_strict(
+                list(_PROVENANCE_SETS), list(_PROVENANCE_SETS.values()), return_dtype=pl.String
+            )
+        )
+        .drop("_bits")
     )
 
 
