@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from sklearn.metrics import average_precision_score
 
-from rerouting.exceptions import ConfigError, NoDataError
+from rerouting.exceptions import ConfigError, DataQualityWarning, NoDataError
 from rerouting.scan import scan
 from rerouting.schema import CANONICAL_SCHEMA
 from rerouting.synthetic import World, make_world
@@ -260,6 +260,16 @@ def test_scan_needs_a_scenario_and_known_settings() -> None:
         scan(w.trade, scenario=w.scenario, scorer="magic")
     with pytest.raises(NoDataError):
         scan(w.trade.filter(pl.col("period") < pl.date(2019, 6, 1)), scenario=w.scenario)
+
+
+def test_scan_warns_about_what_it_set_aside() -> None:
+    w = make_world(4, **WORLD)  # type: ignore[arg-type]
+    annual = w.trade.head(1).with_columns(
+        frequency=pl.lit("A").cast(w.trade.schema["frequency"]), value=pl.lit(1e12)
+    )
+    with pytest.warns(DataQualityWarning, match="mixed frequencies: using monthly"):
+        table = scan(pl.concat([w.trade, annual]), scenario=w.scenario)
+    assert table.routes["materiality"].max() < 1e12
 
 
 def test_scan_reads_paths_and_lazy_frames(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ The pipeline (see ``docs/detection.md``):
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -20,7 +21,7 @@ import polars as pl
 from rerouting._explain import explanation_expr
 from rerouting._hs import hs_description
 from rerouting.config import Scenario
-from rerouting.exceptions import ConfigError, InputError
+from rerouting.exceptions import ConfigError, DataQualityWarning, InputError
 from rerouting.features import FEATURES, comovement, route_features, route_table
 from rerouting.result import LEGS_SCHEMA, RouteTable
 from rerouting.routes import build_legs, candidate_routes
@@ -159,6 +160,10 @@ def scan(
     lf, report = _as_lazy(trade)
 
     legs = build_legs(lf, sc)
+    for note in legs.notes:
+        warnings.warn(note, DataQualityWarning, stacklevel=2)
+    if report is not None and legs.notes:
+        report = report.model_copy(update={"notes": (*report.notes, *legs.notes)})
     w = legs.windows
     routes = candidate_routes(legs)
     wide = route_features(route_table(routes, legs), w.n_post).collect()
