@@ -260,6 +260,9 @@ def test_scan_needs_a_scenario_and_known_settings() -> None:
         scan(w.trade, scenario=w.scenario, scorer="magic")
     with pytest.raises(NoDataError):
         scan(w.trade.filter(pl.col("period") < pl.date(2019, 6, 1)), scenario=w.scenario)
+    # countries that trade, but no hub trades a product with both of them
+    with pytest.raises(NoDataError, match="no candidate route"):
+        scan(w.trade, origin="BRA", destination="ZAF", event="2022-03", hubs="USA")
 
 
 def test_scan_warns_about_what_it_set_aside() -> None:

@@ -21,13 +21,12 @@ import polars as pl
 from rerouting._explain import explanation_expr
 from rerouting._hs import hs_description
 from rerouting.config import Scenario
-from rerouting.exceptions import ConfigError, DataQualityWarning, InputError
+from rerouting.exceptions import ConfigError, DataQualityWarning, InputError, NoDataError
 from rerouting.features import FEATURES, comovement, route_features, route_table
 from rerouting.result import LEGS_SCHEMA, RouteTable
 from rerouting.routes import build_legs, candidate_routes
 from rerouting.score import (
     GATES,
-    TERMS,
     RouteClassifier,
     baseline_scores,
     check_scorer,
@@ -140,7 +139,8 @@ def scan(
 
     Raises:
         ConfigError: the scenario is invalid.
-        NoDataError: no record touches the scenario's countries, products and windows.
+        NoDataError: no record touches the scenario's countries, products and windows,
+            or no hub trades a scanned product with both sides.
     """
     chosen = check_scorer(scorer)
     fields = {
@@ -168,7 +168,13 @@ def scan(
     routes = candidate_routes(legs)
     wide = route_features(route_table(routes, legs), w.n_post).collect()
     if wide.is_empty():
-        return _empty(sc, report)
+        raise NoDataError(
+            "no candidate route: no hub trades a scanned product with both the origin "
+            "and the destination",
+            value=f"{'+'.join(sc.origin)} → {'+'.join(sc.destination)}",
+            hint="check --origin/--destination/--products and the periods covered; a leg "
+            "that nobody reports is not required, a reported leg without trade is",
+        )
     for measure in ("kg", "value"):
         co = comovement(legs.flows, wide.lazy(), w, sc.max_lag, measure).collect()
         co = co.rename({"comove": f"comove_{measure}", "comove_lag": f"comove_lag_{measure}"})
@@ -295,34 +301,3 @@ def _descriptions(routes: pl.DataFrame, vintage: str) -> pl.DataFrame:
     """``hs`` → ``description`` in the vintage the codes were harmonised to."""
     codes = routes["hs"].unique().sort()
     return pl.DataFrame({"hs": codes, "description": hs_description(codes, vintage)})
-
-
-def _empty(sc: Scenario, report: IngestReport | None) -> RouteTable:
-    schema = {
-        "rank": pl.Int64,
-        "origin": pl.String,
-        "hub": pl.String,
-        "destination": pl.String,
-        "hs": pl.String,
-        "score": pl.Float64,
-        "explanation": pl.String,
-        "missing_legs": pl.String,
-        "material": pl.Boolean,
-        **dict.fromkeys(FEATURES, pl.Float64),
-        "gate": pl.Float64,
-        **{f"gate_{g.name}": pl.Float64 for g in GATES},
-        **{f"contrib_{t.name}": pl.Float64 for t in TERMS},
-        "iforest_score": pl.Float64,
-        "ec_surge": pl.Float64,
-        "freund": pl.Float64,
-        "both_up": pl.Float64,
-        "ec_surge_flag": pl.Boolean,
-        "freund_flag": pl.Boolean,
-        "both_up_flag": pl.Boolean,
-    }
-    return RouteTable(
-        routes=pl.DataFrame(schema=schema),
-        legs=pl.DataFrame(schema=LEGS_SCHEMA),
-        scenario=sc,
-        ingest=report,
-    )
