@@ -353,8 +353,9 @@ def build_legs(
         harmonised = harmonised.filter(plist.to_hs6(summary.target).expr("hs"))
     # Reporter reliability from every pair of the scanned products (one pass over
     # pair-month totals), so that the two subsets mirrored below weigh sides alike.
-    # (Pair totals ignore product codes, so the records before harmonising will do.)
-    reliability = reporter_reliability(scanned, cif_fob_margin=margin)
+    # Pair totals ignore product codes: the records are summed per reporter, partner,
+    # flow and month first (a streaming pass), which gives the same scores.
+    reliability = reporter_reliability(_pair_month_totals(scanned), cif_fob_margin=margin)
 
     # 1. Pairs touching a side: the legs, the direct flow and their controls.
     members = list(sides.members())
@@ -363,18 +364,21 @@ def build_legs(
         list(sides.destination)
     )
     side_pairs = mirror(near, cif_fob_margin=margin, reliability=reliability)
-    queries = [
-        _label(side_pairs.select(_PAIR_COLUMNS).filter(touch), sides),
-        # 2. Every country's world trade in each product, for the hub controls.
-        _world_totals(harmonised, windows, margin),
-    ]
-    if plist is not None:
-        queries.append(_other_totals(base.filter(~_superset(plist)), sides, margin))
-    done = pl.collect_all(queries)
-    flows = done[0].lazy()
-    totals = _pick_reporting_side(done[1], coverage)
+    flows_df, totals_df = pl.collect_all(
+        [
+            _label(side_pairs.select(_PAIR_COLUMNS).filter(touch), sides),
+            # 2. Every country's world trade in each product, for the hub controls.
+            _world_totals(harmonised, windows, margin),
+        ]
+    )
+    flows = flows_df.lazy()
+    totals = _pick_reporting_side(totals_df, coverage)
+    # 3. The hub's trade with the destination in every other product: a full pass
+    # with a small result, streamed so that it fits in memory on any input size.
     other_flows = (
-        done[2].lazy()
+        _other_totals(base.filter(~_superset(plist)), sides, margin)
+        .collect(engine="streaming")
+        .lazy()
         if plist is not None
         else pl.LazyFrame(
             schema={"src": pl.String, "dst": pl.String, "period": pl.Date, "value": pl.Float64}
@@ -412,7 +416,9 @@ def _harmonise(rows: pl.LazyFrame) -> tuple[pl.LazyFrame, HarmoniseSummary]:
     keys = ["hs", "hs_vintage", "period"]
     if "hs_vintage" not in rows.collect_schema():
         rows = rows.with_columns(hs_vintage=pl.lit(None, pl.String))
-    distinct = rows.select(keys).unique().with_columns(_v=pl.col("hs_vintage"))
+    distinct = (
+        rows.select(keys).unique().collect(engine="streaming").with_columns(_v=pl.col("hs_vintage"))
+    )
     mapped, summary = harmonise_hs_with_summary(distinct)
     mapping = mapped.select(
         pl.col("hs_original").alias("hs"),
@@ -431,6 +437,22 @@ def _harmonise(rows: pl.LazyFrame) -> tuple[pl.LazyFrame, HarmoniseSummary]:
         .drop("_hs6", "_target")
     )
     return out, summary
+
+
+def _pair_month_totals(rows: pl.LazyFrame) -> pl.DataFrame:
+    """Records summed per reporter, partner, flow and month (product detail dropped)."""
+    schema = rows.collect_schema()
+    keys = [
+        c
+        for c in ("reporter", "partner", "flow", "frequency", "period", "currency", "source")
+        if c in schema
+    ]
+    return (
+        rows.group_by(keys)
+        .agg(pl.col("value").sum())
+        .with_columns(hs=pl.lit("000000"))
+        .collect(engine="streaming")
+    )
 
 
 def _other_totals(rows: pl.LazyFrame, sides: Sides, margin: float) -> pl.LazyFrame:
@@ -594,7 +616,7 @@ def _reporting(trade: pl.LazyFrame) -> pl.DataFrame:
     return (
         trade.group_by(pl.col("frequency").cast(pl.String), "reporter", "period")
         .agg(exp=fl.is_in(EXPORT_FLOWS).any(), imp=fl.is_in(IMPORT_FLOWS).any())
-        .collect()
+        .collect(engine="streaming")  # a full pass with a tiny result: bounded memory
     )
 
 
