@@ -11,13 +11,13 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError, SkipTestWarning
 from sklearn.utils.estimator_checks import check_estimator
 
+from rerouting.classifier import RouteClassifier
 from rerouting.exceptions import ConfigError
 from rerouting.scan import scan
 from rerouting.score import (
     GATES,
     MODEL_FEATURES,
     TERMS,
-    RouteClassifier,
     baseline_scores,
     check_scorer,
     default_score,

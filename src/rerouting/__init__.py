@@ -14,6 +14,7 @@ move the way rerouting does::
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
 from rerouting import features, mirror, reference, synthetic
 from rerouting.config import Scenario
@@ -38,8 +39,10 @@ from rerouting.normalise import convert_currency, harmonise_hs
 from rerouting.reference import ProductList, product_list
 from rerouting.result import RouteTable
 from rerouting.scan import scan
-from rerouting.score import RouteClassifier
 from rerouting.validate import ValidationReport, validate_trade
+
+if TYPE_CHECKING:
+    from rerouting.classifier import RouteClassifier
 
 try:
     __version__ = _metadata.version("rerouting")
@@ -80,3 +83,16 @@ __all__ = [
     "synthetic",
     "validate_trade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # RouteClassifier needs scikit-learn; import it only when asked for.
+    if name == "RouteClassifier":
+        from rerouting.classifier import RouteClassifier
+
+        return RouteClassifier
+    raise AttributeError(f"module 'rerouting' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"RouteClassifier"})

@@ -27,7 +27,6 @@ from rerouting.result import LEGS_SCHEMA, RouteTable
 from rerouting.routes import build_legs, candidate_routes
 from rerouting.score import (
     GATES,
-    RouteClassifier,
     baseline_scores,
     check_scorer,
     default_score,
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Sequence
 
+    from rerouting.classifier import RouteClassifier
     from rerouting.ingest import IngestReport
 
 __all__ = ["scan"]
@@ -127,7 +127,7 @@ def scan(
         baseline: ``"START:END"`` baseline window; default up to 24 months before ``event``.
         post: ``"START:END"`` post window; default ``event`` to the end of the data.
         scorer: ``"default"``, ``"ec-surge"``, ``"freund"``, ``"both-up"``,
-            ``"isolation-forest"``, or a fitted :class:`rerouting.score.RouteClassifier`.
+            ``"isolation-forest"``, or a fitted :class:`rerouting.classifier.RouteClassifier`.
         scenario: A :class:`rerouting.Scenario`; explicit arguments override its fields.
         **settings: ``cif_fob_margin``, ``min_value``, ``max_lag``, ``currency``
             (scenario fields), ``legs_top`` (routes with monthly legs in the result,
@@ -246,7 +246,7 @@ def _missing_legs() -> pl.Expr:
 
 
 def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataFrame:
-    if isinstance(chosen, RouteClassifier) or not isinstance(chosen, str):
+    if not isinstance(chosen, str):
         proba = chosen.predict_proba(wide)[:, -1]
         return wide.with_columns(score=pl.Series(proba, dtype=pl.Float64))
     column = {
