@@ -14,7 +14,7 @@ move the way rerouting does::
 from __future__ import annotations
 
 import importlib.metadata as _metadata
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from rerouting import features, mirror, reference, synthetic
 from rerouting.config import Scenario
@@ -41,7 +41,7 @@ from rerouting.result import RouteTable
 from rerouting.scan import scan
 from rerouting.validate import ValidationReport, validate_trade
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from rerouting.classifier import RouteClassifier
 
 try:
@@ -85,7 +85,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     # RouteClassifier needs scikit-learn; import it only when asked for.
     if name == "RouteClassifier":
         from rerouting.classifier import RouteClassifier
