@@ -102,6 +102,18 @@ def test_scan_reads_scenario_from_config_and_flags_override(tmp_path: Path) -> N
     assert pl.read_csv(out).height > 0
 
 
+@pytest.mark.parametrize("scorer", ["freund", "ec-surge"])
+def test_scan_scorer_flag_ranks_by_that_scorer(tmp_path: Path, scorer: str) -> None:
+    out = tmp_path / "routes.csv"
+    config = REPO / "fixtures" / "demo" / "scenario.toml"
+    proc = run("scan", DEMO, "--config", config, "--scorer", scorer, "-q", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    routes = pl.read_csv(out)
+    column = scorer.replace("-", "_")
+    assert (routes["score"] - routes[column]).abs().max() == 0
+    assert routes["score"].is_sorted(descending=True)
+
+
 def test_mirror_writes_flows(tmp_path: Path) -> None:
     out = tmp_path / "flows.parquet"
     proc = run("mirror", DEMO, "--output", out)

@@ -21,7 +21,7 @@ __all__ = ["Scenario", "parse_month", "parse_window"]
 
 _MONTH = re.compile(r"^\s*(\d{4})(?:[-/.]?(\d{1,2}))?(?:[-/.](\d{1,2}))?\s*$")
 
-Scorer = Literal["default", "ec-surge", "freund", "both-up", "isolation-forest"]
+Scorer = Literal["default", "ec-surge", "freund", "both-up", "isolation-forest", "supervised"]
 
 
 def parse_month(value: Any, *, field: str = "date") -> dt.date:
@@ -90,7 +90,8 @@ class Scenario(BaseModel):
             per line, comma-separated HS prefixes, or ``None`` for every product.
         baseline: Inclusive pre-event window; default: up to 24 months before the event.
         post: Inclusive post-event window; default: the event to the end of the data.
-        scorer: Which score ranks the routes.
+        scorer: Which score ranks the routes (``supervised``: a fitted
+            ``RouteClassifier`` passed to ``scan``).
         cif_fob_margin: CIF/FOB margin used to put imports on an FOB basis (IMF: 6%).
         min_value: Routes whose pass-through bound is below this (in data currency)
             are kept but flagged immaterial.

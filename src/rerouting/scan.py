@@ -151,11 +151,13 @@ def scan(
         "products": products,
         "baseline": baseline,
         "post": post,
-        "scorer": chosen if isinstance(chosen, str) else None,
+        "scorer": chosen if isinstance(chosen, str) else "supervised",
     }
     opts = dict(_OTHER_SETTINGS)
     settings = dict(settings)
     sc = _scenario(scenario, fields, settings)
+    if isinstance(chosen, str):
+        chosen = sc.scorer  # a scenario's own scorer wins over the default argument
     opts.update(settings)
     lf, report = _as_lazy(trade)
 
