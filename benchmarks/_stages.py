@@ -281,6 +281,17 @@ def polars_scan(ctx: Ctx) -> Callable[[], Summary]:
     return lambda: {"routes": result.routes.height, "legs": result.legs.height}
 
 
+def polars_scan_every_product(ctx: Ctx) -> Callable[[], Summary]:
+    """The scan with no product list: every product of the data (a heavier workload)."""
+    import polars as pl
+
+    from rerouting.scan import scan
+
+    scenario = ctx.scenario.model_copy(update={"products": None})
+    result = scan(pl.scan_parquet(ctx.path), scenario=scenario)
+    return lambda: {"routes": result.routes.height, "legs": result.legs.height}
+
+
 def polars_scan_in_memory(ctx: Ctx) -> Callable[[], Summary]:
     """The same scan with polars' in-memory engine instead of the streaming one."""
     import polars as pl
@@ -1052,11 +1063,19 @@ STAGES: Final[dict[str, dict[str, Contender]]] = {
     "legs": {"polars": polars_legs, "duckdb": duckdb_legs, "pandas": pandas_legs},
     "scan": {
         "polars": polars_scan,
+        "polars (every product)": polars_scan_every_product,
         "polars (in-memory engine)": polars_scan_in_memory,
         "polars (DataFrame input)": polars_scan_eager,
         "polars (path: read_trade)": polars_scan_read_trade,
     },
 }
+
+#: Contenders that do a different job (not compared with the others' results).
+OTHER_WORK: Final = frozenset({("scan", "polars (every product)")})
+
+#: Contenders that stream, so they run on inputs larger than memory (``run.py`` runs
+#: only these above 50M rows).
+STREAMING: Final = frozenset({("scan", "polars")})
 
 #: Measurements of ideas, not targets (``run.py --stages keys``).
 EXPERIMENTS: Final[dict[str, dict[str, Contender]]] = {

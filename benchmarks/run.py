@@ -25,7 +25,7 @@ HERE: Final = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _data import label, parquet_glob, parse_rows, world_info, world_path, world_scenario  # noqa: E402
-from _stages import EXPERIMENTS, STAGES, Ctx  # noqa: E402
+from _stages import EXPERIMENTS, STAGES, STREAMING, Ctx  # noqa: E402
 
 ALL: Final = {**STAGES, **EXPERIMENTS}
 
@@ -104,13 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         info = world_info(rows)  # generates and caches the data on first use
         big = rows > 50_000_000
         for stage in stages:
-            if big and stage != "scan":
-                continue  # larger than memory: only the streaming scan is meant to run
             contenders = [
                 c
                 for c in ALL[stage]
                 if not (only and c not in only and c.split()[0] not in only)
                 and not (c.startswith("pandas") and rows > pandas_max)
+                and not (big and (stage, c) not in STREAMING)
             ]
             reps = args.repeat if rows <= 5_000_000 else args.repeat_large
             # Interleave the contenders (A B C, A B C, ...) so that load from other

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from _data import parquet_glob, world_path, world_scenario
-from _stages import STAGES, Ctx
+from _stages import OTHER_WORK, STAGES, Ctx
 
 ROWS = 200_000
 
@@ -29,6 +29,8 @@ def test_contenders_agree(small: Ctx, stage: str) -> None:
     assert expected
     assert all(v == v for v in expected.values())
     for name, fn in contenders.items():
+        if (stage, name) in OTHER_WORK:
+            continue
         got = fn(small)()
         common = set(expected) & set(got)
         assert len(common) >= min(len(expected), len(got)) - 1, name
