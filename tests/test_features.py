@@ -165,6 +165,8 @@ def test_toy_route_features_by_hand(toy: pl.DataFrame) -> None:
     assert r["hd_excess_value"] == pytest.approx(r["oh_excess_value"] * 1.05, rel=1e-6)
     assert r["balance_kg"] == pytest.approx(1.0, abs=1e-9)  # same kg in and out
     assert r["uv_gap_legs"] == pytest.approx(math.log(1.05))  # the hub's 5% markup
+    # the goods each leg added since the event: 1.05 against 1.00 per kg, same markup
+    assert r["uv_gap_excess"] == pytest.approx(math.log(1.05), rel=1e-6)
     assert r["price_effect"] == pytest.approx(0.0, abs=1e-9)
     assert r["persistence"] == pytest.approx(1.0)
     assert r["novelty"] is False

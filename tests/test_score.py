@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -34,7 +35,7 @@ def _features(**cols: list[float | bool | None]) -> pl.DataFrame:
     neutral: dict[str, float | bool | None] = {
         "oh_ratio_kg": 1.0, "oh_ratio_value": 1.0, "hd_ratio_kg": 1.0, "hd_ratio_value": 1.0,
         "balance_kg": 0.0, "direct_change": 0.0, "comove_kg": 0.0, "comove_value": 0.0,
-        "uv_gap_legs": 0.0, "dest_other_growth": 1.0, "hub_other_growth": 1.0,
+        "uv_gap_legs": 0.0, "uv_gap_excess": 0.0, "dest_other_growth": 1.0, "hub_other_growth": 1.0,
         "hub_import_growth": 1.0, "persistence": 0.0, "price_effect": 0.0,
     }  # fmt: skip
     data = {k: [v] * n for k, v in neutral.items()}
@@ -64,6 +65,26 @@ def test_contributions_sum_to_the_score_and_the_gate_is_a_product() -> None:
     assert s[2] < 0.01  # nothing moved
 
 
+def test_different_goods_on_the_two_legs_close_the_gate() -> None:
+    # Both legs rise, the direct flow collapses, the masses roughly balance, but what the
+    # hub sells is another grade (unit value of the added goods x2.4): two unrelated rises.
+    route = {
+        "oh_ratio_kg": [5.0, 5.0, 5.0],
+        "hd_ratio_kg": [4.0, 4.0, 4.0],
+        "balance_kg": [0.6, 0.6, 0.6],
+        "direct_change": [-0.95, -0.95, -0.95],
+        "comove_kg": [0.8, 0.8, 0.8],
+        "persistence": [1.0, 1.0, 1.0],
+    }
+    out = default_score(_features(**route, uv_gap_excess=[0.05, 0.30, math.log(2.4)]))
+    same = out["gate_same_goods"].to_list()
+    assert same[0] > 0.95  # a markup and freight: the same goods
+    assert 0.5 < same[1] < 0.8  # x1.35: borderline, loses part of its score
+    assert same[2] < 0.02
+    s = out["score"].to_list()
+    assert s[2] < 0.02 * s[0]
+
+
 def test_a_missing_leg_leaves_its_terms_out() -> None:
     f = _features(
         oh_ratio_kg=[5.0],
@@ -73,12 +94,14 @@ def test_a_missing_leg_leaves_its_terms_out() -> None:
         comove_kg=[None],
         comove_value=[None],
         uv_gap_legs=[None],
+        uv_gap_excess=[None],
         direct_change=[-0.9],
         persistence=[1.0],
     )
     out = default_score(f).row(0, named=True)
     assert out["gate_outflow"] is None
     assert out["gate_balance"] is None
+    assert out["gate_same_goods"] is None
     assert out["gate"] == pytest.approx(out["gate_inflow"] * out["gate_direct"])
     assert out["contrib_comove"] == 0.0
     assert out["contrib_uv_match"] == 0.0

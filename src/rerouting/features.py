@@ -56,6 +56,7 @@ __all__ = [
     "route_table",
     "substitution_ratio",
     "uv_gap",
+    "uv_gap_excess",
 ]
 
 #: Every feature column of ``RouteTable.routes``, in order, with a one-line meaning.
@@ -81,6 +82,7 @@ FEATURES: Final[dict[str, str]] = {
     "comove_lag_value": "lag (months) of that best correlation, value",
     "uv_gap_legs": "|ln(unit value hub→destination / unit value origin→hub)|, post",
     "uv_gap_direct": "|ln(unit value hub→destination post / direct unit value baseline)|",
+    "uv_gap_excess": "|ln(unit value of the hub→destination excess / of the origin→hub excess)|",
     "price_effect": "largest (ln value ratio − ln kg ratio) over the hub legs: price, not volume",
     "novelty": "a hub leg had (almost) no trade in the baseline",
     "persistence": "share of post months in which the hub legs sit above their baseline band",
@@ -454,6 +456,22 @@ def uv_gap(num_leg: str, num_w: str, den_leg: str, den_w: str) -> pl.Expr:
     return pl.when(r.is_finite()).then(r)
 
 
+def uv_gap_excess() -> pl.Expr:
+    """``|ln(UV_excess_hd / UV_excess_oh)|``: do the two legs *add* the same goods?
+
+    The unit value of a leg's excess is its robust value excess over its robust kg
+    excess (``excess(leg, "v") / excess(leg, "kg")``): the price of what was added after
+    the event, without the baseline trade that dilutes :func:`uv_gap` on post levels.
+    Rerouted goods keep their unit value up to a markup and freight (methods §4.4, §7
+    F10); a hub that buys one grade and sells another of its own making does not.
+    Null when either leg's value or kg excess is not positive.
+    """
+    ex = {leg: (excess(leg, "v"), excess(leg, "kg")) for leg in ("oh", "hd")}
+    ok = pl.all_horizontal([(x > 0) & (k > 0) for x, k in ex.values()])
+    r = ((ex["hd"][0] / ex["hd"][1]) / (ex["oh"][0] / ex["oh"][1])).log().abs()
+    return pl.when(ok & r.is_finite()).then(r)
+
+
 def price_effect() -> pl.Expr:
     """How much of the hub legs' value growth is price: ``max(ln r_value − ln r_kg)``.
 
@@ -675,6 +693,7 @@ def route_features(table: pl.LazyFrame, n_post: int) -> pl.LazyFrame:
         freund_t=freund_t(),
         uv_gap_legs=uv_gap("hd", "p", "oh", "p"),
         uv_gap_direct=uv_gap("hd", "p", "dr", "b"),
+        uv_gap_excess=uv_gap_excess(),
         price_effect=price_effect(),
         novelty=novelty(),
         persistence=persistence(),

@@ -53,6 +53,9 @@ SCORERS: Final = ("default", "ec-surge", "freund", "both-up", "isolation-forest"
 #: EC rule thresholds (methods §1.7): ≥ +100% against the baseline, > €1m a year.
 EC_SURGE: Final = 1.0
 EC_MIN_VALUE: Final = 1_000_000.0
+#: Unit values of the two hub legs' excess further apart than this factor are not the
+#: same goods passing through (a resale markup and freight add a few per cent).
+SAME_GOODS_UV: Final = 1.5
 
 
 def _sigmoid(x: pl.Expr) -> pl.Expr:
@@ -105,6 +108,14 @@ def _gates() -> tuple[Term, ...]:
             1.0,
             _sigmoid(((-pl.col("direct_change")) - 0.3) / 0.1),
             "the direct flow fell: 0.5 at −30% (a sanction that binds, EBRD §1.1)",
+        ),
+        Term(
+            "same_goods",
+            1.0,
+            _sigmoid((math.log(SAME_GOODS_UV) - pl.col("uv_gap_excess")) / 0.1),
+            "the goods added on the two hub legs are the same goods: their unit values "
+            "within a factor 1.5 (0.5 at ×1.5; a markup and freight explain a few per "
+            "cent, not half; §4.4, §7 F10)",
         ),
     )
 
