@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -460,6 +461,74 @@ def test_one_off_decoy_is_a_single_month(world: World) -> None:
         base = float(pre.median())  # type: ignore[arg-type]
         assert peak > 5 * base, (peak, base)
         assert 0.5 < float(rest.median()) / base < 2.0, (rest.median(), base)  # type: ignore[arg-type]
+
+
+def _coincidence(w: World) -> tuple[dict[str, Any], list[dt.date], pl.DataFrame, pl.DataFrame]:
+    """The coincidence decoy, its two start months (from the note) and its hub legs."""
+    row = _decoy(w, "coincidence")
+    starts = [
+        dt.date.fromisoformat(f"{m}-01") for m in re.findall(r"from (\d{4}-\d{2})", row["note"])
+    ]
+    leg1, leg2, _ = _legs(w, row)
+    return row, starts, leg1, leg2
+
+
+def _late(w: World, leg: pl.DataFrame, col: str) -> tuple[float, float]:
+    """Pre-event level and the level of the last 4 months (both rises have ramped up)."""
+    pre, _ = _pre_post(w, leg, col, zeros=False)
+    end = _months_after(dt.date.fromisoformat(f"{w.params['end']}-01"), 1)
+    return pre, _mean(leg, col, _months_after(end, -4), end, zeros=False)
+
+
+def test_coincidence_decoy_both_legs_rise(world: World) -> None:
+    _, starts, leg1, leg2 = _coincidence(world)
+    assert len(starts) == 2
+    for k, leg in enumerate((leg1, leg2)):
+        for col in ("value", "net_weight_kg"):
+            pre, late = _late(world, leg, col)
+            assert late > 1.5 * pre, (k, col, pre, late)
+
+
+def test_coincidence_decoy_legs_carry_different_goods(world: World) -> None:
+    # unit value of what each leg added after the event, from the later rise on and over
+    # the records that carry a weight: the hub's own grade differs by x1.8-3
+    _, starts, leg1, leg2 = _coincidence(world)
+    ev = world.scenario.event
+    skip = (max(starts).year - ev.year) * 12 + max(starts).month - ev.month
+    uv = []
+    for leg in (leg1, leg2):
+        weighed = leg.filter(pl.col("net_weight_kg").is_not_null())
+        v0, v1 = _pre_post(world, weighed, "value", skip, zeros=False)
+        k0, k1 = _pre_post(world, weighed, "net_weight_kg", skip, zeros=False)
+        uv.append((v1 - v0) / (k1 - k0))
+    ratio = uv[1] / uv[0]
+    assert ratio > 1.5 or ratio < 1 / 1.5, uv
+
+
+def test_coincidence_decoy_mass_does_not_balance(world: World) -> None:
+    # over the whole post window, what the hub sells is 3-6x more or less than it buys
+    _, _, leg1, leg2 = _coincidence(world)
+    excess = []
+    for leg in (leg1, leg2):
+        pre, post = _pre_post(world, leg, "net_weight_kg", zeros=False)
+        excess.append(post - pre)
+    assert min(excess) > 0, excess
+    ratio = excess[1] / excess[0]
+    assert ratio > 2.0 or ratio < 0.5, excess
+
+
+def test_coincidence_decoy_legs_do_not_move_together(world: World) -> None:
+    # the two rises start at least 4 months apart, more than the scan's 3-month lag
+    # window, and each leg's rise shows when its own story starts, not the other's
+    _, starts, leg1, leg2 = _coincidence(world)
+    gap = abs((starts[1].year - starts[0].year) * 12 + starts[1].month - starts[0].month)
+    assert gap >= 4, starts
+    first = min(starts)
+    for leg, start in ((leg1, starts[0]), (leg2, starts[1])):
+        pre, _ = _pre_post(world, leg, "net_weight_kg", zeros=False)
+        if start > first:  # the later leg is still at its pre-event level meanwhile
+            between = _mean(leg, "net_weight_kg", first, start, zeros=False)
+            assert between < 1.5 * pre, (start, pre, between)
 
 
 # ----------------------------------------------------------------------------------------

@@ -46,7 +46,9 @@ __all__ = [
     "make_world",
 ]
 
-#: Columns of :attr:`World.truth`.
+#: Columns of :attr:`World.truth`. ``decoy_type`` is one of :data:`DECOY_TYPES`; for a
+#: ``coincidence`` decoy ``lag`` is null, ``ramp`` is the origin → hub leg's and ``note``
+#: gives both legs' starts and ramps, the unit-value ratio and kg out / kg in.
 TRUTH_SCHEMA: dict[str, pl.DataType] = {
     "kind": pl.String(),
     "decoy_type": pl.String(),
@@ -169,7 +171,8 @@ def make_world(
             Russia (import ban) or Belarus (export control) is always added.
         eu_members: How many EU members take part (1-27, biggest and BLR neighbours first).
         n_routes: Planted routes; every fourth product with a route uses two hubs.
-        decoys_per_type: Labelled decoys of each of the six types.
+        decoys_per_type: Labelled decoys of each of the seven types
+            (:data:`DECOY_TYPES`).
         rows: Target row count (approximate, ±5%). Above the core world's size,
             unlabelled background products (real HS6 codes) are added; below it, the
             core's optional series are thinned. ``None`` keeps the core as is.
@@ -255,6 +258,9 @@ _NOTES = {
     "price_shock": "values ×{size:.1f} after the event, kilograms unchanged",
     "hs_split": "HS2022 split the code into {kids}; flat at HS2017 level",
     "one_off": "single shipment in {month} (origin → hub), otherwise flat",
+    "coincidence": "unrelated rises: origin → hub (the hub's own demand) from {start}, "
+    "ramp {ramp} months; hub → destination (the hub's own output, unit value ×{uv:.2f}) "
+    "from {start2}, ramp {ramp2} months; kg out / kg in ≈ {mass:.2f}",
 }
 
 
@@ -292,6 +298,12 @@ def _package(spec: Spec, parts: _engine.WorldParts) -> World:
             size=d.size,
             kids="/".join(core.block.children[d.p]),
             month=f"{lay.months[d.month]:%Y-%m}" if d.month is not None else "",
+            start=f"{lay.months[lay.e + (d.start or 0)]:%Y-%m}",
+            start2=f"{lay.months[lay.e + (d.start2 or 0)]:%Y-%m}",
+            ramp=d.ramp,
+            ramp2=d.ramp2,
+            uv=d.uv_ratio or 1.0,
+            mass=d.mass_ratio or 1.0,
         )
         rows.append(
             {

@@ -55,6 +55,7 @@ DECOY_TYPES: Final = (
     "price_shock",
     "hs_split",
     "one_off",
+    "coincidence",
 )
 
 # Gravity model (log US$ per month): ll = K0 + a_p + 0.8 ln gdp_i + 0.8 ln gdp_j - ln dist
@@ -421,6 +422,14 @@ class Decoy:
     ramp: int | None = None
     lag: int | None = None
     month: int | None = None
+    # coincidence only: the second leg's own share of L, start and ramp; kg out / kg in;
+    # unit value out / unit value in (the hub's own grade)
+    size2: float | None = None
+    start: int | None = None
+    start2: int | None = None
+    ramp2: int | None = None
+    mass_ratio: float | None = None
+    uv_ratio: float | None = None
 
 
 @dataclass
@@ -676,10 +685,16 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
             d = Decoy(
                 kind, p, h, float(rng.uniform(3.0, 6.0)), lag=int(rng.integers(0, 2)), month=month
             )
+        elif kind == "coincidence":
+            d = _coincidence(p, h, t_post, rng)
+            force_legs(p, h, 0.97, lift=math.log(3e5))
+            # both legs must rise visibly, each by its own planted amount
+            cap_legs(p, h, d.size, legs=(1,), most=0.5)
+            cap_legs(p, h, d.size2 or 0.0, legs=(2,), most=0.5)
         else:  # hs_split
             d = Decoy(kind, p, h, 0.0)
         decoys.append(d)
-        if kind not in ("hub_production", "hub_demand"):
+        if kind not in ("hub_production", "hub_demand", "coincidence"):
             force_legs(p, h, 0.97, lift=math.log(3e5))
 
     wind = rng.integers(0, 3, p_n).astype(np.int64)
@@ -697,6 +712,39 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
         top=top,
     )
     return core, ll, forced, floor
+
+
+def _coincidence(p: int, h: int, t_post: int, rng: np.random.Generator) -> Decoy:
+    """Draw a coincidence decoy: two unrelated rises on the hub's two legs.
+
+    The hub's own demand for the origin's goods (leg 1) and the hub's own production
+    sold to the destination (leg 2, a different grade) start and ramp independently,
+    at least 4 months apart (beyond the scan's 3-month lag window), and their masses
+    differ by a factor of 3-6 in either direction. The larger leg in value carries
+    30-80% of the lost direct flow on average over the post window.
+    """
+    last = max(1, min(8, t_post - 3))  # latest start, months after the event
+    start = int(rng.integers(0, last + 1))
+    far = [s for s in range(last + 1) if abs(s - start) >= 4]
+    start2 = int(rng.choice(far)) if far else min(start + 4, t_post - 1)
+    mass = float(rng.uniform(3.0, 6.0)) ** (1 if rng.random() < 0.5 else -1)
+    uv = float(rng.uniform(1.8, 3.0)) ** (1 if rng.random() < 0.5 else -1)
+    big = float(rng.uniform(0.3, 0.8))
+    vr = mass * uv  # value out / value in
+    size, size2 = (big / vr, big) if vr >= 1 else (big, big * vr)
+    return Decoy(
+        "coincidence",
+        p,
+        h,
+        round(size, 4),
+        ramp=int(rng.integers(1, 7)),
+        size2=round(size2, 4),
+        start=start,
+        start2=start2,
+        ramp2=int(rng.integers(3, 10)),
+        mass_ratio=round(mass, 3),
+        uv_ratio=round(uv, 3),
+    )
 
 
 def _ramp(lay: Layout, months: int, start: int | None = None) -> F64:
@@ -831,6 +879,36 @@ def _apply_effects(core: Core, fl: Flows, ll: F64, lay: Layout, spec: Spec) -> N
                         add(p, int(m), h, wm * amount, wm * amount / uv_of(p, int(m)))
                 rows = (fl.p == p) & (fl.j == h) & ~is_origin[fl.i]
             scale(rows, 1.0 + 0.6 * ramp)
+        elif d.kind == "coincidence":
+            assert d.start is not None
+            assert d.start2 is not None
+            assert d.size2 is not None
+            assert d.uv_ratio is not None
+            # Two unrelated stories: levels, not the lost flow's month-by-month shape,
+            # and each leg with its own start, ramp and noise.
+            # Sizes are post-window means, so the masses stay 3-6x apart over the window
+            # a scan compares, whatever the starts.
+            level = float(lost[p][e:].mean())
+            r1 = _ramp(lay, d.ramp or 1, e + d.start)
+            r2 = _ramp(lay, d.ramp2 or 1, e + d.start2)
+            a1 = d.size * level * r1 / r1[e:].mean() * np.exp(rng.normal(0, 0.2, t))
+            a2 = d.size2 * level * r2 / r2[e:].mean() * np.exp(rng.normal(0, 0.2, t))
+            if ib:  # the hub's consumers buy the origin's goods at the origin's price
+                uv_in = uv_of(p, o_single)
+                add(p, o_single, h, a1, a1 / uv_in)
+            else:
+                uv_in = float(sum(wm * uv_of(p, int(m)) for m, wm in zip(tops, w, strict=True)))
+                for m, wm in zip(tops, w, strict=True):
+                    add(p, int(m), h, wm * a1, wm * a1 / uv_of(p, int(m)))
+            # the hub's own output: another grade, uv_ratio times the origin's unit value
+            uv_out = uv_in * d.uv_ratio
+            tg = (
+                [(int(m), float(wm)) for m, wm in zip(tops, w, strict=True)]
+                if ib
+                else [(d_single, 1.0)]
+            )
+            for j, wj in tg:
+                add(p, h, j, wj * a2, wj * a2 / uv_out)
         elif d.kind == "demand_boom":
             scale(fl.p == p, 1.0 + (d.size - 1.0) * _ramp(lay, d.ramp or 1))
         elif d.kind == "price_shock":
