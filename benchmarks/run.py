@@ -45,6 +45,10 @@ def _worker(stage: str, contender: str, rows: int, engine: str | None) -> None:
     # Import the contender's libraries before timing (as a warm interpreter would).
     __import__({"duckdb": "duckdb", "pandas": "pandas"}.get(contender.split()[0], "polars"))
     if contender.startswith("polars"):
+        # scan imports scikit-learn lazily for its IsolationForest: 1-1.7 s once per
+        # process, which is start-up, not work (docs/performance.md).
+        import sklearn.ensemble  # noqa: F401
+
         import rerouting.scan  # noqa: F401
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
