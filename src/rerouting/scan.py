@@ -168,7 +168,13 @@ def scan(
         report = report.model_copy(update={"notes": (*report.notes, *legs.notes)})
     w = legs.windows
     routes = candidate_routes(legs)
-    wide = route_features(route_table(routes, legs), w.n_post).collect()
+    # Sorted by route key: group-by order varies run to run, and the IsolationForest
+    # (and ties in the ranking) must not depend on it.
+    wide = (
+        route_features(route_table(routes, legs), w.n_post)
+        .collect()
+        .sort(["origin", "hub", "destination", "hs"])
+    )
     if wide.is_empty():
         raise NoDataError(
             "no candidate route: no hub trades a scanned product with both the origin "
