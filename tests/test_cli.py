@@ -130,6 +130,39 @@ def test_validate_prints_report() -> None:
     assert "kept" in proc.stdout
 
 
+def test_scan_stream_ranks_like_the_eager_read(tmp_path: Path) -> None:
+    eager, lazy = tmp_path / "eager.csv", tmp_path / "lazy.csv"
+    assert run("scan", DEMO, *SCENARIO, "-q", "-o", eager).returncode == 0
+    proc = run("scan", DEMO, *SCENARIO, "--stream", "-o", lazy)
+    assert proc.returncode == 0, proc.stderr
+    assert "streaming" in proc.stderr
+    assert "streamed read" in proc.stderr
+    a, b = pl.read_csv(eager), pl.read_csv(lazy)
+    key = ["rank", "origin", "hub", "destination", "hs"]
+    assert a.height > 50
+    assert a.select(key).equals(b.select(key))
+    assert (a["score"] - b["score"]).abs().max() < 1e-9  # type: ignore[operator]
+
+
+def test_validate_output_writes_the_canonical_table_for_stream(tmp_path: Path) -> None:
+    src = REPO / "fixtures" / "formats" / "comtrade_plus_armenia_cars_2022.csv"
+    out = tmp_path / "armenia.parquet"
+    proc = run("validate", src, "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    written = pl.read_parquet(out)
+    kept = run("validate", out, "-q")
+    assert kept.returncode == 0, kept.stderr
+    from rerouting import read_trade
+
+    assert written.height > 0
+    assert written.equals(read_trade(src).frame)
+    # The canonical file streams; the Comtrade file itself does not.
+    refused = run("scan", src, *SCENARIO, "--stream")
+    assert_clean_error(refused, 2, "streams tidy tables", "validate")
+    refused = run("scan", out, *SCENARIO, "--stream", "--format", "comtrade")
+    assert_clean_error(refused, 2, "--stream reads tidy tables", "--output trade.parquet")
+
+
 def test_lists_shows_named_lists_and_blocs() -> None:
     proc = run("lists")
     assert proc.returncode == 0, proc.stderr

@@ -34,7 +34,7 @@ from rerouting.exceptions import (
     UnknownListError,
 )
 from rerouting.ingest import IngestReport
-from rerouting.io import TradeData, detect_format, read_trade
+from rerouting.io import LazyTradeData, TradeData, detect_format, read_trade, scan_trade
 from rerouting.normalise import convert_currency, harmonise_hs
 from rerouting.reference import ProductList, product_list
 from rerouting.result import RouteTable
@@ -57,6 +57,7 @@ __all__ = [
     "FormatDetectionError",
     "IngestReport",
     "InputError",
+    "LazyTradeData",
     "NoDataError",
     "ParseError",
     "ProductList",
@@ -80,6 +81,7 @@ __all__ = [
     "read_trade",
     "reference",
     "scan",
+    "scan_trade",
     "synthetic",
     "validate_trade",
 ]

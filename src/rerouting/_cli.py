@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from rerouting.config import Scenario
     from rerouting.ingest import IngestReport
-    from rerouting.io import TradeData
+    from rerouting.io import LazyTradeData, TradeData
     from rerouting.result import RouteTable
 
 EXIT_OK = 0
@@ -135,11 +135,39 @@ def _read(
         data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))  # type: ignore[arg-type]
     if summary:
         ui.info(data.report.summary())
+    if data.report.rows_read >= _STREAM_TIP_ROWS:
+        ui.info(
+            f"tip: {data.report.rows_read:,} rows were read into memory; for tidy or "
+            "canonical Parquet input, --stream reads lazily (docs/performance.md)"
+        )
     return data
 
 
-def _apply_currency(ui: Ui, data: TradeData, currency: str | None, rates: str | None) -> TradeData:
+#: Above this many rows the CLI suggests --stream.
+_STREAM_TIP_ROWS = 20_000_000
+
+
+def _stream(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> LazyTradeData:
+    from rerouting.io import scan_trade
+
+    if fmt not in ("auto", "tidy"):
+        raise ConfigError(
+            f"--stream reads tidy tables, not --format {fmt}",
+            column="--stream",
+            hint="convert once: rerouting validate FILES --format "
+            f"{fmt} --output trade.parquet; then scan trade.parquet --stream",
+        )
+    with ui.step(f"Check {len(inputs)} input(s), streaming"):
+        data = scan_trade(list(inputs), columns=_parse_columns(columns))
+    ui.info(data.report.summary())
+    return data
+
+
+def _apply_currency(
+    ui: Ui, data: TradeData | LazyTradeData, currency: str | None, rates: str | None
+) -> TradeData | LazyTradeData:
     """Convert to one currency when asked; refuse to mix currencies silently."""
+    from rerouting.io import LazyTradeData as _LazyTradeData
     from rerouting.io import TradeData as _TradeData
     from rerouting.normalise import check_single_currency, convert_currency
 
@@ -151,8 +179,10 @@ def _apply_currency(ui: Ui, data: TradeData, currency: str | None, rates: str | 
                 hint="e.g. --currency USD --rates rates.csv",
             )
         with ui.step(f"Convert values to {currency}"):
-            frame = convert_currency(data.frame.lazy(), to=currency, rates=rates).collect()
-        return _TradeData(frame=frame, report=data.report)
+            lazy = convert_currency(data.frame.lazy(), to=currency, rates=rates)
+            if isinstance(data, _LazyTradeData):
+                return _LazyTradeData(frame=lazy, report=data.report)
+            return _TradeData(frame=lazy.collect(), report=data.report)
     check_single_currency(data.frame)
     return data
 
@@ -271,6 +301,12 @@ def cli() -> None:
 @click.option("--scorer", type=click.Choice(SCORERS), help="Which score ranks the routes.")
 @click.option("-o", "--output", help="Write all routes here (.csv, .parquet or .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Read tidy/canonical files lazily: bounded memory on inputs of any size "
+    "(row rules only; see docs/performance.md).",
+)
 @_output_options
 def scan(
     inputs: tuple[str, ...],
@@ -290,6 +326,7 @@ def scan(
     scorer: str | None,
     output: str | None,
     report_path: str | None,
+    stream: bool,
     quiet: bool,
     verbose: bool,
     debug: bool,
@@ -306,6 +343,7 @@ def scan(
       rerouting scan comext/ --origin EU --destination RUS --event 2022-03 \\
           --hubs KAZ,KGZ,ARM --products eu-833 --report report.html
       rerouting scan data/ --config scan.toml --scorer freund --top 30
+      rerouting scan world/*.parquet --config scan.toml --stream
     """
     from rerouting.config import Scenario
     from rerouting.scan import scan as run_scan
@@ -338,7 +376,8 @@ def scan(
             hint="e.g. rerouting scan downloads/ --origin ...",
         )
     _check_output(output)
-    data = _apply_currency(ui, _read(ui, inputs, fmt, columns), currency, rates)
+    raw = _stream(ui, inputs, fmt, columns) if stream else _read(ui, inputs, fmt, columns)
+    data = _apply_currency(ui, raw, currency, rates)
     with ui.step("Scan routes"):
         table = run_scan(data, scenario=scenario)
     _print_routes(ui, table, top)
@@ -408,12 +447,19 @@ def mirror(
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @_input_options
 @click.option("--strict", is_flag=True, help="Also fail when rows were dropped.")
+@click.option(
+    "-o",
+    "--output",
+    help="Write the canonical table here (.parquet, .csv or .json); a .parquet file "
+    "can then be scanned with --stream.",
+)
 @_output_options
 def validate(
     inputs: tuple[str, ...],
     fmt: str,
     columns: str | None,
     strict: bool,
+    output: str | None,
     quiet: bool,
     verbose: bool,
     debug: bool,
@@ -422,15 +468,18 @@ def validate(
 
     Exits 0 when the files are usable, 3 on input errors (unreadable file, unknown
     format, missing columns), and with --strict also when any row was dropped.
+    With --output it also writes the canonical table it read.
 
     \b
     Examples:
       rerouting validate downloads/
       rerouting validate armenia_cars.csv --format comtrade-legacy
+      rerouting validate comext/2022*.dat --output comext-2022.parquet
     """
     from rerouting.exceptions import InputError
 
     ui = _setup(quiet, verbose, debug)
+    _check_output(output)
     data = _read(ui, inputs, fmt, columns, summary=False)
     report = data.report
     for f in report.files:
@@ -443,6 +492,9 @@ def validate(
             f"{report.rows_dropped:,} rows were dropped (--strict)",
             hint="see the drop reasons above",
         )
+    if output:
+        with ui.step(f"Write {len(data):,} records to {output}"):
+            _write(data.frame, output)
 
 
 def _print_report(ui: Ui, report: IngestReport) -> None:

@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
     from rerouting.ingest import IngestReport
 
-__all__ = ["FORMATS", "Format", "TradeData", "detect_format", "read_trade"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "LazyTradeData",
+    "TradeData",
+    "detect_format",
+    "read_trade",
+    "scan_trade",
+]
 
 Format = Literal["auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci"]
 #: Formats :func:`read_trade` understands (``auto`` detects from the header).
@@ -67,6 +75,36 @@ class TradeData:
         return (
             f"TradeData({self.frame.height:,} records; {self.report.rows_read:,} rows read, "
             f"{self.report.rows_dropped:,} dropped)"
+        )
+
+
+@dataclass(frozen=True)
+class LazyTradeData:
+    """The canonical trade table as a lazy plan, and the accounting of its rows.
+
+    Made by :func:`scan_trade`. ``rerouting.scan`` accepts it like
+    :class:`TradeData`; nothing is materialised until a result is collected.
+
+    Attributes:
+        frame: Canonical columns in :data:`rerouting.schema.CANONICAL_SCHEMA` order.
+        report: Rows read, kept and dropped (by reason), per file.
+    """
+
+    frame: pl.LazyFrame
+    report: IngestReport
+
+    def lazy(self) -> pl.LazyFrame:
+        """The lazy frame."""
+        return self.frame
+
+    def collect(self) -> TradeData:
+        """Materialise the table."""
+        return TradeData(self.frame.collect(), self.report)
+
+    def __repr__(self) -> str:
+        return (
+            f"LazyTradeData({self.report.rows_kept:,} rows kept of {self.report.rows_read:,} "
+            f"read, {self.report.rows_dropped:,} dropped; lazy)"
         )
 
 
@@ -342,3 +380,130 @@ def read_trade(
     out = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
     out = canonical_cast(out)
     return TradeData(out, report)
+
+
+def scan_trade(
+    source: str | Path | Sequence[str | Path],
+    *,
+    columns: Mapping[str, str] | None = None,
+    currency: str | None = None,
+) -> LazyTradeData:
+    """Read tidy trade files lazily, for inputs too large to hold in memory.
+
+    Every row is checked and counted by the same row rules as :func:`read_trade`
+    (unmapped or aggregate countries, bad codes, periods and values ...), in one
+    streaming pass; the returned frame is a lazy plan that re-reads the files when
+    collected. Parquet files already in the canonical layout pass through as a plain
+    Parquet scan, so a scan's filters skip whole row groups. The rules that compare
+    rows with each other (parent commodity rows, exact duplicates) are not applied:
+    the report says so. For Comtrade, Comext and BACI files use :func:`read_trade`
+    (once), write its frame to Parquet, and stream that.
+
+    Args:
+        source: A file, a glob, a folder or a list of those (tidy CSV or Parquet).
+        columns: Map canonical column names to your column names.
+        currency: ISO 4217 code of the values (default: the ``currency`` column, or USD).
+
+    Returns:
+        :class:`LazyTradeData`: the lazy canonical frame and the ingest report.
+
+    Raises:
+        SourceNotFoundError: A path or glob matched nothing.
+        ConfigError: A file is not a tidy table, or an argument is invalid.
+        SchemaError: A required column is missing.
+
+    Example:
+        >>> import rerouting as rr
+        >>> trade = rr.scan_trade("fixtures/demo/trade.parquet")  # doctest: +SKIP
+        >>> rr.scan(trade, origin="BLR", destination="EU", event="2022-03")  # doctest: +SKIP
+    """
+    from rerouting._readers import _stream
+
+    _check_args("tidy", currency)
+    notes: list[str] = []
+    opened: list[SourceFile] = []
+    for path in expand_sources(source):
+        if _SKIP_FILE_RE.match(path.name):
+            notes.append(f"{path}: BACI code table, not read as trade data")
+            continue
+        src = open_source(path)
+        notes.extend(src.notes)
+        if columns is None:
+            detected = _detect_from_headers(src.headers)
+            if detected is None:
+                raise _detection_error(src)
+            if detected != "tidy":
+                raise ConfigError(
+                    f"scan_trade streams tidy tables; this file is {detected}",
+                    file=src.path,
+                    hint="read it once with read_trade (rerouting validate FILE --output "
+                    "trade.parquet) and stream the Parquet file",
+                )
+        opened.append(src)
+    if not opened:
+        raise ParseError(
+            "no trade data file among the inputs",
+            file=str(source),
+            hint="only code tables were found; add the data files",
+        )
+    canonical: dict[int, _stream.StreamFile] = {}
+    if columns is None:
+        for pos, src in enumerate(opened):
+            route = _stream.canonical_route(src, currency=currency, notes=notes)
+            if route is not None:
+                canonical[pos] = route
+    counts: dict[int, list[dict[str, object]]] = {}
+    if canonical:
+        order = list(canonical)
+        found = _collect_counts(_stream.canonical_counts([canonical[p] for p in order]))
+        for row in found.iter_rows(named=True):
+            pos = order[int(row["_file"])]
+            if row["bad"]:  # a failing row: the whole file takes the staged route
+                del canonical[pos]
+            else:
+                counts[pos] = [row]
+        for pos in order:  # an empty file has no group
+            if pos in canonical and pos not in counts:
+                counts[pos] = []
+    staged_pos = [p for p in range(len(opened)) if p not in canonical]
+    staged_lf: pl.LazyFrame | None = None
+    if staged_pos:
+        staged_lf = pl.concat(
+            [
+                tidy.stage_tidy(
+                    opened[p], file_index=i, columns=columns, currency=currency, notes=notes
+                )
+                for i, p in enumerate(staged_pos)
+            ],
+            how="vertical",
+        )
+        found = _collect_counts(_stream.staged_counts(staged_lf))
+        for row in found.iter_rows(named=True):
+            counts.setdefault(staged_pos[int(row["_file"])], []).append(row)
+    files = [
+        _stream.FileCounts(src.path, "canonical" if p in canonical else "staged", counts.get(p, []))
+        for p, src in enumerate(opened)
+    ]
+    report, totals_dropped = _stream.stream_report(files, notes)
+    frames = []
+    for p in sorted(canonical):
+        sf = canonical[p]
+        as_is = sf.passthrough is not None and not any(r["changed"] for r in counts[p])
+        lf = sf.passthrough if as_is and sf.passthrough is not None else sf.frame
+        frames.append(lf.filter(pl.col("hs") != "TOTAL") if p in totals_dropped else lf)
+    if staged_lf is not None:
+        dropped_idx = [staged_pos.index(p) for p in totals_dropped if p in staged_pos]
+        frames.append(_stream.staged_kept(staged_lf, dropped_idx))
+    frame = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+    return LazyTradeData(frame, report)
+
+
+def _collect_counts(plan: pl.LazyFrame) -> pl.DataFrame:
+    try:
+        return plan.collect()
+    except pl.exceptions.PolarsError as exc:
+        raise ParseError(
+            f"input cannot be parsed: {str(exc).splitlines()[0]}",
+            hint="check that every line has as many fields as the header and that "
+            "the file is a CSV/TSV or Parquet table",
+        ) from exc

@@ -1,0 +1,355 @@
+"""Streaming reads of tidy tables: row-level accounting without materialising the rows.
+
+:func:`rerouting.io.scan_trade` uses this. Each file takes one of two routes:
+
+* **canonical**: a Parquet file whose columns already have the canonical names and
+  types. One vectorised predicate checks every row against the canonical rules; if
+  every row passes, the file is handed on as a plain Parquet scan (so later filters
+  reach the Parquet reader and skip row groups).
+* **staged**: any other tidy file, or a canonical file with a failing row. The rows
+  go through the same staging as :func:`rerouting.io.read_trade` (country names,
+  odd-length codes, text periods ...), lazily.
+
+Either way the accounting is one streaming aggregation per route, counted by the
+same drop reasons as ``read_trade``. The rules that compare rows with each other
+(parent commodity rows, exact duplicates, merging split rows) need every record at
+once and are not applied; the ingest report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+
+from rerouting import _countries
+from rerouting._readers._common import REASONS
+from rerouting.ingest import FileReport, IngestReport
+from rerouting.schema import (
+    CANONICAL_SCHEMA,
+    FLOW_DTYPE,
+    FLOWS,
+    FREQUENCIES,
+    FREQUENCY_DTYPE,
+    REQUIRED_COLUMNS,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rerouting._readers._source import SourceFile
+
+__all__ = [
+    "FileCounts",
+    "StreamFile",
+    "canonical_counts",
+    "canonical_route",
+    "staged_counts",
+    "staged_kept",
+    "stream_report",
+]
+
+_TEXT: Final = (pl.String, pl.Categorical, pl.Enum)
+_OPTIONAL_TEXT: Final = ("quantity_unit", "hs_vintage", "source")
+GROUP_RULES_NOTE: Final = (
+    "streamed read: each row was checked on its own; parent commodity rows and exact "
+    "duplicates were not looked for (read_trade does), and rows that share a record key "
+    "are summed by the analysis"
+)
+
+
+def _is_text(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, _TEXT)
+
+
+def _eligible(schema: pl.Schema) -> bool:
+    """Whether the columns already have the canonical names and compatible types."""
+    if any(c not in schema for c in REQUIRED_COLUMNS):
+        return False
+    period = schema["period"]
+    if not (period == pl.Date() or isinstance(period, pl.Datetime)):
+        return False
+    if not all(_is_text(schema[c]) for c in ("reporter", "partner", "flow", "hs")):
+        return False
+    if not schema["value"].is_numeric():
+        return False
+    for col in ("net_weight_kg", "quantity"):
+        if col in schema and not schema[col].is_numeric():
+            return False
+    return all(
+        _is_text(schema[c]) for c in ("frequency", "currency", *_OPTIONAL_TEXT) if c in schema
+    )
+
+
+def _text(name: str, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    return col if dtype == pl.String() else col.cast(pl.String)
+
+
+def _stripped(name: str, dtype: pl.DataType) -> pl.Expr:
+    s = _text(name, dtype).str.strip_chars()
+    return pl.when(s != "").then(s)
+
+
+@dataclass(frozen=True)
+class StreamFile:
+    """A file in the canonical layout.
+
+    Attributes:
+        path: The file.
+        raw: The file's columns, as read.
+        ok: Per raw row: it passes every canonical row rule.
+        same: Per raw row: every column is already in its canonical form (the
+            period truncated, text stripped, no null to fill).
+        frame: The canonical columns, made from ``raw``.
+        passthrough: The canonical columns taken as they are, if every present
+            column already has its canonical dtype; valid only when ``same`` holds
+            for every row.
+    """
+
+    path: str
+    raw: pl.LazyFrame
+    ok: pl.Expr
+    same: pl.Expr
+    frame: pl.LazyFrame
+    passthrough: pl.LazyFrame | None
+
+
+def canonical_route(
+    src: SourceFile, *, currency: str | None, notes: list[str]
+) -> StreamFile | None:
+    """The canonical route for ``src``, or ``None`` when the file needs staging."""
+    if src.kind != "parquet":
+        return None
+    schema = src.frame.collect_schema()
+    if not _eligible(schema):
+        return None
+    iso3 = sorted(_countries.ISO3_CODES)
+    has = schema.__contains__
+    freq = _text("frequency", schema["frequency"]) if has("frequency") else pl.lit("M")
+    date = pl.col("period").cast(pl.Date) if schema["period"] != pl.Date() else pl.col("period")
+    # Staging truncates dates to the month (the year when annual): so does this route.
+    if has("frequency"):
+        period = (
+            pl.when(freq == "A").then(date.dt.truncate("1y")).otherwise(date.dt.truncate("1mo"))
+        )
+    else:
+        period = date.dt.truncate("1mo")
+    reporter, partner = (_text(c, schema[c]) for c in ("reporter", "partner"))
+    hs = _text("hs", schema["hs"])
+    flow = _text("flow", schema["flow"])
+    value = pl.col("value").cast(pl.Float64)
+    same = pl.lit(True)
+    literal: dict[str, pl.Expr] = {}
+    if currency is not None:
+        cur: pl.Expr = pl.lit(currency.upper())
+        cur_ok: pl.Expr = pl.lit(True)
+        literal["currency"] = cur
+    elif has("currency"):
+        raw_cur = _text("currency", schema["currency"])
+        cur = raw_cur.fill_null("USD")
+        cur_ok = raw_cur.is_null() | raw_cur.str.contains(r"^[A-Z]{3}$")
+        same &= raw_cur.is_not_null()
+    else:
+        cur, cur_ok = pl.lit("USD"), pl.lit(True)
+        literal["currency"] = cur
+        notes.append(f"{src.path}: no currency column and no currency= given; assumed USD")
+    ok = (
+        date.is_not_null()
+        & freq.is_in(list(FREQUENCIES))
+        & flow.is_in(list(FLOWS))
+        & reporter.is_in(iso3)
+        & partner.is_in(iso3)
+        & (reporter != partner)
+        & (hs.str.contains(r"^(?:\d\d){1,5}$") | (hs == "TOTAL"))
+        & value.is_finite()
+        & (value >= 0)
+        & cur_ok
+    ).fill_null(False)
+    same &= period == date
+
+    def opt(name: str) -> pl.Expr:
+        if not has(name):
+            return pl.lit(None, CANONICAL_SCHEMA[name])
+        if name in _OPTIONAL_TEXT:
+            return _stripped(name, schema[name])
+        return pl.col(name).cast(pl.Float64)
+
+    for name in _OPTIONAL_TEXT:
+        if has(name):
+            raw_text = _text(name, schema[name])
+            same &= raw_text.is_null() | (
+                (raw_text == raw_text.str.strip_chars()) & (raw_text != "")
+            )
+    exprs = {
+        "period": period,
+        "frequency": freq.cast(FREQUENCY_DTYPE),
+        "reporter": reporter,
+        "partner": partner,
+        "flow": flow.cast(FLOW_DTYPE),
+        "hs": hs,
+        "value": value,
+        "currency": cur,
+        **{c: opt(c) for c in ("net_weight_kg", "quantity", *_OPTIONAL_TEXT)},
+    }
+    if has("source"):
+        exprs["source"] = exprs["source"].fill_null("tidy")
+        same &= pl.col("source").is_not_null()
+    else:
+        exprs["source"] = literal["source"] = pl.lit("tidy")
+    if not has("frequency"):
+        literal["frequency"] = pl.lit("M")
+    frame = src.frame.select([e.cast(CANONICAL_SCHEMA[c]).alias(c) for c, e in exprs.items()])
+    passthrough = None
+    if all(schema[c] == t for c, t in CANONICAL_SCHEMA.items() if c in schema):
+        # Columns taken as they are let later filters reach the Parquet reader.
+        passthrough = src.frame.select(
+            [
+                (
+                    literal[c].cast(t) if c in literal else pl.col(c) if has(c) else pl.lit(None, t)
+                ).alias(c)
+                for c, t in CANONICAL_SCHEMA.items()
+            ]
+        )
+    return StreamFile(src.path, src.frame, ok, same.fill_null(False), frame, passthrough)
+
+
+def canonical_counts(files: Sequence[StreamFile]) -> pl.LazyFrame:
+    """Per file: rows, rows failing the rules, rows not as-is, TOTAL rows, value (one pass)."""
+    parts = [
+        sf.raw.select(
+            pl.lit(i, pl.UInt32).alias("_file"),
+            sf.ok.alias("_ok"),
+            sf.same.alias("_same"),
+            (pl.col("hs").cast(pl.String) == "TOTAL").fill_null(False).alias("_total"),
+            pl.col("value").cast(pl.Float64),
+        )
+        for i, sf in enumerate(files)
+    ]
+    return (
+        pl.concat(parts, how="vertical")
+        .group_by("_file")
+        .agg(
+            pl.len().alias("n"),
+            (~pl.col("_ok")).sum().alias("bad"),
+            (~pl.col("_same")).sum().alias("changed"),
+            (pl.col("_ok") & pl.col("_total")).sum().alias("total"),
+            pl.col("value").filter(pl.col("_ok")).sum().alias("value"),
+        )
+    )
+
+
+def staged_counts(staged: pl.LazyFrame) -> pl.LazyFrame:
+    """Per file and drop code: rows, usable value, padded codes, TOTAL rows, examples."""
+    usable = (pl.col("value").is_finite() & (pl.col("value") >= 0)).fill_null(False)
+    return staged.group_by("_file", "_drop").agg(
+        pl.len().alias("n"),
+        pl.col("value").filter(usable).sum().alias("value"),
+        pl.col("_padded").sum().alias("padded"),
+        pl.col("_total_code").sum().alias("total"),
+        pl.col("_example")
+        .drop_nulls()
+        .str.strip_chars()
+        .str.slice(0, 60)
+        .unique(maintain_order=True)
+        .head(5)
+        .alias("examples"),
+    )
+
+
+def staged_kept(staged: pl.LazyFrame, totals_dropped: Sequence[int]) -> pl.LazyFrame:
+    """The kept rows of staged files, canonical columns only."""
+    keep = pl.col("_drop") == 0
+    if totals_dropped:
+        keep &= ~(pl.col("_total_code") & pl.col("_file").is_in(list(totals_dropped)))
+    return staged.filter(keep).select([pl.col(c).cast(t) for c, t in CANONICAL_SCHEMA.items()])
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """What the accounting pass found in one file.
+
+    Attributes:
+        path: The file.
+        route: ``canonical`` or ``staged``.
+        rows: Canonical: one dict (``n``, ``total``, ``value``); staged: one dict per
+            drop code (``_drop``, ``n``, ``value``, ``padded``, ``total``, ``examples``).
+    """
+
+    path: str
+    route: str
+    rows: Sequence[dict[str, Any]]
+
+
+def stream_report(
+    files: Sequence[FileCounts], notes: Sequence[str]
+) -> tuple[IngestReport, list[int]]:
+    """Build the ingest report from the per-file counts.
+
+    Returns:
+        The report, and the positions (in ``files``) of the files whose ``TOTAL``
+        rows are dropped because the file also holds product rows.
+    """
+    reports: list[FileReport] = []
+    examples: dict[str, tuple[str, ...]] = {}
+    totals_dropped: list[int] = []
+    padded = 0
+    value_read = 0.0
+    unmapped: dict[str, tuple[int, float]] = {}
+    for pos, fc in enumerate(files):
+        dropped: dict[str, int] = {}
+        n = kept_n = kept_total = 0
+        for r in fc.rows:
+            code = int(r.get("_drop", 0))
+            count = int(r["n"])
+            n += count
+            value_read += float(r["value"] or 0.0)
+            if code == 0:
+                kept_n += count
+                kept_total += int(r["total"])
+                padded += int(r.get("padded", 0))
+                continue
+            reason = REASONS[code - 1]
+            dropped[reason] = dropped.get(reason, 0) + count
+            shown = examples.get(reason, ()) + tuple(r["examples"] or ())
+            examples[reason] = tuple(dict.fromkeys(shown))[:5]
+            if reason in ("unmapped_reporter", "unmapped_partner"):
+                k, v = unmapped.get(reason, (0, 0.0))
+                unmapped[reason] = (k + count, v + float(r["value"] or 0.0))
+        if kept_total and kept_n > kept_total:
+            dropped["commodity_total"] = kept_total
+            totals_dropped.append(pos)
+        fmt = "tidy (canonical Parquet)" if fc.route == "canonical" else "tidy"
+        kept = n - sum(dropped.values())
+        reports.append(
+            FileReport(path=fc.path, format=fmt, rows_read=n, rows_kept=kept, dropped=dropped)
+        )
+    all_notes = list(notes)
+    if padded:
+        all_notes.append(
+            f"{padded:,} product code(s) had an odd number of digits and got their leading "
+            "zero back (e.g. 10121 -> 010121)"
+        )
+    for reason, (k, v) in sorted(unmapped.items()):
+        share = f"{v / value_read:.1%}" if value_read > 0 else "n/a"
+        all_notes.append(
+            f"{k:,} row(s) dropped as {reason} carry {share} of the value read; "
+            "check report.examples for the codes"
+        )
+    all_notes.append(GROUP_RULES_NOTE)
+    dropped_total: dict[str, int] = {}
+    for fr in reports:
+        for reason, k in fr.dropped.items():
+            dropped_total[reason] = dropped_total.get(reason, 0) + k
+    kept_all = sum(fr.rows_kept for fr in reports)
+    report = IngestReport(
+        rows_read=sum(fr.rows_read for fr in reports),
+        rows_kept=kept_all,
+        records_out=kept_all,
+        dropped=dropped_total,
+        files=tuple(reports),
+        notes=tuple(dict.fromkeys(all_notes)),
+        examples=examples,
+    )
+    return report, totals_dropped
