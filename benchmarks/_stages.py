@@ -318,6 +318,15 @@ def polars_scan_read_trade(ctx: Ctx) -> Callable[[], Summary]:
     return lambda: {"routes": result.routes.height, "legs": result.legs.height}
 
 
+def polars_scan_scan_trade(ctx: Ctx) -> Callable[[], Summary]:
+    """The scan of a path read lazily: ``scan_trade`` (row rules, row accounting)."""
+    from rerouting.io import scan_trade
+    from rerouting.scan import scan
+
+    result = scan(scan_trade(ctx.path), scenario=ctx.scenario)
+    return lambda: {"routes": result.routes.height, "legs": result.legs.height}
+
+
 # ------------------------------------------------------------ key-type experiments
 def _keys_agg(ctx: Ctx, cast: dict[str, Any], month: bool = False) -> Callable[[], Summary]:
     """The pairing's hash aggregation (sum by reporter, partner, hs, period, flow) with
@@ -1067,6 +1076,7 @@ STAGES: Final[dict[str, dict[str, Contender]]] = {
         "polars (in-memory engine)": polars_scan_in_memory,
         "polars (DataFrame input)": polars_scan_eager,
         "polars (path: read_trade)": polars_scan_read_trade,
+        "polars (path: scan_trade)": polars_scan_scan_trade,
     },
 }
 
@@ -1075,7 +1085,7 @@ OTHER_WORK: Final = frozenset({("scan", "polars (every product)")})
 
 #: Contenders that stream, so they run on inputs larger than memory (``run.py`` runs
 #: only these above 50M rows).
-STREAMING: Final = frozenset({("scan", "polars")})
+STREAMING: Final = frozenset({("scan", "polars"), ("scan", "polars (path: scan_trade)")})
 
 #: Measurements of ideas, not targets (``run.py --stages keys``).
 EXPERIMENTS: Final[dict[str, dict[str, Contender]]] = {
