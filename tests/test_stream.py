@@ -234,3 +234,31 @@ def test_canonical_file_with_repairs_stays_lazy_and_equals_read_trade(tmp_path: 
     assert got["period"].to_list() == [dt.date(2022, 1, 1)] * 2
     assert got["currency"].to_list() == ["USD", "EUR"]
     assert got["source"].to_list() == ["comext", "tidy"]
+
+
+def test_a_folder_of_canonical_files_is_one_scan_with_per_file_accounting(
+    world_file: tuple[Path, World], tmp_path: Path
+) -> None:
+    path, _ = world_file
+    trade = pl.read_parquet(path)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    parts = trade.with_row_index("i").with_columns(part=pl.col("i") % 3).drop("i")
+    for k in range(3):
+        parts.filter(pl.col("part") == k).drop("part").write_parquet(folder / f"p{k}.parquet")
+    total = trade.head(1).with_columns(hs=pl.lit("TOTAL"), value=pl.lit(1e9))
+    pl.concat([trade.head(5), total]).write_parquet(folder / "p3-with-total.parquet")
+    _dirty().write_parquet(folder / "p4-dirty.parquet")
+    data, eager = scan_trade(folder), read_trade(folder)
+    formats = {f.path.rsplit("/", 1)[-1]: f.format for f in data.report.files}
+    assert formats["p0.parquet"] == "tidy (canonical Parquet)"
+    assert formats["p4-dirty.parquet"] == "tidy"
+    by_file = {f.path.rsplit("/", 1)[-1]: f for f in data.report.files}
+    assert by_file["p3-with-total.parquet"].dropped == {"commodity_total": 1}
+    assert data.report.rows_read == eager.report.rows_read
+    assert data.report.dropped["commodity_total"] == eager.report.dropped["commodity_total"] == 2
+    # read_trade also drops the duplicates the extra file repeats; streaming sums them.
+    assert eager.report.dropped.get("duplicate", 0) == 5
+    got = data.frame.collect()
+    assert got.height == eager.frame.height + 5
+    assert got.filter(pl.col("hs") == "TOTAL").is_empty()

@@ -25,8 +25,15 @@ from typing import TYPE_CHECKING, Final, Literal, get_args
 import polars as pl
 
 from rerouting._readers import baci, comext, comtrade, tidy
-from rerouting._readers._common import Staged, canonical_cast, collect_staged, finish
+from rerouting._readers._common import (
+    REASONS,
+    Staged,
+    canonical_cast,
+    collect_staged,
+    finish,
+)
 from rerouting._readers._source import SourceFile, expand_sources, normalise_header, open_source
+from rerouting._readers._stream import PATH_COLUMN
 from rerouting.exceptions import ConfigError, FormatDetectionError, ParseError
 
 if TYPE_CHECKING:
@@ -272,6 +279,25 @@ def _check_args(fmt: str, currency: str | None) -> None:
         )
 
 
+def _open_inputs(source: str | Path | Sequence[str | Path], notes: list[str]) -> list[SourceFile]:
+    """Open every file of ``source`` lazily, skipping BACI code tables (with a note)."""
+    opened = []
+    for path in expand_sources(source):
+        if _SKIP_FILE_RE.match(path.name):
+            notes.append(f"{path}: BACI code table, not read as trade data")
+            continue
+        src = open_source(path)
+        notes.extend(src.notes)
+        opened.append(src)
+    if not opened:
+        raise ParseError(
+            "no trade data file among the inputs",
+            file=str(source),
+            hint="only code tables were found; add the data files",
+        )
+    return opened
+
+
 def read_trade(
     source: str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame,
     *,
@@ -333,12 +359,7 @@ def read_trade(
             fmt = _detect_from_headers(src.headers) or "tidy"
         sources.append((src, fmt))
     else:
-        for path in expand_sources(source):
-            if _SKIP_FILE_RE.match(path.name):
-                notes.append(f"{path}: BACI code table, not read as trade data")
-                continue
-            src = open_source(path)
-            notes.extend(src.notes)
+        for src in _open_inputs(source, notes):
             fmt = format
             if fmt == "auto":
                 detected = _detect_from_headers(src.headers)
@@ -346,12 +367,6 @@ def read_trade(
                     raise _detection_error(src)
                 fmt = detected
             sources.append((src, fmt))
-        if not sources:
-            raise ParseError(
-                "no trade data file among the inputs",
-                file=str(source),
-                hint="only code tables were found; add the data files",
-            )
     by_format: dict[str, Staged] = {}
     for src, fmt in sources:
         staged = by_format.setdefault(fmt, Staged(fmt))
@@ -421,50 +436,49 @@ def scan_trade(
 
     _check_args("tidy", currency)
     notes: list[str] = []
-    opened: list[SourceFile] = []
-    for path in expand_sources(source):
-        if _SKIP_FILE_RE.match(path.name):
-            notes.append(f"{path}: BACI code table, not read as trade data")
+    opened = _open_inputs(source, notes)
+    for src in opened if columns is None else ():
+        detected = _detect_from_headers(src.headers)
+        if detected is None:
+            raise _detection_error(src)
+        if detected != "tidy":
+            raise ConfigError(
+                f"scan_trade streams tidy tables; this file is {detected}",
+                file=src.path,
+                hint="read it once with read_trade (rerouting validate FILE --output "
+                "trade.parquet) and stream the Parquet file",
+            )
+    # Canonical Parquet files, grouped by schema: one multi-file scan per group keeps
+    # memory flat however many files there are.
+    groups: dict[tuple[object, ...], tuple[_stream.Recipe, list[int]]] = {}
+    for pos, src in enumerate(opened if columns is None else ()):
+        if src.kind != "parquet":
             continue
-        src = open_source(path)
-        notes.extend(src.notes)
-        if columns is None:
-            detected = _detect_from_headers(src.headers)
-            if detected is None:
-                raise _detection_error(src)
-            if detected != "tidy":
-                raise ConfigError(
-                    f"scan_trade streams tidy tables; this file is {detected}",
-                    file=src.path,
-                    hint="read it once with read_trade (rerouting validate FILE --output "
-                    "trade.parquet) and stream the Parquet file",
-                )
-        opened.append(src)
-    if not opened:
-        raise ParseError(
-            "no trade data file among the inputs",
-            file=str(source),
-            hint="only code tables were found; add the data files",
-        )
-    canonical: dict[int, _stream.StreamFile] = {}
-    if columns is None:
-        for pos, src in enumerate(opened):
-            route = _stream.canonical_route(src, currency=currency, notes=notes)
-            if route is not None:
-                canonical[pos] = route
+        schema = src.frame.collect_schema()
+        key = tuple(schema.items())
+        if key not in groups:
+            recipe = _stream.canonical_recipe(schema, currency=currency)
+            if recipe is None:
+                continue
+            groups[key] = (recipe, [])
+        groups[key][1].append(pos)
+        if currency is None and "currency" not in schema:
+            notes.append(f"{src.path}: no currency column and no currency= given; assumed USD")
     counts: dict[int, list[dict[str, object]]] = {}
-    if canonical:
-        order = list(canonical)
-        found = _collect_counts(_stream.canonical_counts([canonical[p] for p in order]))
-        for row in found.iter_rows(named=True):
-            pos = order[int(row["_file"])]
-            if row["bad"]:  # a failing row: the whole file takes the staged route
-                del canonical[pos]
-            else:
-                counts[pos] = [row]
-        for pos in order:  # an empty file has no group
-            if pos in canonical and pos not in counts:
-                counts[pos] = []
+    examples: dict[str, tuple[str, ...]] = {}
+    changed: set[int] = set()
+    for recipe, members in groups.values():
+        found = _collect_counts(recipe.counts(_scan_parquet([opened[p] for p in members])))
+        by_path = {row[PATH_COLUMN]: row for row in found.iter_rows(named=True)}
+        for p in list(members):
+            row = by_path.get(opened[p].path)
+            if row is not None and row["bad"]:  # a failing row: the file is staged
+                members.remove(p)
+                continue
+            counts[p] = [row] if row is not None else []
+            if row is not None and row["changed"]:
+                changed.add(p)
+    canonical = {p for _, members in groups.values() for p in members}
     staged_pos = [p for p in range(len(opened)) if p not in canonical]
     staged_lf: pl.LazyFrame | None = None
     if staged_pos:
@@ -480,22 +494,38 @@ def scan_trade(
         found = _collect_counts(_stream.staged_counts(staged_lf))
         for row in found.iter_rows(named=True):
             counts.setdefault(staged_pos[int(row["_file"])], []).append(row)
+        if (found["_drop"] != 0).any():  # a second pass, over the dropped rows only
+            shown = _collect_counts(_stream.staged_examples(staged_lf))
+            examples = {REASONS[int(code) - 1]: tuple(values) for code, values in shown.iter_rows()}
     files = [
         _stream.FileCounts(src.path, "canonical" if p in canonical else "staged", counts.get(p, []))
         for p, src in enumerate(opened)
     ]
-    report, totals_dropped = _stream.stream_report(files, notes)
+    report, totals_dropped = _stream.stream_report(files, notes, examples)
     frames = []
-    for p in sorted(canonical):
-        sf = canonical[p]
-        as_is = sf.passthrough is not None and not any(r["changed"] for r in counts[p])
-        lf = sf.passthrough if as_is and sf.passthrough is not None else sf.frame
-        frames.append(lf.filter(pl.col("hs") != "TOTAL") if p in totals_dropped else lf)
+    for recipe, members in groups.values():
+        if not members:
+            continue
+        as_is = recipe.passthrough is not None and not changed.intersection(members)
+        cols = recipe.passthrough if as_is and recipe.passthrough is not None else recipe.exprs
+        dropping = [opened[p].path for p in members if p in totals_dropped]
+        lf = _scan_parquet([opened[p] for p in members], with_path=bool(dropping))
+        if dropping:  # TOTAL rows of files that also hold product rows
+            lf = lf.filter(~((pl.col("hs") == "TOTAL") & pl.col(PATH_COLUMN).is_in(dropping)))
+        frames.append(lf.select(cols))
     if staged_lf is not None:
         dropped_idx = [staged_pos.index(p) for p in totals_dropped if p in staged_pos]
         frames.append(_stream.staged_kept(staged_lf, dropped_idx))
     frame = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
     return LazyTradeData(frame, report)
+
+
+def _scan_parquet(files: Sequence[SourceFile], *, with_path: bool = True) -> pl.LazyFrame:
+    """One scan over several Parquet files of one schema (optionally naming each row's file)."""
+    paths = [f.path for f in files]
+    if with_path:
+        return pl.scan_parquet(paths, include_file_paths=PATH_COLUMN)
+    return pl.scan_parquet(paths)
 
 
 def _collect_counts(plan: pl.LazyFrame) -> pl.DataFrame:

@@ -38,14 +38,13 @@ from rerouting.schema import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from rerouting._readers._source import SourceFile
-
 __all__ = [
+    "PATH_COLUMN",
     "FileCounts",
-    "StreamFile",
-    "canonical_counts",
-    "canonical_route",
+    "Recipe",
+    "canonical_recipe",
     "staged_counts",
+    "staged_examples",
     "staged_kept",
     "stream_report",
 ]
@@ -92,37 +91,55 @@ def _stripped(name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.when(s != "").then(s)
 
 
+#: Column holding each row's file in a multi-file scan.
+PATH_COLUMN: Final = "_path"
+
+
 @dataclass(frozen=True)
-class StreamFile:
-    """A file in the canonical layout.
+class Recipe:
+    """How to check and read Parquet files that share one canonical-layout schema.
 
     Attributes:
-        path: The file.
-        raw: The file's columns, as read.
         ok: Per raw row: it passes every canonical row rule.
         same: Per raw row: every column is already in its canonical form (the
             period truncated, text stripped, no null to fill).
-        frame: The canonical columns, made from ``raw``.
+        exprs: The canonical columns, made from the raw ones.
         passthrough: The canonical columns taken as they are, if every present
             column already has its canonical dtype; valid only when ``same`` holds
             for every row.
     """
 
-    path: str
-    raw: pl.LazyFrame
     ok: pl.Expr
     same: pl.Expr
-    frame: pl.LazyFrame
-    passthrough: pl.LazyFrame | None
+    exprs: list[pl.Expr]
+    passthrough: list[pl.Expr] | None
+
+    def counts(self, raw: pl.LazyFrame) -> pl.LazyFrame:
+        """Per file (``raw`` carries :data:`PATH_COLUMN`): rows, rows failing the
+        rules, rows not as-is, TOTAL rows and value, as plain sums (streaming)."""
+        ok = pl.col("_ok")
+        return (
+            raw.select(
+                PATH_COLUMN,
+                self.ok.alias("_ok"),
+                self.same.alias("_same"),
+                (pl.col("hs").cast(pl.String) == "TOTAL").fill_null(False).alias("_total"),
+                pl.col("value").cast(pl.Float64),
+            )
+            .group_by(PATH_COLUMN)
+            .agg(
+                pl.len().alias("n"),
+                (~ok).sum().alias("bad"),
+                (~pl.col("_same")).sum().alias("changed"),
+                (ok & pl.col("_total")).sum().alias("total"),
+                pl.when(ok).then("value").sum().alias("value"),
+            )
+        )
 
 
-def canonical_route(
-    src: SourceFile, *, currency: str | None, notes: list[str]
-) -> StreamFile | None:
-    """The canonical route for ``src``, or ``None`` when the file needs staging."""
-    if src.kind != "parquet":
-        return None
-    schema = src.frame.collect_schema()
+def canonical_recipe(schema: pl.Schema, *, currency: str | None) -> Recipe | None:
+    """The canonical recipe for Parquet files of ``schema``, or ``None`` when they
+    need staging."""
     if not _eligible(schema):
         return None
     iso3 = sorted(_countries.ISO3_CODES)
@@ -154,7 +171,6 @@ def canonical_route(
     else:
         cur, cur_ok = pl.lit("USD"), pl.lit(True)
         literal["currency"] = cur
-        notes.append(f"{src.path}: no currency column and no currency= given; assumed USD")
     ok = (
         date.is_not_null()
         & freq.is_in(list(FREQUENCIES))
@@ -200,61 +216,45 @@ def canonical_route(
         exprs["source"] = literal["source"] = pl.lit("tidy")
     if not has("frequency"):
         literal["frequency"] = pl.lit("M")
-    frame = src.frame.select([e.cast(CANONICAL_SCHEMA[c]).alias(c) for c, e in exprs.items()])
+    canon = [e.cast(CANONICAL_SCHEMA[c]).alias(c) for c, e in exprs.items()]
     passthrough = None
     if all(schema[c] == t for c, t in CANONICAL_SCHEMA.items() if c in schema):
         # Columns taken as they are let later filters reach the Parquet reader.
-        passthrough = src.frame.select(
-            [
-                (
-                    literal[c].cast(t) if c in literal else pl.col(c) if has(c) else pl.lit(None, t)
-                ).alias(c)
-                for c, t in CANONICAL_SCHEMA.items()
-            ]
-        )
-    return StreamFile(src.path, src.frame, ok, same.fill_null(False), frame, passthrough)
-
-
-def canonical_counts(files: Sequence[StreamFile]) -> pl.LazyFrame:
-    """Per file: rows, rows failing the rules, rows not as-is, TOTAL rows, value (one pass)."""
-    parts = [
-        sf.raw.select(
-            pl.lit(i, pl.UInt32).alias("_file"),
-            sf.ok.alias("_ok"),
-            sf.same.alias("_same"),
-            (pl.col("hs").cast(pl.String) == "TOTAL").fill_null(False).alias("_total"),
-            pl.col("value").cast(pl.Float64),
-        )
-        for i, sf in enumerate(files)
-    ]
-    return (
-        pl.concat(parts, how="vertical")
-        .group_by("_file")
-        .agg(
-            pl.len().alias("n"),
-            (~pl.col("_ok")).sum().alias("bad"),
-            (~pl.col("_same")).sum().alias("changed"),
-            (pl.col("_ok") & pl.col("_total")).sum().alias("total"),
-            pl.col("value").filter(pl.col("_ok")).sum().alias("value"),
-        )
-    )
+        passthrough = [
+            (
+                literal[c].cast(t) if c in literal else pl.col(c) if has(c) else pl.lit(None, t)
+            ).alias(c)
+            for c, t in CANONICAL_SCHEMA.items()
+        ]
+    return Recipe(ok, same.fill_null(False), canon, passthrough)
 
 
 def staged_counts(staged: pl.LazyFrame) -> pl.LazyFrame:
-    """Per file and drop code: rows, usable value, padded codes, TOTAL rows, examples."""
+    """Per file and drop code: rows, usable value, padded codes, TOTAL rows."""
     usable = (pl.col("value").is_finite() & (pl.col("value") >= 0)).fill_null(False)
+    # Plain sums only: they keep the aggregation on the streaming engine.
     return staged.group_by("_file", "_drop").agg(
         pl.len().alias("n"),
-        pl.col("value").filter(usable).sum().alias("value"),
+        pl.when(usable).then("value").sum().alias("value"),
         pl.col("_padded").sum().alias("padded"),
         pl.col("_total_code").sum().alias("total"),
-        pl.col("_example")
-        .drop_nulls()
-        .str.strip_chars()
-        .str.slice(0, 60)
-        .unique(maintain_order=True)
-        .head(5)
-        .alias("examples"),
+    )
+
+
+def staged_examples(staged: pl.LazyFrame) -> pl.LazyFrame:
+    """Up to five raw values per drop code, from the dropped rows only."""
+    return (
+        staged.filter(pl.col("_drop") != 0)
+        .group_by("_drop")
+        .agg(
+            pl.col("_example")
+            .drop_nulls()
+            .str.strip_chars()
+            .str.slice(0, 60)
+            .unique(maintain_order=True)
+            .head(5)
+            .alias("examples")
+        )
     )
 
 
@@ -274,7 +274,7 @@ class FileCounts:
         path: The file.
         route: ``canonical`` or ``staged``.
         rows: Canonical: one dict (``n``, ``total``, ``value``); staged: one dict per
-            drop code (``_drop``, ``n``, ``value``, ``padded``, ``total``, ``examples``).
+            drop code (``_drop``, ``n``, ``value``, ``padded``, ``total``).
     """
 
     path: str
@@ -283,7 +283,7 @@ class FileCounts:
 
 
 def stream_report(
-    files: Sequence[FileCounts], notes: Sequence[str]
+    files: Sequence[FileCounts], notes: Sequence[str], examples: dict[str, tuple[str, ...]]
 ) -> tuple[IngestReport, list[int]]:
     """Build the ingest report from the per-file counts.
 
@@ -292,7 +292,6 @@ def stream_report(
         rows are dropped because the file also holds product rows.
     """
     reports: list[FileReport] = []
-    examples: dict[str, tuple[str, ...]] = {}
     totals_dropped: list[int] = []
     padded = 0
     value_read = 0.0
@@ -312,8 +311,6 @@ def stream_report(
                 continue
             reason = REASONS[code - 1]
             dropped[reason] = dropped.get(reason, 0) + count
-            shown = examples.get(reason, ()) + tuple(r["examples"] or ())
-            examples[reason] = tuple(dict.fromkeys(shown))[:5]
             if reason in ("unmapped_reporter", "unmapped_partner"):
                 k, v = unmapped.get(reason, (0, 0.0))
                 unmapped[reason] = (k + count, v + float(r["value"] or 0.0))
