@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from rerouting import LazyTradeData, read_trade, scan, scan_trade
 from rerouting._readers._stream import GROUP_RULES_NOTE
-from rerouting.exceptions import ConfigError, FormatDetectionError
+from rerouting.exceptions import ConfigError, FormatDetectionError, ReroutingError
 from rerouting.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA
 from rerouting.synthetic import World, make_world
 
@@ -262,3 +262,16 @@ def test_a_folder_of_canonical_files_is_one_scan_with_per_file_accounting(
     got = data.frame.collect()
     assert got.height == eager.frame.height + 5
     assert got.filter(pl.col("hs") == "TOTAL").is_empty()
+
+
+def test_an_unparsable_csv_is_named(tmp_path: Path) -> None:
+    good = tmp_path / "a-good.csv"
+    _dirty().write_csv(good)
+    bad = tmp_path / "b-ragged.csv"
+    bad.write_text(
+        "period,reporter,partner,flow,hs,value\\n2022-01,KAZ,DEU,import,870321,1\\n"
+        '2022-01,KAZ,DEU,import,"870321,2\\n'
+    )
+    with pytest.raises(ReroutingError) as info:
+        scan_trade([good, bad])
+    assert "b-ragged.csv" in str(info.value)

@@ -482,16 +482,20 @@ def scan_trade(
     staged_pos = [p for p in range(len(opened)) if p not in canonical]
     staged_lf: pl.LazyFrame | None = None
     if staged_pos:
-        staged_lf = pl.concat(
+        parts = [
+            tidy.stage_tidy(
+                opened[p], file_index=i, columns=columns, currency=currency, notes=notes
+            )
+            for i, p in enumerate(staged_pos)
+        ]
+        staged_lf = pl.concat(parts, how="vertical")
+        found = _collect_counts(
+            _stream.staged_counts(staged_lf),
             [
-                tidy.stage_tidy(
-                    opened[p], file_index=i, columns=columns, currency=currency, notes=notes
-                )
-                for i, p in enumerate(staged_pos)
+                (opened[p].path, _stream.staged_counts(lf))
+                for p, lf in zip(staged_pos, parts, strict=True)
             ],
-            how="vertical",
         )
-        found = _collect_counts(_stream.staged_counts(staged_lf))
         for row in found.iter_rows(named=True):
             counts.setdefault(staged_pos[int(row["_file"])], []).append(row)
         if (found["_drop"] != 0).any():  # a second pass, over the dropped rows only
@@ -528,12 +532,22 @@ def _scan_parquet(files: Sequence[SourceFile], *, with_path: bool = True) -> pl.
     return pl.scan_parquet(paths)
 
 
-def _collect_counts(plan: pl.LazyFrame) -> pl.DataFrame:
+def _collect_counts(
+    plan: pl.LazyFrame, per_file: Sequence[tuple[str, pl.LazyFrame]] = ()
+) -> pl.DataFrame:
+    """Collect an accounting plan; on a parse error, name the file at fault."""
+    hint = (
+        "check that every line has as many fields as the header and that the file is a "
+        "CSV/TSV or Parquet table"
+    )
     try:
         return plan.collect()
     except pl.exceptions.PolarsError as exc:
-        raise ParseError(
-            f"input cannot be parsed: {str(exc).splitlines()[0]}",
-            hint="check that every line has as many fields as the header and that "
-            "the file is a CSV/TSV or Parquet table",
-        ) from exc
+        for path, one in per_file:  # the error path only: find the file, one at a time
+            try:
+                one.collect()
+            except pl.exceptions.PolarsError as inner:
+                raise ParseError(
+                    f"file cannot be parsed: {str(inner).splitlines()[0]}", file=path, hint=hint
+                ) from inner
+        raise ParseError(f"input cannot be parsed: {str(exc).splitlines()[0]}", hint=hint) from exc
