@@ -159,13 +159,8 @@ def _median_finite(d: dict[str, float]) -> float:
 
 
 # ============================================================================ polars
-def polars_read(ctx: Ctx) -> Callable[[], Summary]:
-    import polars as pl
-
-    from rerouting.normalise import harmonise_hs_with_summary
-
-    out, _ = harmonise_hs_with_summary(pl.scan_parquet(ctx.path))
-    df = out.collect()
+def _harmonised_summary(df: Any) -> Callable[[], Summary]:
+    """Rows, codes changed by harmonisation, value total and distinct codes."""
 
     def summary() -> Summary:
         return {
@@ -176,6 +171,16 @@ def polars_read(ctx: Ctx) -> Callable[[], Summary]:
         }
 
     return summary
+
+
+def polars_read(ctx: Ctx) -> Callable[[], Summary]:
+    import polars as pl
+
+    from rerouting.normalise import harmonise_hs_with_summary
+
+    out, _ = harmonise_hs_with_summary(pl.scan_parquet(ctx.path))
+    df = out.collect()
+    return _harmonised_summary(df)
 
 
 def polars_read_trade(ctx: Ctx) -> Callable[[], Summary]:
@@ -186,16 +191,7 @@ def polars_read_trade(ctx: Ctx) -> Callable[[], Summary]:
     data = read_trade(ctx.path)
     out, _ = harmonise_hs_with_summary(data.frame)
     df = out.collect()
-
-    def summary() -> Summary:
-        return {
-            "rows": df.height,
-            "changed": int((df["hs"] != df["hs_original"]).sum()),
-            "value": float(df["value"].sum()),
-            "codes": df["hs"].n_unique(),
-        }
-
-    return summary
+    return _harmonised_summary(df)
 
 
 def _mirror_summary(df: Any) -> Summary:
