@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rerouting.exceptions import ConfigError, ReroutingError
+from rerouting.score import get_scorer_names
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,7 +37,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 FORMATS = ("auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci")
-SCORERS = ("default", "ec-surge", "freund", "both-up", "isolation-forest")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -298,7 +298,9 @@ def cli() -> None:
     show_default=True,
     help="How many routes to print.",
 )
-@click.option("--scorer", type=click.Choice(SCORERS), help="Which score ranks the routes.")
+@click.option(
+    "--scorer", type=click.Choice(get_scorer_names()), help="Which score ranks the routes."
+)
 @click.option("-o", "--output", help="Write all routes here (.csv, .parquet or .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
 @click.option(
