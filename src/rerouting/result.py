@@ -34,8 +34,9 @@ from rerouting.exceptions import InputError
 if TYPE_CHECKING:
     from rerouting.config import Scenario
     from rerouting.ingest import IngestReport
+    from rerouting.routes import Windows
 
-__all__ = ["KEY", "LEGS_SCHEMA", "LEG_NAMES", "RouteTable"]
+__all__ = ["KEY", "LEGS_SCHEMA", "LEG_NAMES", "ResolvedScan", "RouteTable"]
 
 #: Columns that identify a route.
 KEY: Final = ("origin", "hub", "destination", "hs")
@@ -57,6 +58,35 @@ LEGS_SCHEMA: Final[dict[str, pl.DataType]] = {
 
 
 @dataclass(frozen=True)
+class ResolvedScan:
+    """The scenario as the scan resolved it against the data: the one record of what ran.
+
+    The report and the explanations read these windows; nothing re-derives them.
+
+    Attributes:
+        origin: Member countries of the origin side (ISO3).
+        destination: Member countries of the destination side (ISO3).
+        hubs: The hub candidates scanned.
+        windows: Baseline and post windows on the data's period grid (with ``frequency``
+            ``"M"`` or ``"A"``).
+        vintage: The HS vintage the codes were harmonised to.
+        currency: The currency of every value in the table (``None`` when the data
+            did not say).
+    """
+
+    origin: tuple[str, ...]
+    destination: tuple[str, ...]
+    hubs: tuple[str, ...]
+    windows: Windows
+    vintage: str
+    currency: str | None
+
+    @property
+    def frequency(self) -> str:
+        return self.windows.frequency
+
+
+@dataclass(frozen=True)
 class RouteTable:
     """Ranked candidate routes of a scan.
 
@@ -66,6 +96,8 @@ class RouteTable:
         scenario: The scenario that was scanned.
         ingest: Row accounting of the data read, when the scan read it.
         descriptions: Optional ``hs`` → ``description`` table for labels.
+        resolved: The scenario as resolved against the data (windows, sides, vintage,
+            currency); set by :func:`rerouting.scan`.
     """
 
     routes: pl.DataFrame
@@ -73,6 +105,7 @@ class RouteTable:
     scenario: Scenario
     ingest: IngestReport | None = None
     descriptions: pl.DataFrame | None = None
+    resolved: ResolvedScan | None = None
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
