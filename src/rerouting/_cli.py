@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 FORMATS = ("auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci")

@@ -20,8 +20,6 @@ and the exporters consume. Its columns are a stable contract, documented in
 
 from __future__ import annotations
 
-import html
-import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,29 +228,11 @@ class RouteTable:
 
     def to_html(self, path: str | Path, *, top: int = 20) -> Path:
         """Write the offline HTML report (see ``docs/report.md``)."""
-        report = importlib.import_module("rerouting._report")
-        return Path(report.write_html(self, path, top=top))
+        from rerouting._report import write_html  # altair loads only when asked for
+
+        return Path(write_html(self, path, top=top))
 
     def _repr_html_(self) -> str:
-        try:
-            report = importlib.import_module("rerouting._report")
-            repr_html = report.repr_html
-        except (ImportError, AttributeError):
-            return self._plain_html()
+        from rerouting._report import repr_html
+
         return str(repr_html(self))
-
-    def _plain_html(self, n: int = 10) -> str:
-        top = self.top(n)
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in top.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-            for row in top.iter_rows()
-        )
-        title = html.escape(repr(self).splitlines()[0])
-        return f"<p>{title}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return "" if v is None else str(v)

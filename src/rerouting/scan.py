@@ -29,6 +29,7 @@ from rerouting.exceptions import (
     NoDataError,
 )
 from rerouting.features import FEATURES, comovement, route_features, route_table
+from rerouting.io import LazyTradeData, TradeData, read_trade
 from rerouting.normalise import convert_currency
 from rerouting.result import LEGS_SCHEMA, ResolvedScan, RouteTable
 from rerouting.routes import build_legs, candidate_routes
@@ -64,14 +65,12 @@ def _as_lazy(trade: Any) -> tuple[pl.LazyFrame, IngestReport | None]:
         return trade, None
     if isinstance(trade, pl.DataFrame):
         return trade.lazy(), None
-    if hasattr(trade, "frame") and hasattr(trade, "report"):  # rerouting.io.TradeData
+    if isinstance(trade, TradeData | LazyTradeData):
         frame = trade.frame
         return (frame.lazy() if isinstance(frame, pl.DataFrame) else frame), trade.report
     if isinstance(trade, str | Path) or (
         isinstance(trade, list | tuple) and all(isinstance(t, str | Path) for t in trade)
     ):
-        from rerouting.io import read_trade  # type: ignore[import-not-found,unused-ignore]
-
         data = read_trade(trade)
         return data.frame.lazy(), data.report
     raise InputError(
