@@ -35,7 +35,6 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 
-FORMATS = ("auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,6 +74,12 @@ class Ui:
 _UI = Ui()
 
 
+def _format_choices() -> list[str]:
+    from rerouting._readers._registry import READERS
+
+    return ["auto", *(r.name for r in READERS)]
+
+
 def _output_options(func: F) -> F:
     """Add --quiet/--verbose/--debug to a command."""
     func = click.option("--debug", is_flag=True, help="Show tracebacks for every error.")(func)
@@ -94,7 +99,7 @@ def _input_options(func: F) -> F:
     func = click.option(
         "--format",
         "fmt",
-        type=click.Choice(FORMATS),
+        type=click.Choice(_format_choices()),
         default="auto",
         show_default=True,
         help="Input format; 'auto' detects it from the header.",
@@ -131,7 +136,7 @@ def _read(
     from rerouting.io import read_trade
 
     with ui.step(f"Read {len(inputs)} input(s)"):
-        data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))  # type: ignore[arg-type]
+        data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))
     if summary:
         ui.info(data.report.summary())
     if data.report.rows_read >= _STREAM_TIP_ROWS:

@@ -17,6 +17,7 @@ from rerouting._readers._common import (
     stage,
     text,
 )
+from rerouting._readers._reader import Reader, StageArgs
 from rerouting.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
@@ -113,3 +114,12 @@ def _opt_number(f: Fields, name: str) -> pl.Expr | None:
     if not f.has(name):
         return None
     return number(f.col(name), f.dtype(name))
+
+
+def _stage(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
+    return stage_tidy(
+        src, file_index=a.file_index, columns=a.columns, currency=a.currency, notes=a.notes
+    )
+
+
+READER: Final = Reader("tidy", matches, _stage, None, "canonical column names (docs/data-model.md)")
