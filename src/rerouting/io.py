@@ -137,6 +137,7 @@ def _detection_error(src: SourceFile) -> FormatDetectionError:
     return FormatDetectionError(
         "the columns match no known trade format",
         file=src.path,
+        line=1 if src.kind == "csv" else None,
         value=shown,
         hint=(
             f"known formats: {', '.join(FORMATS)}. Name the format with format='...' "
