@@ -239,9 +239,8 @@ def _entry(
         data = fn(path)  # type: ignore[operator]
         return _check_read(data, expected, blank), None
     except ReroutingError as exc:
-        if (
-            not expected or fmt.endswith("parquet")
-        ):  # no rows, or no lines to name  # no rows (empty, BOM only) or not a text table: nothing to name
+        # No rows (empty, BOM only), or Parquet (no lines): nothing to name.
+        if not expected or fmt.endswith("parquet"):
             return "clean", None
         return "clean", (exc.line is not None or exc.row is not None)
     except Exception:  # the point: anything else is a crash

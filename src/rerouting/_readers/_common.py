@@ -626,7 +626,10 @@ def stage(
     weight = (net_weight_kg if net_weight_kg is not None else null_f).cast(pl.Float64)
     qty = (quantity if quantity is not None else null_f).cast(pl.Float64)
     cur = currency.cast(pl.String)
-    raw_all["amount"] = pl.format("net_weight_kg={} quantity={}", weight, qty)
+    # The offending amount (weight when it is the bad one, else quantity); floats
+    # are cast to text only for dropped rows, in _examples.
+    weight_ok = weight.is_null() | (weight.is_finite() & (weight >= 0))
+    raw_all["amount"] = pl.when(weight_ok).then(qty).otherwise(weight)
     raw_all["currency"] = cur
     rules: list[tuple[pl.Expr, str, str]] = []
     extra_raw: dict[str, pl.Expr] = {}

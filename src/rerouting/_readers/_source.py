@@ -9,6 +9,7 @@ that names the file.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import glob
 import gzip
@@ -192,21 +193,21 @@ def _shape(data: bytes | None, path: Path, is_gzip: bool) -> _Shape:
 
     ``bytes.count`` runs at memory speed; big or gzip files are read in chunks.
     """
-    if data is not None:
-        chunks: Iterator[bytes] = iter((data,))
-    else:
-        fh = gzip.open(path, "rb") if is_gzip else path.open("rb")
-        chunks = iter(lambda: fh.read(_CHUNK), b"")
     lf = cr = 0
     quotes = False
     last = b""
-    for chunk in chunks:
-        lf += chunk.count(b"\n")
-        cr += chunk.count(b"\r")
-        quotes = quotes or b'"' in chunk
-        last = chunk[-1:]
-    if data is None:
-        fh.close()
+    with contextlib.ExitStack() as stack:
+        if data is not None:
+            chunks: Iterator[bytes] = iter((data,))
+        else:
+            opener = gzip.open if is_gzip else open
+            fh = stack.enter_context(opener(path, "rb"))
+            chunks = iter(lambda: fh.read(_CHUNK), b"")
+        for chunk in chunks:
+            lf += chunk.count(b"\n")
+            cr += chunk.count(b"\r")
+            quotes = quotes or b'"' in chunk
+            last = chunk[-1:]
     cr_only = lf == 0 and cr > 0
     n = cr if cr_only else lf
     if last not in (b"\n", b"\r", b""):

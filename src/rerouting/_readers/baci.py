@@ -16,7 +16,6 @@ from typing import Final
 import polars as pl
 
 from rerouting import _countries
-
 from rerouting._readers._common import (
     country,
     find_fields,
