@@ -224,10 +224,9 @@ def test_hub_only_cars_from_many_origins() -> None:
 
 
 @pytest.fixture(scope="module")
-def comext(shared_data: Path) -> RouteTable:
+def comext(real_data: Path) -> RouteTable:
     path = (
-        shared_data
-        / "real"
+        real_data
         / "comext_eu27_exports_reg833_2020_2022"
         / "eu27_exports_sanctioned_cn_codes_monthly_2020-01_2022-11.parquet"
     )
