@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._engine import LegBuilder, resolve_engine
 from rerouting._explain import explanation_expr
 from rerouting._hs import hs_description
 from rerouting.config import Scenario
 from rerouting.exceptions import ConfigError, DataQualityWarning, InputError, NoDataError
 from rerouting.features import FEATURES, comovement, route_features, route_table
 from rerouting.result import LEGS_SCHEMA, RouteTable
-from rerouting.routes import build_legs, candidate_routes
+from rerouting.routes import candidate_routes
 from rerouting.score import (
     GATES,
     baseline_scores,
@@ -111,6 +112,8 @@ def scan(
     post: str | tuple[Any, Any] | None = None,
     scorer: str | RouteClassifier = "default",
     scenario: Scenario | None = None,
+    engine: str | LegBuilder = "polars",
+    client: Any = None,
     **settings: Any,
 ) -> RouteTable:
     """Rank candidate rerouting routes in mirror trade data.
@@ -129,6 +132,9 @@ def scan(
         scorer: ``"default"``, ``"ec-surge"``, ``"freund"``, ``"both-up"``,
             ``"isolation-forest"``, or a fitted :class:`rerouting.classifier.RouteClassifier`.
         scenario: A :class:`rerouting.Scenario`; explicit arguments override its fields.
+        engine: ``"polars"`` (default, one process) or an object with
+            ``build(trade, scenario) -> LegSet`` (``docs/scale-out.md``).
+        client: Reserved for a cluster engine's client (``docs/scale-out.md``).
         **settings: ``cif_fob_margin``, ``min_value``, ``max_lag``, ``currency``
             (scenario fields), ``legs_top`` (routes with monthly legs in the result,
             default 100), ``random_state`` (IsolationForest), ``ec_min_value``
@@ -161,7 +167,7 @@ def scan(
     opts.update(settings)
     lf, report = _as_lazy(trade)
 
-    legs = build_legs(lf, sc)
+    legs = resolve_engine(engine, client).build(lf, sc)
     for note in legs.notes:
         warnings.warn(note, DataQualityWarning, stacklevel=2)
     if report is not None and legs.notes:
