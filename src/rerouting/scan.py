@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._engine import LegBuilder, resolve_engine
 from rerouting._explain import explanation_expr
 from rerouting._hs import hs_description
 from rerouting.config import Scenario
@@ -32,7 +33,7 @@ from rerouting.features import FEATURES, comovement, route_features, route_table
 from rerouting.io import LazyTradeData, TradeData, read_trade
 from rerouting.normalise import convert_currency
 from rerouting.result import LEGS_SCHEMA, ResolvedScan, RouteTable
-from rerouting.routes import build_legs, candidate_routes
+from rerouting.routes import candidate_routes
 from rerouting.score import (
     GATES,
     SCORERS,
@@ -133,6 +134,7 @@ def scan(
     legs_top: int = LEGS_TOP,
     random_state: int = 0,
     ec_min_value: float = EC_MIN_VALUE,
+    engine: str | LegBuilder = "polars",
 ) -> RouteTable:
     """Rank candidate rerouting routes in mirror trade data.
 
@@ -160,6 +162,8 @@ def scan(
         legs_top: How many top routes get monthly legs in the result.
         random_state: Seed of the IsolationForest.
         ec_min_value: The EC rule's value threshold per year, in the data's currency.
+        engine: ``"polars"`` (default, one process) or an object with
+            ``build(trade, scenario) -> LegSet`` (``docs/scale-out.md``).
 
     Returns:
         A :class:`rerouting.result.RouteTable`, best-ranked route first.
@@ -190,7 +194,7 @@ def scan(
     lf, report = _as_lazy(trade)
     lf, data_currency = _currency(lf, sc, rates)
 
-    legs = build_legs(lf, sc)
+    legs = resolve_engine(engine).build(lf, sc)
     for note in legs.notes:
         warnings.warn(note, DataQualityWarning, stacklevel=2)
     if report is not None and legs.notes:
