@@ -9,7 +9,9 @@ error's code; tracebacks only appear with ``--debug``. Exit codes are documented
 from __future__ import annotations
 
 import os
+import re
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -22,6 +24,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from rerouting.exceptions import ConfigError, ReroutingError, ReroutingWarning
 
@@ -44,6 +47,14 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: C0 and C1 control characters (ESC, BEL, CSI ...) except tab and newline.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(value: object) -> Text:
+    """Data as terminal text: no rich markup interpretation, control characters shown as `?`."""
+    return Text(_CONTROLS.sub("?", str(value)))
+
 
 class Ui:
     """Terminal output: rich on stderr for progress and messages, stdout for results."""
@@ -62,21 +73,33 @@ class Ui:
         if self.quiet or not self.err.is_terminal:
             yield
         else:
-            with self.err.status(f"{label}…", spinner="dots"):
+            with self.err.status(safe(f"{label}…"), spinner="dots"):
                 yield
         if not self.quiet:
-            self.err.print(f"[green]✓[/] {label} [dim]({time.perf_counter() - start:.1f}s)[/]")
+            line = Text.assemble(("✓ ", "green"), safe(label))
+            line.append(f" ({time.perf_counter() - start:.1f}s)", style="dim")
+            self.err.print(line)
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            self.err.print(text, soft_wrap=True, markup=False)
+            self.err.print(safe(text), soft_wrap=True)
 
     def detail(self, text: str) -> None:
         if self.verbose and not self.quiet:
-            self.err.print(f"[dim]{text}[/]")
+            self.err.print(Text(safe(text).plain, style="dim"))
 
 
 _UI = Ui()
+
+
+def _raw_csv_option(func: F) -> F:
+    """Add --raw-csv (write CSV cells exactly as they are)."""
+    return click.option(
+        "--raw-csv",
+        is_flag=True,
+        help="Write CSV cells as they are; by default cells starting with = + - @ tab or "
+        "CR get a leading ' so spreadsheets do not run them as formulas.",
+    )(func)
 
 
 def _output_options(func: F) -> F:
@@ -193,11 +216,71 @@ def _apply_currency(
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".json")
 
 
-def _write(result: pl.DataFrame | RouteTable, path: str) -> None:
-    """Write a frame or a route table in the format its extension names."""
+#: Cell openings a spreadsheet runs as a formula (OWASP "CSV injection").
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralise_csv(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with ``'`` (OWASP).
+
+    Only String columns change (numbers such as -5 stay numbers); the CSV writer
+    then quotes the cell as usual.
+    """
+    import polars as pl
+
+    text_cols = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text_cols:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA_START))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text_cols
+    )
+
+
+def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = False) -> None:
+    """Write a frame or a route table in the format its extension names, atomically.
+
+    The file is written under a temporary name in the same folder and renamed
+    into place, so an interrupted write leaves the old file (or none).
+    CSV cells that start like a formula are neutralised unless ``raw_csv``.
+    """
+    import json
+
+    import polars as pl
+
+    from rerouting.result import RouteTable as _RouteTable
+
     _check_output(path)
-    writers = {".csv": result.write_csv, ".parquet": result.write_parquet}
-    writers.get(Path(path).suffix.lower(), result.write_json)(path)
+    target = Path(path)
+    suffix = target.suffix.lower()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if isinstance(result, _RouteTable) and suffix == ".json":
+            result.write_json(tmp)
+        elif isinstance(result, _RouteTable) and suffix == ".parquet":
+            result.write_parquet(tmp)
+        else:
+            frame = result.routes if isinstance(result, _RouteTable) else result
+            if suffix == ".parquet":
+                frame.write_parquet(tmp)
+            elif suffix == ".csv":
+                (frame if raw_csv else neutralise_csv(frame)).write_csv(tmp)
+            else:
+                floats = [c for c, t in frame.schema.items() if t.is_float()]
+                clean = frame.with_columns(
+                    pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats
+                )
+                tmp.write_text(
+                    json.dumps(clean.to_dicts(), default=str, allow_nan=False), encoding="utf-8"
+                )
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _check_output(path: str | None, *, option: str = "--output") -> None:
@@ -243,16 +326,16 @@ def _print_routes(ui: Ui, table: RouteTable, top: int, truth: pl.DataFrame | Non
             how="left",
         )["_truth"].to_list()
     for i, row in enumerate(routes.iter_rows(named=True)):
-        cells = [
+        cells: list[str | Text] = [
             str(row["rank"]),
-            f"{row['origin']}→{row['hub']}→{row['destination']}",
-            str(row["hs"]),
+            safe(f"{row['origin']}→{row['hub']}→{row['destination']}"),
+            safe(row["hs"]),
             f"{row['score']:.2f}",
         ]
         if labels is not None:
             label = labels[i] or "-"
-            cells.append(f"[green]{label}[/]" if label == "route" else f"[yellow]{label}[/]")
-        cells.append(str(row.get("explanation") or ""))
+            cells.append(Text(str(label), style="green" if label == "route" else "yellow"))
+        cells.append(safe(row.get("explanation") or ""))
         grid.add_row(*cells)
     ui.out.print(grid)
 
@@ -310,6 +393,7 @@ def cli() -> None:
     help="Read tidy/canonical files lazily: bounded memory on inputs of any size "
     "(row rules only; see docs/performance.md).",
 )
+@_raw_csv_option
 @_output_options
 def scan(
     inputs: tuple[str, ...],
@@ -333,6 +417,7 @@ def scan(
     quiet: bool,
     verbose: bool,
     debug: bool,
+    raw_csv: bool,
 ) -> None:
     """Rank likely rerouting routes in trade files.
 
@@ -386,7 +471,7 @@ def scan(
     _print_routes(ui, table, top)
     if output:
         with ui.step(f"Write {len(table)} routes to {output}"):
-            _write(table, output)
+            _write(table, output, raw_csv=raw_csv)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
@@ -411,6 +496,7 @@ def scan(
     show_default=True,
     help="Fixed margin, or each pair's median observed margin.",
 )
+@_raw_csv_option
 @_output_options
 def mirror(
     inputs: tuple[str, ...],
@@ -422,6 +508,7 @@ def mirror(
     quiet: bool,
     verbose: bool,
     debug: bool,
+    raw_csv: bool,
 ) -> None:
     """Pair exporter and importer reports into one flow table with gaps.
 
@@ -443,7 +530,7 @@ def mirror(
         flows = run_mirror(data.frame, cif_fob_margin=cif_fob, margin=margin).collect()  # type: ignore[arg-type]
     ui.info(f"{len(flows):,} flows")
     with ui.step(f"Write {output}"):
-        _write(flows, output)
+        _write(flows, output, raw_csv=raw_csv)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -456,6 +543,7 @@ def mirror(
     help="Write the canonical table here (.parquet, .csv or .json); a .parquet file "
     "can then be scanned with --stream.",
 )
+@_raw_csv_option
 @_output_options
 def validate(
     inputs: tuple[str, ...],
@@ -466,6 +554,7 @@ def validate(
     quiet: bool,
     verbose: bool,
     debug: bool,
+    raw_csv: bool,
 ) -> None:
     """Read files and print the ingest report: rows read, kept and dropped by reason.
 
@@ -497,7 +586,7 @@ def validate(
         )
     if output:
         with ui.step(f"Write {len(data):,} records to {output}"):
-            _write(data.frame, output)
+            _write(data.frame, output, raw_csv=raw_csv)
 
 
 def _print_report(ui: Ui, report: IngestReport) -> None:
@@ -508,7 +597,7 @@ def _print_report(ui: Ui, report: IngestReport) -> None:
     grid.add_column("examples", overflow="fold")
     for row in report.to_frame().iter_rows(named=True):
         examples = ", ".join(report.examples.get(row["reason"], ())[:3])
-        grid.add_row(row["reason"], f"{row['rows']:,}", row["description"], examples)
+        grid.add_row(row["reason"], f"{row['rows']:,}", row["description"], safe(examples))
     grid.add_row("[bold]read[/]", f"[bold]{report.rows_read:,}[/]", "", "")
     ui.out.print(grid)
 
@@ -532,7 +621,7 @@ def lists_(quiet: bool, verbose: bool, debug: bool) -> None:
         for name in frame.columns:
             grid.add_column(name, overflow="fold")
         for row in frame.iter_rows():
-            grid.add_row(*(_short(v) for v in row))
+            grid.add_row(*(safe(_short(v)) for v in row))
         ui.out.print(grid)
 
 
@@ -553,6 +642,7 @@ def _short(value: object, width: int = 70) -> str:
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("-o", "--output", help="Also write the routes (.csv, .parquet, .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
+@_raw_csv_option
 @_output_options
 def demo(
     direction: str,
@@ -563,6 +653,7 @@ def demo(
     quiet: bool,
     verbose: bool,
     debug: bool,
+    raw_csv: bool,
 ) -> None:
     """Scan the bundled synthetic demo world and show its known truth next to the ranking.
 
@@ -587,7 +678,7 @@ def demo(
         table = run_scan(world.trade, scenario=world.scenario)
     _print_routes(ui, table, top, truth=world.truth)
     if output:
-        _write(table, output)
+        _write(table, output, raw_csv=raw_csv)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
@@ -605,9 +696,9 @@ def _print_error(err: ReroutingError) -> None:
     console = Console(stderr=True, highlight=False)
     text = str(err)
     first, _, rest = text.partition("\nHint: ")
-    console.print(f"[bold red]error:[/] {first}", markup=True, soft_wrap=True)
+    console.print(Text.assemble(("error: ", "bold red"), safe(first)), soft_wrap=True)
     if rest:
-        console.print(f"[yellow]hint:[/] {rest}", soft_wrap=True)
+        console.print(Text.assemble(("hint: ", "yellow"), safe(rest)), soft_wrap=True)
 
 
 _SHOW_WARNING = warnings.showwarning
@@ -658,9 +749,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             raise
         Console(stderr=True, highlight=False).print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-            "[yellow]hint:[/] this is a bug in rerouting; rerun with --debug for the "
-            "traceback and report it"
+            Text.assemble(
+                ("internal error: ", "bold red"),
+                safe(f"{type(exc).__name__}: {exc}\n"),
+                ("hint: ", "yellow"),
+                "this is a bug in rerouting; rerun with --debug for the traceback and report it",
+            )
         )
         sys.exit(EXIT_INTERNAL)
     sys.exit(EXIT_OK)

@@ -39,7 +39,13 @@ def parse_month(value: Any, *, field: str = "date") -> dt.date:
     if match:
         year, month = int(match.group(1)), int(match.group(2) or 1)
         if 1 <= month <= 12 and 1900 <= year <= 2200:
-            return dt.date(year, month, 1)
+            day = match.group(3)
+            try:  # a full date must exist (2022-03-32 does not)
+                dt.date(year, month, int(day) if day else 1)
+            except ValueError:
+                pass
+            else:
+                return dt.date(year, month, 1)
     raise ConfigError(
         f"{field} is not a valid month",
         column=field,
@@ -157,7 +163,7 @@ class Scenario(BaseModel):
         """Read a scenario from a TOML file (top level or a ``[scenario]`` table)."""
         p = Path(path)
         try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
+            data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise ConfigError("config file not found", file=str(p)) from None
         except tomllib.TOMLDecodeError as exc:

@@ -51,6 +51,7 @@ class ReroutingError(Exception):
         message: What went wrong, in one sentence.
         file: The file being read, if any.
         row: The 1-based data row (header excluded), if known.
+        line: The 1-based line of the file (the header is line 1), if known.
         column: The column at fault, if any.
         value: The offending value, if any.
         hint: What the user can do about it.
@@ -64,6 +65,7 @@ class ReroutingError(Exception):
         *,
         file: str | None = None,
         row: int | None = None,
+        line: int | None = None,
         column: str | None = None,
         value: Any = None,
         hint: str | None = None,
@@ -71,6 +73,7 @@ class ReroutingError(Exception):
         self.message = message
         self.file = file
         self.row = row
+        self.line = line
         self.column = column
         self.value = value
         self.hint = hint
@@ -80,6 +83,8 @@ class ReroutingError(Exception):
         where = []
         if self.file is not None:
             where.append(f"file {self.file}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
@@ -126,7 +131,7 @@ class SchemaError(InputError):
             hint = f"did you mean {', '.join(guesses)}? " + hint
         hint += ". Map columns explicitly with columns={'canonical': 'yours'} (CLI: --columns)."
         names = ", ".join(map(repr, missing))
-        return cls(f"missing required column(s) {names}", file=file, hint=hint)
+        return cls(f"missing required column(s) {names}", file=file, line=1, hint=hint)
 
 
 class ParseError(InputError):

@@ -34,6 +34,9 @@ DROP_REASONS: Final[dict[str, str]] = {
     "unsupported_indicator": "indicator is not a trade value (e.g. a quantity-only row)",
     "not_a_country_pair": "reporter equals partner",
     "filtered_out": "outside the scenario's countries, products or periods",
+    "non_finite_quantity": "net weight or quantity is infinite or NaN",
+    "negative_quantity": "net weight or quantity is negative",
+    "bad_currency": "currency is not an ISO 4217 code",
 }
 
 

@@ -137,6 +137,7 @@ def _detection_error(src: SourceFile) -> FormatDetectionError:
     return FormatDetectionError(
         "the columns match no known trade format",
         file=src.path,
+        line=1 if src.kind == "csv" else None,
         value=shown,
         hint=(
             f"known formats: {', '.join(FORMATS)}. Name the format with format='...' "
@@ -528,8 +529,8 @@ def _scan_parquet(files: Sequence[SourceFile], *, with_path: bool = True) -> pl.
     """One scan over several Parquet files of one schema (optionally naming each row's file)."""
     paths = [f.path for f in files]
     if with_path:
-        return pl.scan_parquet(paths, include_file_paths=PATH_COLUMN)
-    return pl.scan_parquet(paths)
+        return pl.scan_parquet(paths, include_file_paths=PATH_COLUMN, glob=False)
+    return pl.scan_parquet(paths, glob=False)
 
 
 def _collect_counts(
@@ -547,7 +548,7 @@ def _collect_counts(
             try:
                 one.collect()
             except pl.exceptions.PolarsError as inner:
-                raise ParseError(
-                    f"file cannot be parsed: {str(inner).splitlines()[0]}", file=path, hint=hint
-                ) from inner
+                from rerouting._readers._source import parse_failure
+
+                raise parse_failure(path, inner) from inner
         raise ParseError(f"input cannot be parsed: {str(exc).splitlines()[0]}", hint=hint) from exc

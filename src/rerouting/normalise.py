@@ -39,6 +39,7 @@ from rerouting.exceptions import (
     ConfigError,
     CurrencyError,
     DataQualityWarning,
+    ReroutingError,
     SchemaError,
 )
 
@@ -455,9 +456,11 @@ def read_rates(rates: pl.DataFrame | str | Path, *, to: str | None = None) -> pl
                 file=file,
                 hint=_RATE_HINT.format(to=to or "the target currency"),
             )
+        from rerouting._readers._source import open_source
+
         try:
-            df = pl.read_csv(rates, infer_schema=False)
-        except (pl.exceptions.ComputeError, OSError, UnicodeDecodeError) as exc:
+            df = open_source(Path(rates)).frame.collect()
+        except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, ReroutingError) as exc:
             raise CurrencyError(
                 "cannot read the rate table",
                 file=file,

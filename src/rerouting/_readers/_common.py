@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import polars as pl
 
 from rerouting import _countries
+from rerouting._currencies import ISO_4217
 from rerouting.exceptions import ParseError, SchemaError
 from rerouting.ingest import DROP_REASONS, FileReport, IngestReport
 from rerouting.schema import (
@@ -621,6 +622,15 @@ def stage(
     value = pl.col("__value")
     raw_all = {**{k: pl.lit(None, pl.String) for k in _RAW_KEYS}, **raw}
     raw_all["iso3"] = rep_iso
+    null_f = pl.lit(None, pl.Float64)
+    weight = (net_weight_kg if net_weight_kg is not None else null_f).cast(pl.Float64)
+    qty = (quantity if quantity is not None else null_f).cast(pl.Float64)
+    cur = currency.cast(pl.String)
+    # The offending amount (weight when it is the bad one, else quantity); floats
+    # are cast to text only for dropped rows, in _examples.
+    weight_ok = weight.is_null() | (weight.is_finite() & (weight >= 0))
+    raw_all["amount"] = pl.when(weight_ok).then(qty).otherwise(weight)
+    raw_all["currency"] = cur
     rules: list[tuple[pl.Expr, str, str]] = []
     extra_raw: dict[str, pl.Expr] = {}
     for i, (cond, reason, shown) in enumerate(extra_rules):
@@ -638,6 +648,9 @@ def stage(
         (value.is_null(), "non_numeric_value", "value"),
         (~value.is_finite(), "non_finite_value", "value"),
         (value < 0, "negative_value", "value"),
+        (~weight.is_finite() | ~qty.is_finite(), "non_finite_quantity", "amount"),
+        ((weight < 0) | (qty < 0), "negative_quantity", "amount"),
+        (~cur.is_in(_ISO_4217) & cur.is_not_null(), "bad_currency", "currency"),
     ]
     chain: Any = None
     for cond, reason, _ in rules:
@@ -649,7 +662,6 @@ def stage(
         )
     drop = chain.otherwise(pl.lit(0, pl.UInt8))
     by_code = {_CODE[reason]: shown for _, reason, shown in rules}
-    null_f = pl.lit(None, pl.Float64)
     null_s = pl.lit(None, pl.String)
     tot = totals or (pl.lit(True), pl.lit(True), pl.lit(True))
     staged = lf.with_columns(_drop=drop).select(
@@ -660,11 +672,9 @@ def stage(
         pl.col("__flow").cast(FLOW_DTYPE).alias("flow"),
         pl.col("__hs").alias("hs"),
         value.alias("value"),
-        currency.cast(pl.String).alias("currency"),
-        (net_weight_kg if net_weight_kg is not None else null_f)
-        .cast(pl.Float64)
-        .alias("net_weight_kg"),
-        (quantity if quantity is not None else null_f).cast(pl.Float64).alias("quantity"),
+        cur.alias("currency"),
+        weight.alias("net_weight_kg"),
+        qty.alias("quantity"),
         (quantity_unit if quantity_unit is not None else null_s)
         .cast(pl.String)
         .alias("quantity_unit"),
@@ -683,6 +693,7 @@ def stage(
     return staged
 
 
+_ISO_4217: Final = pl.Series(sorted(ISO_4217), dtype=pl.String).implode()
 _RAW_KEYS: Final = ("period", "reporter", "partner", "flow", "hs", "value")
 
 
@@ -708,12 +719,9 @@ def _collect(staged: Staged) -> pl.DataFrame:
             try:
                 lf.collect()
             except pl.exceptions.PolarsError as inner:
-                raise ParseError(
-                    f"file cannot be parsed: {str(inner).splitlines()[0]}",
-                    file=path,
-                    hint="check that every line has as many fields as the header and that "
-                    "the file is a CSV/TSV or Parquet table",
-                ) from inner
+                from rerouting._readers._source import parse_failure
+
+                raise parse_failure(path, inner) from inner
         raise ParseError(f"input cannot be parsed: {str(exc).splitlines()[0]}") from exc
 
 
@@ -790,6 +798,29 @@ def _merge(multi: pl.DataFrame) -> pl.DataFrame:
     return merged.select(CANONICAL_COLUMNS)
 
 
+def _check_sums(
+    merged: pl.DataFrame, multi: pl.DataFrame, df: pl.DataFrame, files: Sequence[str]
+) -> None:
+    """Refuse records whose summed rows overflow to infinity (1.7e308 + 1.6e308)."""
+    sums = ("value", "net_weight_kg", "quantity")
+    bad = merged.filter(pl.any_horizontal(~pl.col(c).is_finite() for c in sums))
+    if bad.height == 0:
+        return
+    first = multi.join(
+        bad.select(RECORD_KEY), on=list(RECORD_KEY), how="semi", nulls_equal=True
+    ).row(0, named=True)
+    file_rows = df.filter(pl.col("_file") == first["_file"])["_idx"]
+    line = int(first["_idx"]) - int(file_rows.min()) + 2  # type: ignore[arg-type]
+    raise ParseError(
+        "rows of one record sum to infinity (the numbers overflow)",
+        file=files[int(first["_file"])],
+        line=line,
+        column="value",
+        value=first["value"],
+        hint="the values are too large to add up; check the units of the column",
+    )
+
+
 def collect_staged(staged: Sequence[Staged]) -> list[pl.DataFrame]:
     """Collect the staged rows of several formats together (``pl.collect_all``).
 
@@ -862,6 +893,7 @@ def finish(
             )
             if multi.height:
                 merged = _merge(multi)
+                _check_sums(merged, multi, df, files)
                 in_merge = df["_idx"].is_in(multi["_idx"].implode())
             ok = drop == 0
     keep = ok if in_merge is None else ok & ~in_merge

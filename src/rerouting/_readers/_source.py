@@ -9,6 +9,8 @@ that names the file.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import csv
 import glob
 import gzip
 import io
@@ -23,9 +25,9 @@ import polars as pl
 from rerouting.exceptions import InputError, ParseError, SourceNotFoundError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
-__all__ = ["SourceFile", "expand_sources", "normalise_header", "open_source"]
+__all__ = ["SourceFile", "expand_sources", "normalise_header", "open_source", "parse_failure"]
 
 #: File name endings read when a folder is given.
 FOLDER_PATTERNS = ("*.csv", "*.csv.gz", "*.parquet", "*.tsv", "*.tsv.gz", "*.dat", "*.dat.gz")
@@ -182,7 +184,63 @@ def _separator(header_line: str, path: Path) -> str:
 
 
 def _first_line(text: str) -> str:
-    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    lines = text.lstrip("\ufeff").splitlines()
+    return lines[0] if lines else ""
+
+
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 16 << 20
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Byte counts of a text file, taken without parsing it."""
+
+    lines: int  # physical lines (a last line without newline counts)
+    quotes: bool
+    cr_only: bool
+
+
+def _shape(data: bytes | None, path: Path, is_gzip: bool) -> _Shape:
+    """Count lines and look for quotes and CR-only endings, by bytes (no CSV parsing).
+
+    ``bytes.count`` runs at memory speed; big or gzip files are read in chunks.
+    """
+    lf = cr = 0
+    quotes = False
+    last = b""
+    with contextlib.ExitStack() as stack:
+        if data is not None:
+            chunks: Iterator[bytes] = iter((data,))
+        else:
+            opener = gzip.open if is_gzip else open
+            fh = stack.enter_context(opener(path, "rb"))
+            chunks = iter(lambda: fh.read(_CHUNK), b"")
+        for chunk in chunks:
+            lf += chunk.count(b"\n")
+            cr += chunk.count(b"\r")
+            quotes = quotes or b'"' in chunk
+            last = chunk[-1:]
+    cr_only = lf == 0 and cr > 0
+    n = cr if cr_only else lf
+    if last not in (b"\n", b"\r", b""):
+        n += 1
+    return _Shape(n, quotes, cr_only)
+
+
+def _stray_quote_line(text: str, sep: str) -> int | None:
+    """1-based number of the first line whose quotes do not form quoted fields.
+
+    Runs on the error path only (when the parser's record count disagrees with
+    the physical line count).
+    """
+    s = re.escape(sep)
+    field = rf'(?:"(?:[^"]|"")*"|[^"{s}\r\n]*)'
+    line_re = re.compile(rf"^{field}(?:{s}{field})*\r?$")
+    for number, line in enumerate(text.lstrip("\ufeff").split("\n"), start=1):
+        if '"' in line and not line_re.match(line):
+            return number
+    return None
 
 
 def open_source(path: Path) -> SourceFile:
@@ -196,7 +254,7 @@ def open_source(path: Path) -> SourceFile:
     head, is_gzip = _read_head(path)
     if head[:4] == b"PAR1":
         try:
-            frame = pl.scan_parquet(path)
+            frame = pl.scan_parquet(path, glob=False)
             headers = tuple(frame.collect_schema().names())
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise ParseError(
@@ -205,8 +263,10 @@ def open_source(path: Path) -> SourceFile:
                 hint="the file may be truncated or written by an incompatible tool",
             ) from exc
         return SourceFile(shown, frame, headers, "parquet")
-    if not head.strip():
-        raise ParseError("file is empty", file=shown, hint="check the download or export")
+    if not head.removeprefix(_BOM).strip():
+        raise ParseError(
+            "file is empty (no header line)", file=shown, hint="check the download or export"
+        )
     if _looks_binary(head):
         raise ParseError(
             "file is not a text table (CSV/TSV) or Parquet file",
@@ -232,6 +292,14 @@ def open_source(path: Path) -> SourceFile:
     else:
         header_line = _first_line(head.decode("utf-8", errors="ignore"))
     sep = _separator(header_line, path)
+    shape = _shape(data if small_plain else None, path, is_gzip)
+    if shape.cr_only:
+        # polars splits records on LF only; classic-Mac files end lines with CR.
+        raw = data if small_plain else _read_all(path, is_gzip)
+        if isinstance(source, io.BytesIO):
+            raw = source.getvalue()
+        source = io.BytesIO(raw.replace(b"\r", b"\n"))
+        notes.append(f"{path.name}: lines end with CR only (classic Mac); read as LF")
     try:
         frame = pl.scan_csv(
             source,
@@ -240,19 +308,109 @@ def open_source(path: Path) -> SourceFile:
             has_header=True,
             raise_if_empty=False,
             truncate_ragged_lines=False,
+            glob=False,
         )
         headers = tuple(frame.collect_schema().names())
+        if shape.quotes:
+            _check_quotes(frame, shape, source, path, is_gzip, sep, shown)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise ParseError(
             f"CSV header cannot be read: {str(exc).splitlines()[0]}",
             file=shown,
+            line=1,
             hint="the first line must hold the column names",
         ) from exc
     if len(set(headers)) != len(headers):
         raise ParseError(
-            "CSV header has duplicate column names", file=shown, value=", ".join(headers)[:200]
+            "CSV header has duplicate column names",
+            file=shown,
+            line=1,
+            value=", ".join(headers)[:200],
         )
     return SourceFile(shown, frame, headers, "csv", tuple(notes))
+
+
+def _check_quotes(
+    frame: pl.LazyFrame,
+    shape: _Shape,
+    source: str | Path | io.BytesIO,
+    path: Path,
+    is_gzip: bool,
+    sep: str,
+    shown: str,
+) -> None:
+    """Refuse a file whose stray quotes would merge lines into one record.
+
+    An unquoted field holding ``"`` (``15" screen``) makes the CSV parser read on
+    to the next quote, swallowing the lines between. The parser's record count
+    (a fast quote-aware count) is compared with the physical line count; only
+    when they disagree is the text searched for the line at fault. Quoted fields
+    that legitimately span lines or blank lines also cause a disagreement; then
+    no stray quote is found and the file is accepted.
+    """
+    try:
+        records = int(frame.select(pl.len()).collect().item())
+    except pl.exceptions.PolarsError:
+        records = -1  # an odd number of quotes: the parser fails; find the line
+    if records + 1 == shape.lines:
+        return
+    raw = source.getvalue() if isinstance(source, io.BytesIO) else _read_all(path, is_gzip)
+    text = raw.decode("utf-8", errors="replace")
+    if shape.cr_only:
+        text = text.replace("\r", "\n")
+    bad = _stray_quote_line(text, sep)
+    if bad is None and records >= 0:
+        return
+    lines = text.lstrip("\ufeff").split("\n")
+    shown_line = lines[bad - 1] if bad is not None else None
+    raise ParseError(
+        "a double quote inside an unquoted field would merge lines into one record",
+        file=shown,
+        line=bad,
+        value=shown_line,
+        hint='quote the field and double the quote inside it ("15"" screen"), or remove it',
+    )
+
+
+_PARSE_HINT = (
+    "check that every line has as many fields as the header and that the file is a "
+    "CSV/TSV or Parquet table"
+)
+
+
+def parse_failure(path: str, exc: Exception) -> ParseError:
+    """The error for a file the parser gave up on, naming the line where it can.
+
+    Runs on the error path only: Python's csv module re-reads the file to find
+    the first line with more fields than the header.
+    """
+    message = f"file cannot be parsed: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+    p = Path(path)
+    try:
+        head, is_gzip = _read_head(p)
+        if head[:4] == b"PAR1":
+            return ParseError(message, file=path, hint=_PARSE_HINT)
+        text = _read_all(p, is_gzip).decode("utf-8", errors="replace").lstrip("\ufeff")
+    except (OSError, ParseError):
+        return ParseError(message, file=path, hint=_PARSE_HINT)
+    if "\n" not in text:
+        text = text.replace("\r", "\n")
+    sep = _separator(_first_line(text), p)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        width = len(next(reader))
+        for row in reader:
+            if len(row) > width:
+                return ParseError(
+                    f"line has {len(row)} fields, the header {width}",
+                    file=path,
+                    line=reader.line_num,
+                    value=sep.join(row),
+                    hint="a separator inside an unquoted field shifts the columns; quote it",
+                )
+    except (csv.Error, StopIteration):
+        pass
+    return ParseError(message, file=path, hint=_PARSE_HINT)
 
 
 def _read_all(path: Path, is_gzip: bool) -> bytes:

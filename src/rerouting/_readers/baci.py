@@ -15,6 +15,7 @@ from typing import Final
 
 import polars as pl
 
+from rerouting import _countries
 from rerouting._readers._common import (
     country,
     find_fields,
@@ -25,7 +26,7 @@ from rerouting._readers._common import (
     text,
 )
 from rerouting._readers._source import SourceFile, normalise_header
-from rerouting.exceptions import SchemaError
+from rerouting.exceptions import CodeMappingError, SchemaError
 
 __all__ = ["ALIASES", "baci_vintage", "country_table", "matches", "stage_baci"]
 
@@ -85,11 +86,23 @@ def country_table(path: str) -> dict[str, str]:
         text(pl.col(code_col)).str.replace(r"\.0+$", "").str.replace(r"^0+(\d)", "$1"),
         text(pl.col(iso_col)).str.to_uppercase(),
     ).collect()
-    return {
-        code: iso
-        for code, iso in frame.iter_rows()
-        if code and iso and re.fullmatch(r"[A-Z]{3}", iso) and iso not in ("S19", "EUR")
-    }
+    known = _countries._iso3_codes()
+    out: dict[str, str] = {}
+    for line, (code, iso) in enumerate(frame.iter_rows(), start=2):
+        if not (code and iso and re.fullmatch(r"[A-Z]{3}", iso)) or iso in ("S19", "EUR"):
+            continue
+        if iso not in known:
+            # A table that maps codes to WLD/EUU/ZZZ would turn aggregates into countries.
+            raise CodeMappingError(
+                "BACI country table maps a code to something that is not a country's ISO3 code",
+                file=path,
+                line=line,
+                column=iso_col,
+                value=iso,
+                hint="use the country_codes_V*.csv that came with the BACI release",
+            )
+        out[code] = iso
+    return out
 
 
 def find_country_table(path: str) -> Path | None:

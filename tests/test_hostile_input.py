@@ -1,0 +1,309 @@
+"""The twelve reproducers of issue 14 (hostile input), and its minor ones, as regression tests."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from rerouting import read_trade, scan_trade
+from rerouting._cli import cli
+from rerouting.exceptions import ConfigError, ParseError, ReroutingError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+HEADER = "period,reporter,partner,flow,hs,value"
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def rows(*partners: str, extra: str = "") -> str:
+    return "".join(
+        f"2022-01,KAZ,{p},import,847130,{100 * (i + 1)}{extra}\n" for i, p in enumerate(partners)
+    )
+
+
+def test_1_stray_quotes_are_reported_with_their_line(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "q.csv",
+        f"{HEADER},note\n"
+        '2022-01,KAZ,DEU,import,847130,100,15" screen\n'
+        "2022-01,KAZ,FRA,import,847130,200,b\n"
+        '2022-01,KAZ,CHN,import,847130,300,17" screen\n'
+        "2022-01,KAZ,USA,import,847130,400,c\n",
+    )
+    with pytest.raises(ParseError) as info:
+        read_trade(src)
+    assert info.value.line == 2
+    assert info.value.file == str(src)
+    assert '15" screen' in str(info.value)
+
+
+def test_1_properly_quoted_fields_still_read(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "ok.csv",
+        f'{HEADER},note\n2022-01,KAZ,DEU,import,847130,100,"15"" screen"\n'
+        '"2022-01","KAZ","FRA","import","847130","200","b, c"\n',
+    )
+    assert read_trade(src).report.rows_kept == 2
+
+
+@pytest.mark.parametrize("name", ["trade[v2].csv", "exports [2022].csv", "t*.csv", "t?.csv"])
+def test_2_paths_are_literal(tmp_path: Path, name: str) -> None:
+    write(tmp_path / name, HEADER + "\n" + rows("DEU"))
+    write(tmp_path / "trade2.csv", HEADER + "\n" + rows("FRA", "CHN"))
+    write(tmp_path / "t1.csv", HEADER + "\n" + rows("FRA", "CHN"))
+    data = read_trade(tmp_path / name)
+    assert data.frame["partner"].to_list() == ["DEU"]
+    lazy = scan_trade(tmp_path / name)
+    assert lazy.frame.collect()["partner"].to_list() == ["DEU"]
+    folder = read_trade(tmp_path)
+    assert folder.report.rows_read == 5
+    assert "DEU" in folder.frame["partner"].to_list()
+
+
+def test_2_parquet_paths_are_literal(tmp_path: Path) -> None:
+    read_trade(write(tmp_path / "a.csv", HEADER + "\n" + rows("DEU"))).frame.write_parquet(
+        tmp_path / "t[v2].parquet"
+    )
+    read_trade(write(tmp_path / "b.csv", HEADER + "\n" + rows("FRA"))).frame.write_parquet(
+        tmp_path / "t2.parquet"
+    )
+    assert read_trade(tmp_path / "t[v2].parquet").frame["partner"].to_list() == ["DEU"]
+    assert scan_trade(tmp_path / "t[v2].parquet").frame.collect()["partner"].to_list() == ["DEU"]
+
+
+def test_2_unbalanced_bracket_is_a_file_name(tmp_path: Path) -> None:
+    src = write(tmp_path / "a[b.csv", HEADER + "\n" + rows("DEU"))
+    assert read_trade(src).report.rows_kept == 1
+
+
+def test_3_quote_in_header_is_reported(tmp_path: Path) -> None:
+    src = write(tmp_path / "h.csv", f'{HEADER},size (")\n' + rows("DEU", "FRA", extra=",x"))
+    with pytest.raises(ParseError) as info:
+        read_trade(src)
+    assert info.value.line == 1
+
+
+def test_4_cr_only_line_endings(tmp_path: Path) -> None:
+    src = write(tmp_path / "mac.csv", (HEADER + "\n" + rows("DEU", "FRA")).replace("\n", "\r"))
+    data = read_trade(src)
+    assert data.report.rows_read == 2
+    assert data.report.rows_kept == 2
+
+
+def cli_run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=True)
+    if result.exception and not isinstance(result.exception, ReroutingError | SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def run_main(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "rerouting", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_5_brackets_in_paths_and_values_print_verbatim(tmp_path: Path) -> None:
+    src = write(tmp_path / "t[v2][x].csv", f"{HEADER},x\n" + rows("DEU", extra=",[/x]"))
+    proc = run_main("validate", src)
+    assert proc.returncode == 0, proc.stderr
+    bad = write(tmp_path / "b[v2].csv", "period,[/x]\n2022,1\n")
+    proc = run_main("validate", bad)
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "internal error" not in proc.stderr
+    assert "b[v2].csv" in proc.stderr.replace("\n", "")
+    assert "[/x]" in proc.stderr.replace("\n", "")
+
+
+def test_6_stream_refuses_ragged_rows_cleanly(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "r.csv",
+        HEADER + "\n" + rows("DEU") + "2022-01,KAZ,FRA,import,847130,5,extra\n" + rows("CHN"),
+    )
+    for extra in ((), ("--stream",)):
+        proc = run_main(
+            "scan", src, "--origin", "KAZ", "--destination", "DEU", "--event", "2022-01", *extra
+        )
+        assert proc.returncode == 3, proc.stderr
+        assert "line 3" in proc.stderr, proc.stderr
+
+
+def test_7_non_finite_weights_are_dropped_and_json_has_no_nan(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "w.csv",
+        f"{HEADER},net_weight_kg\n"
+        "2022-01,KAZ,DEU,import,847130,1,NaN\n"
+        "2022-01,KAZ,FRA,import,847130,1,inf\n"
+        "2022-01,KAZ,CHN,import,847130,1,-5\n"
+        "2022-01,KAZ,USA,import,847130,1,7\n",
+    )
+    data = read_trade(src)
+    assert data.report.rows_kept == 1
+    assert data.report.dropped == {"non_finite_quantity": 2, "negative_quantity": 1}
+    out = tmp_path / "o.json"
+    frame = pl.DataFrame({"x": [math.nan, 1.0, math.inf]})
+    from rerouting._cli import _write
+
+    _write(frame, str(out), raw_csv=False)
+    assert json.loads(out.read_text()) == [{"x": None}, {"x": 1.0}, {"x": None}]
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n\n", b"\r\n"])
+def test_8_empty_and_bom_only_files(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(ParseError):
+        read_trade(write(tmp_path / "e.csv", content))
+
+
+def test_8_bom_only_baci_country_table(tmp_path: Path) -> None:
+    src = write(tmp_path / "BACI_HS17_Y2022_V202401.csv", "t,i,j,k,v,q\n2022,4,8,847130,1.0,2\n")
+    write(tmp_path / "country_codes_V202401.csv", b"\xef\xbb\xbf")
+    with pytest.raises(ReroutingError):
+        read_trade(src)
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf"])
+def test_9_empty_rates_file(tmp_path: Path, content: bytes) -> None:
+    from rerouting.normalise import convert_currency
+
+    rates = write(tmp_path / "rates.csv", content)
+    frame = read_trade(write(tmp_path / "t.csv", HEADER + "\n" + rows("DEU"))).frame
+    with pytest.raises(ReroutingError):
+        convert_currency(frame.lazy(), to="EUR", rates=rates).collect()
+
+
+def test_10_sum_overflow_is_refused(tmp_path: Path) -> None:
+    head = "typeCode,freqCode,period,reporterCode,partnerCode,flowCode,cmdCode,motCode,primaryValue"
+    src = write(
+        tmp_path / "o.csv",
+        f"{head}\nC,M,202201,398,276,M,847130,1000,1.7e308\nC,M,202201,398,276,M,847130,2000,1.6e308\n",
+    )
+    with pytest.raises(ParseError) as info:
+        read_trade(src)
+    assert info.value.line == 2
+
+
+def test_10_free_text_currency_is_dropped(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "c.csv",
+        f"{HEADER},currency\n2022-01,KAZ,DEU,import,847130,1,=CMD|X\n"
+        "2022-01,KAZ,FRA,import,847130,1,EUR\n",
+    )
+    data = read_trade(src)
+    assert data.report.dropped == {"bad_currency": 1}
+    assert data.frame["currency"].to_list() == ["EUR"]
+
+
+def test_10_baci_country_table_to_aggregates_is_refused(tmp_path: Path) -> None:
+    src = write(tmp_path / "BACI_HS17_Y2022_V202401.csv", "t,i,j,k,v,q\n2022,4,8,847130,1.0,2\n")
+    write(
+        tmp_path / "country_codes_V202401.csv",
+        "country_code,country_name,country_iso2,country_iso3\n4,A,AF,WLD\n8,B,AL,EUU\n",
+    )
+    with pytest.raises(ReroutingError) as info:
+        read_trade(src)
+    assert "WLD" in str(info.value)
+
+
+def test_11_csv_outputs_neutralise_formulas(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "f.csv",
+        f"{HEADER},quantity_unit\n"
+        '2022-01,KAZ,DEU,import,847130,1,"=HYPERLINK(""http://x"")"\n'
+        "2022-01,KAZ,FRA,import,847130,1,@SUM(A1)\n",
+    )
+    out = tmp_path / "out.csv"
+    code, _ = cli_run("validate", str(src), "-o", str(out))
+    assert code == 0
+    text = out.read_text()
+    assert "'=HYPERLINK" in text
+    assert "'@SUM" in text
+    code, _ = cli_run("validate", str(src), "-o", str(out), "--raw-csv")
+    assert code == 0
+    assert "'=HYPERLINK" not in out.read_text()
+
+
+def test_12_terminal_gets_no_control_characters_or_markup(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "t.csv", HEADER + "\n2022-01,\x1b]0;pwned\x07[bold]X,DEU,import,847130,1\n"
+    )
+    proc = run_main("validate", src)
+    assert "\x1b]0;" not in proc.stdout + proc.stderr
+    assert "[bold]X" in proc.stdout.replace("\n", "") + proc.stderr
+
+
+def test_minor_toml_with_bom_and_invalid_dates(tmp_path: Path) -> None:
+    from rerouting.config import Scenario, parse_month
+
+    cfg = write(
+        tmp_path / "s.toml", b'\xef\xbb\xbforigin = "BLR"\ndestination = "EU"\nevent = "2022-03"\n'
+    )
+    assert Scenario.from_toml(cfg).event.month == 3
+    with pytest.raises(ConfigError):
+        parse_month("2022-03-32")
+    assert parse_month("2022-02-28").month == 2
+
+
+def _interrupt(tmp_path: Path, sig: int) -> None:
+    big = tmp_path / "big.csv"
+    n = 300_000
+    pl.DataFrame(
+        {
+            "period": ["2022-01"] * n,
+            "reporter": ["KAZ"] * n,
+            "partner": ["DEU"] * n,
+            "flow": ["import"] * n,
+            "hs": [f"{847100 + i % 99:06d}" for i in range(n)],
+            "value": [float(i) for i in range(n)],
+            "note": [str(i) for i in range(n)],
+        }
+    ).with_columns(
+        period=pl.format("20{}-01", (pl.int_range(n) % 80 + 10).cast(pl.String))
+    ).write_csv(big)
+    out = tmp_path / "out.csv"
+    ref = tmp_path / "ref.csv"
+    subprocess.run(
+        [sys.executable, "-m", "rerouting", "validate", str(big), "-o", str(ref)],
+        capture_output=True,
+        check=True,
+    )
+    complete = ref.read_text()
+    out.write_text("old\n")
+    for delay in (0.5, 1.5, 3.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rerouting", "validate", str(big), "-o", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+        text = out.read_text()
+        assert text in ("old\n", complete)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_write_leaves_old_output(tmp_path: Path, sig: int) -> None:
+    _interrupt(tmp_path, sig)
