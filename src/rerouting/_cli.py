@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from rerouting.exceptions import ConfigError, ReroutingError, ReroutingWarning
+from rerouting.score import get_scorer_names
 
 if TYPE_CHECKING:
     import polars as pl
@@ -38,11 +38,9 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 FORMATS = ("auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci")
-SCORERS = ("default", "ec-surge", "freund", "both-up", "isolation-forest")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -384,7 +382,9 @@ def cli() -> None:
     show_default=True,
     help="How many routes to print.",
 )
-@click.option("--scorer", type=click.Choice(SCORERS), help="Which score ranks the routes.")
+@click.option(
+    "--scorer", type=click.Choice(get_scorer_names()), help="Which score ranks the routes."
+)
 @click.option("-o", "--output", help="Write all routes here (.csv, .parquet or .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
 @click.option(
@@ -719,7 +719,7 @@ def _show_warning(
     if _UI is not None and _UI.quiet:
         return
     Console(stderr=True, highlight=False).print(
-        f"[cyan]note:[/] {escape(str(message))}", soft_wrap=True
+        Text.assemble(("note: ", "cyan"), safe(str(message))), soft_wrap=True
     )
 
 

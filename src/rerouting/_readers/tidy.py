@@ -20,7 +20,7 @@ from rerouting._readers._common import (
 from rerouting.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from rerouting._readers._source import SourceFile
 
@@ -113,8 +113,3 @@ def _opt_number(f: Fields, name: str) -> pl.Expr | None:
     if not f.has(name):
         return None
     return number(f.col(name), f.dtype(name))
-
-
-def headers_hint(headers: Sequence[str]) -> str:
-    """A one-line list of headers for messages."""
-    return ", ".join(headers[:30])
