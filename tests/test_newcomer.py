@@ -146,3 +146,11 @@ def test_cli_debug_keeps_the_exit_code(tmp_path: Path) -> None:
     assert plain.returncode not in (0, 1)
     assert proc.returncode == plain.returncode
     assert "Traceback" in proc.stderr
+
+
+def test_an_override_error_does_not_blame_the_config_file() -> None:
+    cfg = FIXTURES / "demo" / "scenario.toml"
+    with pytest.raises(rr.ConfigError) as err:
+        rr.Scenario.from_toml(cfg, baseline="2023-01:2023-06")
+    assert err.value.column == "baseline"
+    assert "scenario.toml" not in str(err.value)

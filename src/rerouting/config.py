@@ -199,6 +199,8 @@ class Scenario(BaseModel):
         try:
             return cls.build(**data)
         except ConfigError as exc:
+            if exc.column in overrides:  # a flag's own error: the file is not at fault
+                raise
             raise ConfigError(
                 exc.message, file=str(p), column=exc.column, value=exc.value, hint=exc.hint
             ) from None
@@ -218,9 +220,12 @@ def _scenario_error(exc: ValidationError) -> ConfigError:
             column=loc,
             hint=f"fields are: {fields}",
         )
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if loc == "scenario" and msg.split(" ", 1)[0] in Scenario.model_fields:
+        loc = msg.split(" ", 1)[0]  # a whole-scenario check names its field first
     value = err.get("input")
     return ConfigError(
-        f"invalid scenario: {err['msg']}",
+        f"invalid scenario: {msg}",
         column=loc,
         value=None if isinstance(value, dict) else value,
         hint="see docs/cli.md (command line) or help(rerouting.Scenario) for accepted values",
