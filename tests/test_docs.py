@@ -92,9 +92,24 @@ def test_python_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Mon
             pytest.fail(f"{b.id}: {type(e).__name__}: {e}")
 
 
-def _shell(code: str) -> str:
-    # console blocks carry a "$ " prompt; strip it so the commands run as typed.
-    return "\n".join(line[2:] if line.startswith("$ ") else line for line in code.splitlines())
+def _shell(code: str) -> tuple[str, bool]:
+    """The commands of a block, and whether it is a transcript (commands and their output).
+
+    A console block carries "$ " prompts: only prompted lines (and their continuations)
+    run. A transcript may show a command that fails on purpose, so it runs without -e
+    and its last command's exit code (usually ``echo $?``) is the check.
+    """
+    lines = code.splitlines()
+    if not any(line.startswith("$ ") for line in lines):
+        return code, False
+    out: list[str] = []
+    cont = False
+    for line in lines:
+        if line.startswith("$ ") or cont:
+            out.append(line[2:] if line.startswith("$ ") and not cont else line)
+            cont = line.endswith("\\")
+    transcript = len(out) < len(lines)
+    return "\n".join(out), transcript
 
 
 @pytest.mark.parametrize(
@@ -102,8 +117,9 @@ def _shell(code: str) -> str:
 )
 def test_shell_examples_run(block: Block, tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    code, transcript = _shell(block.code)
     r = subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", _shell(block.code)],
+        ["bash", *([] if transcript else ["-e"]), "-o", "pipefail", "-c", code],
         cwd=_workdir(tmp_path),
         env=env,
         capture_output=True,
