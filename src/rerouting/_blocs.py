@@ -63,9 +63,9 @@ class Bloc:
     aliases: tuple[str, ...] = ()
     dated: bool = False
 
-    def at(self, when: dt.date | None = None) -> tuple[str, ...]:
-        """Member ISO3 codes on ``when`` (today if ``None``), sorted."""
-        day = when or dt.date.today()
+    def at(self, when: dt.date | str | None = None) -> tuple[str, ...]:
+        """Member ISO3 codes on ``when`` (a date or ISO string; today if ``None``), sorted."""
+        day = _day(when) or dt.date.today()
         return tuple(sorted(m.iso3 for m in self.members if m.active(day)))
 
     @property
@@ -76,6 +76,24 @@ class Bloc:
 
 def _d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
+
+
+def _day(when: dt.date | str | None) -> dt.date | None:
+    """A date from a ``date``, ``datetime``, ``"2019-06-01"`` or ``"2019-06"``."""
+    if when is None or isinstance(when, dt.date):
+        return when.date() if isinstance(when, dt.datetime) else when
+    if isinstance(when, str):
+        text = when.strip()
+        try:
+            return dt.date.fromisoformat(text + "-01" if len(text) == 7 else text)
+        except ValueError:
+            pass
+    raise ConfigError(
+        "the date of a bloc's membership is not a date",
+        column="at",
+        value=when,
+        hint='write at="2019-06-01" (or "2019-06", or datetime.date(2019, 6, 1))',
+    )
 
 
 # Accession waves of the EU (Treaty of Rome in force 1958-01-01).
@@ -206,13 +224,14 @@ def get_bloc(name: str) -> Bloc:
     return bloc
 
 
-def bloc_members(name: str, at: dt.date | None = None) -> tuple[str, ...]:
+def bloc_members(name: str, at: dt.date | str | None = None) -> tuple[str, ...]:
     """ISO3 codes of a bloc's members on a date.
 
     Args:
         name: Bloc name (``EU``, ``EU27``, ``EU28``, ``EAEU``, ``coalition``, ``CCA3``,
             ``central-asia-caucasus``, ``transshipment``) or alias, any case.
-        at: The date; ``None`` means today. Fixed-composition blocs ignore it.
+        at: The date, or an ISO string (``"2019-06-01"``); ``None`` means today.
+            Fixed-composition blocs ignore it.
 
     Example:
         >>> "GBR" in bloc_members("EU", dt.date(2019, 6, 1))

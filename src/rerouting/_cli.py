@@ -13,6 +13,8 @@ import re
 import sys
 import tempfile
 import time
+import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rerouting.exceptions import ConfigError, ReroutingError
+from rerouting.exceptions import ConfigError, ReroutingError, ReroutingWarning
 from rerouting.score import get_scorer_names
 
 if TYPE_CHECKING:
@@ -704,10 +706,33 @@ def _print_error(err: ReroutingError) -> None:
         console.print(Text.assemble(("hint: ", "yellow"), safe(rest)), soft_wrap=True)
 
 
+_SHOW_WARNING = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Our warnings are user-facing notes: one ``note:`` line, no source path; -q hides them."""
+    if not issubclass(category, ReroutingWarning):
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+        return
+    if _UI is not None and _UI.quiet:
+        return
+    Console(stderr=True, highlight=False).print(
+        Text.assemble(("note: ", "cyan"), safe(str(message))), soft_wrap=True
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``rerouting`` command."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("REROUTING_DEBUG") == "1"
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=args, prog_name="rerouting", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -718,8 +743,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Abort:
         sys.exit(EXIT_INTERRUPTED)
     except ReroutingError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, and still the error's own exit code
+            traceback.print_exc()
         _print_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

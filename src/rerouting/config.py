@@ -8,6 +8,7 @@ the file's fields.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -137,6 +138,14 @@ class Scenario(BaseModel):
     max_lag: int = Field(default=3, ge=0, le=12)
     currency: str | None = None
 
+    def __init__(self, **data: Any) -> None:
+        # A user error from Python is a ReroutingError: pydantic's is wrapped, with the
+        # nearest field name for a misspelt one.
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _scenario_error(exc) from None
+
     @model_validator(mode="before")
     @classmethod
     def _parse_dates(cls, data: Any) -> Any:
@@ -164,17 +173,7 @@ class Scenario(BaseModel):
     @classmethod
     def build(cls, **fields: Any) -> Scenario:
         """Validate ``fields`` into a scenario, raising ``ConfigError`` with a hint."""
-        try:
-            return cls(**{k: v for k, v in fields.items() if v is not None})
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"]) or "scenario"
-            raise ConfigError(
-                f"invalid scenario: {err['msg']}",
-                column=loc,
-                value=err.get("input") if not isinstance(err.get("input"), dict) else None,
-                hint="see `rerouting scan --help` or docs/cli.md for accepted values",
-            ) from None
+        return cls(**{k: v for k, v in fields.items() if v is not None})
 
     def with_overrides(self, **fields: Any) -> Scenario:
         """This scenario with ``fields`` replaced; ``None`` leaves a field as it is.
@@ -200,6 +199,34 @@ class Scenario(BaseModel):
         try:
             return cls.build(**data)
         except ConfigError as exc:
+            if exc.column in overrides:  # a flag's own error: the file is not at fault
+                raise
             raise ConfigError(
                 exc.message, file=str(p), column=exc.column, value=exc.value, hint=exc.hint
             ) from None
+
+
+def _scenario_error(exc: ValidationError) -> ConfigError:
+    """The first problem of a pydantic error as a ``ConfigError``; unknown fields first."""
+    errors = exc.errors()
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    err = (unknown or errors)[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "scenario"
+    if unknown:
+        near = difflib.get_close_matches(loc, list(Scenario.model_fields), n=1, cutoff=0.6)
+        fields = ", ".join(Scenario.model_fields)
+        return ConfigError(
+            f"unknown scenario field {loc!r}" + (f"; did you mean {near[0]!r}?" if near else ""),
+            column=loc,
+            hint=f"fields are: {fields}",
+        )
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if loc == "scenario" and msg.split(" ", 1)[0] in Scenario.model_fields:
+        loc = msg.split(" ", 1)[0]  # a whole-scenario check names its field first
+    value = err.get("input")
+    return ConfigError(
+        f"invalid scenario: {msg}",
+        column=loc,
+        value=None if isinstance(value, dict) else value,
+        hint="see docs/cli.md (command line) or help(rerouting.Scenario) for accepted values",
+    )

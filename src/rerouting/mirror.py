@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import polars as pl
 
+from rerouting._frames import FrameLike, frame_of
 from rerouting._mirror_reliability import PAIR_PERIOD_SCHEMA, reliability_from_pair_periods
 from rerouting.config import parse_month, parse_window
 from rerouting.exceptions import ConfigError, InputError, SchemaError
@@ -232,7 +233,8 @@ def uv_in_band(ratio: IntoExpr, low: float = 0.75, high: float = 1.75) -> pl.Exp
 # --------------------------------------------------------------------------------------
 
 
-def _as_lazy(trade: pl.LazyFrame | pl.DataFrame, *, what: str = "trade") -> pl.LazyFrame:
+def _as_lazy(trade: FrameLike, *, what: str = "trade") -> pl.LazyFrame:
+    trade = frame_of(trade)
     if isinstance(trade, pl.DataFrame):
         return trade.lazy()
     if isinstance(trade, pl.LazyFrame):
@@ -240,7 +242,7 @@ def _as_lazy(trade: pl.LazyFrame | pl.DataFrame, *, what: str = "trade") -> pl.L
     raise InputError(
         f"{what} must be a polars DataFrame or LazyFrame",
         value=type(trade).__name__,
-        hint="read files with rerouting.read_trade(...) or build a pl.DataFrame",
+        hint="pass rerouting.read_trade(...)'s result or a canonical pl.DataFrame",
     )
 
 
@@ -268,7 +270,7 @@ def _bloc_map(blocs: Mapping[str, Sequence[str]]) -> dict[str, str]:
 
 
 def _prepare(
-    trade: pl.LazyFrame | pl.DataFrame,
+    trade: FrameLike,
     *,
     include_re_exports: bool,
     blocs: Mapping[str, Sequence[str]] | None,
@@ -277,6 +279,7 @@ def _prepare(
 
     Returns the lazy frame and whether it carries a reconciled-source flag.
     """
+    trade = frame_of(trade)
     lf = _as_lazy(trade)
     schema = lf.collect_schema()
     missing = [c for c in _REQUIRED if c not in schema]
@@ -477,7 +480,7 @@ def _prov(name: str) -> pl.Expr:
 
 
 def mirror(
-    trade: pl.LazyFrame | pl.DataFrame,
+    trade: FrameLike,
     *,
     cif_fob_margin: float = 0.06,
     margin: Literal["fixed", "pair-median"] = "fixed",
@@ -608,7 +611,7 @@ def mirror(
 
 
 def reporter_reliability(
-    trade_or_flows: pl.LazyFrame | pl.DataFrame,
+    trade_or_flows: FrameLike,
     *,
     iterations: int = 25,
     cif_fob_margin: float = 0.06,

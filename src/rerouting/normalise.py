@@ -23,6 +23,7 @@ from typing import Final
 
 import polars as pl
 
+from rerouting._frames import FrameLike, frame_of
 from rerouting._hs import (
     _ALIASES,
     VINTAGES,
@@ -58,8 +59,9 @@ _INFER_PREFIXES: Final = ("CN", "HTS", "TARIC", "NAT", "TN", "NC")
 _INFER_EXACT: Final = frozenset({"", "HS", "AS REPORTED", "H"})
 
 
-def _lazy(trade: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
-    return trade.lazy() if isinstance(trade, pl.DataFrame) else trade
+def _lazy(trade: FrameLike) -> pl.LazyFrame:
+    frame = frame_of(trade)
+    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
 
 
 def to_hs6(expr: pl.Expr | str = "hs") -> pl.Expr:
@@ -252,7 +254,7 @@ def _mapping(src: Vintage, dst: Vintage) -> tuple[dict[str, str], frozenset[str]
 
 
 def harmonise_hs_with_summary(
-    trade: pl.LazyFrame | pl.DataFrame, *, target: str | None = None, level: int = 6
+    trade: FrameLike, *, target: str | None = None, level: int = 6
 ) -> tuple[pl.LazyFrame, HarmoniseSummary]:
     """:func:`harmonise_hs`, also returning a :class:`HarmoniseSummary` of what changed.
 
@@ -357,9 +359,7 @@ def harmonise_hs_with_summary(
     return out, summary
 
 
-def harmonise_hs(
-    trade: pl.LazyFrame | pl.DataFrame, *, target: str | None = None, level: int = 6
-) -> pl.LazyFrame:
+def harmonise_hs(trade: FrameLike, *, target: str | None = None, level: int = 6) -> pl.LazyFrame:
     """Map every product code to one HS vintage at HS6 (or HS4/HS2).
 
     1. ``hs_original`` keeps the code as reported (an existing ``hs_original`` is kept).
@@ -528,7 +528,7 @@ def _currency_counts(lf: pl.LazyFrame) -> pl.DataFrame:
     return lf.group_by("currency").agg(n=pl.len()).sort("n", descending=True).collect()
 
 
-def check_single_currency(trade: pl.LazyFrame | pl.DataFrame) -> str | None:
+def check_single_currency(trade: FrameLike) -> str | None:
     """Return the one currency of the table, refusing mixed currencies.
 
     Returns:
@@ -563,7 +563,7 @@ def check_single_currency(trade: pl.LazyFrame | pl.DataFrame) -> str | None:
 
 
 def convert_currency(
-    trade: pl.LazyFrame | pl.DataFrame,
+    trade: FrameLike,
     *,
     to: str,
     rates: pl.DataFrame | str | Path | None = None,

@@ -223,7 +223,10 @@ class RouteTable:
             "scenario": self.scenario.model_dump(mode="json"),
             "routes": self.routes.to_dicts(),
         }
-        p.write_text(json.dumps(doc, default=str, allow_nan=False, indent=1), encoding="utf-8")
+        p.write_text(
+            json.dumps(doc, default=str, allow_nan=False, indent=1, ensure_ascii=False),
+            encoding="utf-8",
+        )
         return p
 
     def to_html(self, path: str | Path, *, top: int = 20) -> Path:

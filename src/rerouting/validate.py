@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 from rerouting._countries import ISO3_CODES
+from rerouting._frames import FrameLike, frame_of
 from rerouting.exceptions import SchemaError
 from rerouting.schema import CANONICAL_SCHEMA, RECORD_KEY, REQUIRED_COLUMNS
 
@@ -172,7 +173,7 @@ def _duplicated(df: pl.DataFrame, key: Sequence[str]) -> pl.Expr:
     return pl.lit(exact)
 
 
-def validate_trade(frame: pl.DataFrame | pl.LazyFrame) -> ValidationReport:
+def validate_trade(frame: FrameLike) -> ValidationReport:
     """Validate a frame that claims to be a canonical trade table.
 
     Args:
@@ -182,7 +183,7 @@ def validate_trade(frame: pl.DataFrame | pl.LazyFrame) -> ValidationReport:
         A :class:`ValidationReport`; nothing is raised for data problems (call
         :meth:`ValidationReport.raise_for_errors` for that).
     """
-    lf = frame.lazy()
+    lf = frame_of(frame).lazy()
     schema = lf.collect_schema()
     results: list[RuleResult] = []
     missing = [c for c in REQUIRED_COLUMNS if c not in schema]

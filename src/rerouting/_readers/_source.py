@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from rerouting.exceptions import ParseError, SourceNotFoundError
+from rerouting.exceptions import InputError, ParseError, SourceNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -67,6 +67,17 @@ def _is_glob(text: str) -> bool:
     return any(ch in text for ch in "*?[")
 
 
+def _source_list(source: object) -> list[str | Path]:
+    items = list(source) if isinstance(source, list | tuple) else None
+    if items is None or not all(isinstance(i, str | Path) for i in items):
+        raise InputError(
+            "read_trade needs a path, a glob, a folder, a list of those, or a polars frame",
+            value=repr(source)[:80],
+            hint='e.g. rr.read_trade("data/*.csv") or rr.read_trade(["a.csv", "b.parquet"])',
+        )
+    return items
+
+
 def expand_sources(source: str | Path | Sequence[str | Path]) -> list[Path]:
     """Turn a path, glob, folder or list of those into a sorted list of files.
 
@@ -74,7 +85,9 @@ def expand_sources(source: str | Path | Sequence[str | Path]) -> list[Path]:
         SourceNotFoundError: A path does not exist, or a glob/folder matches no
             readable file.
     """
-    items: Sequence[str | Path] = [source] if isinstance(source, str | Path) else list(source)
+    items: Sequence[str | Path] = (
+        [source] if isinstance(source, str | Path) else _source_list(source)
+    )
     if not items:
         raise SourceNotFoundError(
             "no input given", hint="pass a file, a glob such as 'data/*.csv', or a folder"
