@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 FIXTURES = REPO / "fixtures"
 
 
@@ -15,12 +14,9 @@ def repo() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The real data sets that sit beside the repository (../shared/data)."""
-    path = SHARED / "data"
-    if not path.is_dir():
-        pytest.fail(f"real data not found at {path}: clone the repo beside shared/")
-    return path
+def real_data() -> Path:
+    """Real statistics shipped in the repository (fixtures/real, see PROVENANCE.md there)."""
+    return FIXTURES / "real"
 
 
 @pytest.fixture(scope="session")

@@ -141,12 +141,12 @@ def test_labels(label: str, iso3: str) -> None:
     ],
 )
 def test_aggregate_labels(label: str) -> None:
-    table = c.resolve_countries([label], scheme="name")
+    table = c.country_label_table([label], scheme="name")
     assert table["status"].to_list() == [c.AGGREGATE]
 
 
 def test_unknown_labels_are_unmapped_not_guessed() -> None:
-    table = c.resolve_countries(["Atlantis", "Korea", ""], scheme="auto")
+    table = c.country_label_table(["Atlantis", "Korea", ""], scheme="auto")
     assert set(table["status"]) == {c.UNMAPPED}
     assert table["iso3"].null_count() == 3
 

@@ -1,4 +1,4 @@
-"""read_trade on the real data sets in ../shared/data/real and on their committed excerpts."""
+"""read_trade on the real data sets shipped in fixtures/real and on their excerpts."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ HUBS_AND_TARGETS = {"ARM", "BLR", "GEO", "KAZ", "KGZ", "RUS", "UZB"}
 
 
 @pytest.fixture(scope="module")
-def real(shared_data: Path) -> Path:
-    return shared_data / "real"
+def real(real_data: Path) -> Path:
+    return real_data
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_eurostat_totals_monthly(real: Path) -> None:
     path = (
         real
         / "eurostat_totals_eu_hubs_2019_2024"
-        / ("eurostat_eu_member_total_trade_with_hubs_monthly.csv")
+        / ("eurostat_eu_member_total_trade_with_hubs_monthly.csv.gz")
     )
     raw = pl.read_csv(path, infer_schema=False)
     data = read_trade(path)
@@ -113,7 +113,7 @@ def test_total_and_chapter_27(real: Path) -> None:
     path = (
         real
         / "comext_eu27_exports_reg833_2020_2022"
-        / ("eu27_member_trade_total_and_hs27_with_ru_neighbours_monthly.csv")
+        / ("eu27_member_trade_total_and_hs27_with_ru_neighbours_monthly.csv.gz")
     )
     raw = pl.read_csv(path, infer_schema=False)
     data = read_trade(path)

@@ -226,3 +226,27 @@ def test_every_error_is_a_rerouting_error(tmp_path: Path) -> None:
     with pytest.raises(ReroutingError) as err:
         read_trade(path)
     assert err.value.exit_code == 3
+
+
+def test_one_registry_line_adds_a_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new format is one Reader (here staged through the tidy rules) plus one line."""
+    from rerouting._readers import _registry, tidy
+    from rerouting._readers._reader import Reader
+
+    columns = {"period": "yyyymm", "reporter": "declarant", "partner": "counterpart"}
+
+    def stage(src, a):  # type: ignore[no-untyped-def]
+        return tidy.stage_tidy(
+            src, file_index=a.file_index, columns=columns, currency=a.currency, notes=a.notes
+        )
+
+    toy = Reader("toy", lambda h: {"yyyymm", "declarant"} <= h, stage, None, "a test format")
+    monkeypatch.setattr(_registry, "READERS", (toy, *_registry.READERS))
+    path = tmp_path / "toy.csv"
+    path.write_text(
+        "yyyymm,declarant,counterpart,flow,hs,value\n2022-01,KAZ,DEU,import,847130,100\n"
+    )
+    assert detect_format(path) == "toy"
+    data = read_trade(path, format="toy")
+    assert data.frame.select("reporter", "partner", "value").row(0) == ("KAZ", "DEU", 100.0)
+    assert read_trade(path).report.files[0].format == "toy"

@@ -1,6 +1,6 @@
 """Mirror pairing on a real mirror pair: Eurostat EU exports vs the hubs' own imports.
 
-Data: shared/data/real/eurostat_totals_eu_hubs_2019_2024 (see PROVENANCE.md there).
+Data: fixtures/real/eurostat_totals_eu_hubs_2019_2024 (see fixtures/real/PROVENANCE.md).
 Eurostat reports each member's monthly exports (FOB, EUR) to AM/GE/KZ/KG/RU/UZ; the
 hubs' statistics offices report yearly imports by partner (CIF, converted to EUR at
 fixed annual rates). Both are read with ``rerouting.io.read_trade``. In 2022
@@ -27,9 +27,9 @@ YEARS = range(2019, 2024)  # both sides publish 2019–2023
 
 
 @pytest.fixture(scope="module")
-def trade(shared_data: Path) -> pl.DataFrame:
-    base = shared_data / "real" / "eurostat_totals_eu_hubs_2019_2024"
-    eurostat = read_trade(base / "eurostat_eu_member_total_trade_with_hubs_monthly.csv").frame
+def trade(real_data: Path) -> pl.DataFrame:
+    base = real_data / "eurostat_totals_eu_hubs_2019_2024"
+    eurostat = read_trade(base / "eurostat_eu_member_total_trade_with_hubs_monthly.csv.gz").frame
     hubs = read_trade(
         [
             base / "partner_national_statistics" / f"{hub}_import_yearly.csv"

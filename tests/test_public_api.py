@@ -6,6 +6,8 @@ import subprocess
 import sys
 from types import ModuleType
 
+import pytest
+
 import rerouting
 
 
@@ -37,3 +39,26 @@ def test_import_is_light() -> None:
     code = "import sys, rerouting; print('sklearn' in sys.modules, 'altair' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_exports_name_the_package_as_their_home() -> None:
+    for name in rerouting.__all__:
+        obj = getattr(rerouting, name)
+        if isinstance(obj, type) or (callable(obj) and not isinstance(obj, ModuleType)):
+            assert obj.__module__ == "rerouting", name
+
+
+def test_errors_are_also_the_matching_builtin() -> None:
+    assert issubclass(rerouting.ConfigError, ValueError)
+    assert issubclass(rerouting.InputError, ValueError)
+    assert issubclass(rerouting.SourceNotFoundError, FileNotFoundError)
+    assert issubclass(rerouting.NoDataError, LookupError)
+    # plain Python code can catch it as the builtin it knows
+    with pytest.raises(FileNotFoundError, match=r"no/such/file\.csv"):
+        rerouting.read_trade("no/such/file.csv")
+
+
+def test_the_helpers_users_look_for_are_top_level() -> None:
+    for name in ("bloc_members", "resolve_countries", "make_world", "product_list"):
+        assert callable(getattr(rerouting, name)), name
+    assert "default" in rerouting.get_scorer_names()

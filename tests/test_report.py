@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import replace
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,9 @@ from rerouting._report._data import prepare
 from rerouting.config import Scenario
 from rerouting.exceptions import ConfigError
 from rerouting.ingest import FileReport, IngestReport
-from rerouting.result import RouteTable
+from rerouting.result import ResolvedScan, RouteTable
+from rerouting.routes import scenario_windows
+from rerouting.scan import scan
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -115,7 +118,26 @@ def make_table(
         {"hs": hs, "description": [description or f"Sawn wood {h}" for h in hs]}
     )
     return RouteTable(
-        routes=routes, legs=legs, scenario=scenario, ingest=ingest, descriptions=descriptions
+        routes=routes,
+        legs=legs,
+        scenario=scenario,
+        ingest=ingest,
+        descriptions=descriptions,
+        resolved=resolved_for(scenario, legs),
+    )
+
+
+def resolved_for(scenario: Scenario, legs: pl.DataFrame) -> ResolvedScan:
+    """The resolved record ``scan`` would attach, for tables built by hand."""
+    period = legs.get_column("period")
+    windows = scenario_windows(scenario, period.min(), period.max(), "M")  # type: ignore[arg-type]
+    return ResolvedScan(
+        origin=scenario.origin,
+        destination=scenario.destination,
+        hubs=scenario.hubs or (),
+        windows=windows,
+        vintage="HS2017",
+        currency="EUR",
     )
 
 
@@ -237,7 +259,9 @@ def test_leg_statistics_match_the_series() -> None:
     scenario = Scenario.build(
         origin="BLR", destination="POL", event="2022-03", baseline="2021-01:2022-02"
     )
-    data = prepare(RouteTable(routes=routes, legs=pl.concat([legs, direct]), scenario=scenario), 5)
+    all_legs = pl.concat([legs, direct])
+    table = RouteTable(routes, all_legs, scenario, resolved=resolved_for(scenario, all_legs))
+    data = prepare(table, 5)
     oh = data.leg_stats.filter(pl.col("leg") == "origin_hub").row(0, named=True)
     assert oh["base_value"] == 100.0
     assert oh["post_value"] == 300.0
@@ -273,7 +297,7 @@ def test_nan_features_and_missing_kg_still_make_valid_json() -> None:
         contrib_novelty=pl.lit(float("inf")),
     )
     legs = t.legs.with_columns(kg=pl.when(pl.col("leg") == "direct").then(None).otherwise("kg"))
-    page = render_html(RouteTable(routes, legs, t.scenario), top=4)
+    page = render_html(replace(t, routes=routes, legs=legs), top=4)
     blob = data_blob(page)  # json.loads rejects NaN/Infinity only if they were written bare
     assert "NaN" not in blob_text(page)
     assert "Infinity" not in blob_text(page)
@@ -293,7 +317,7 @@ def test_routes_without_series_or_contributions_get_no_empty_chart() -> None:
         .alias(f"contrib_{c}")
         for c in CONTRIB
     )
-    page = render_html(RouteTable(routes, legs, t.scenario), top=4)
+    page = render_html(replace(t, routes=routes, legs=legs), top=4)
     charts = re.findall(r'data-rr-chart="(\w+)" data-rr-route="(\d+)"', page)
     assert sorted(charts) == [
         ("contrib", "0"),
@@ -309,7 +333,7 @@ def test_routes_without_series_or_contributions_get_no_empty_chart() -> None:
 
 def test_empty_table_still_renders() -> None:
     t = make_table(3)
-    empty = RouteTable(t.routes.clear(), t.legs.clear(), t.scenario)
+    empty = replace(t, routes=t.routes.clear(), legs=t.legs.clear())
     page = render_html(empty)
     assert "The scan found no route to show." in page
     assert "No leg of the top routes grew above its baseline." in page
@@ -394,3 +418,25 @@ def test_script_json_cannot_end_the_script_element() -> None:
     for raw in ("<", ">", "&", "\u2028", "\u2029"):
         assert raw not in text
     assert json.loads(text) == value
+
+
+def test_report_windows_are_the_scans_on_annual_data(fixtures_dir: Path) -> None:
+    # The demo world rolled up to calendar years: the scan's grid is annual, and its
+    # baseline (2020-2021) and post (2022-...) windows are what the report must show.
+    trade = pl.read_parquet(fixtures_dir / "demo" / "trade.parquet")
+    keys = [c for c in trade.columns if c not in ("value", "net_weight_kg", "quantity")]
+    annual = (
+        trade.with_columns(period=pl.col("period").dt.truncate("1y"), frequency=pl.lit("A"))
+        .group_by(keys)
+        .agg(pl.col("value", "net_weight_kg", "quantity").sum())
+        .select(trade.columns)
+        .cast(trade.schema)
+    )
+    table = scan(annual, scenario=Scenario.from_toml(fixtures_dir / "demo" / "scenario.toml"))
+    assert table.resolved is not None
+    w = table.resolved.windows
+    assert w.frequency == "A"
+    assert w.baseline == (dt.date(2020, 1, 1), dt.date(2021, 1, 1))
+    assert w.post[0] == dt.date(2022, 1, 1)
+    data = prepare(table, 5)
+    assert (data.baseline, data.post) == (w.baseline, w.post)

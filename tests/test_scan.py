@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from sklearn.metrics import average_precision_score
 
-from rerouting.exceptions import ConfigError, DataQualityWarning, NoDataError
+from rerouting.exceptions import ConfigError, CurrencyError, DataQualityWarning, NoDataError
 from rerouting.scan import scan
 from rerouting.schema import CANONICAL_SCHEMA
 from rerouting.synthetic import World, make_world
@@ -224,10 +224,9 @@ def test_hub_only_cars_from_many_origins() -> None:
 
 
 @pytest.fixture(scope="module")
-def comext(shared_data: Path) -> RouteTable:
+def comext(real_data: Path) -> RouteTable:
     path = (
-        shared_data
-        / "real"
+        real_data
         / "comext_eu27_exports_reg833_2020_2022"
         / "eu27_exports_sanctioned_cn_codes_monthly_2020-01_2022-11.parquet"
     )
@@ -261,8 +260,8 @@ def test_scan_needs_a_scenario_and_known_settings() -> None:
     w = make_world(0, **WORLD)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="scan needs"):
         scan(w.trade, origin="BLR")
-    with pytest.raises(ConfigError, match="unknown scan setting"):
-        scan(w.trade, scenario=w.scenario, colour="red")
+    with pytest.raises(TypeError, match="colour"):  # typed keywords: no **settings
+        scan(w.trade, scenario=w.scenario, colour="red")  # type: ignore[call-arg]
     with pytest.raises(ConfigError, match="unknown scorer"):
         scan(w.trade, scenario=w.scenario, scorer="magic")
     with pytest.raises(NoDataError):
@@ -306,3 +305,32 @@ def test_result_does_not_depend_on_the_input_row_order() -> None:
         diff = (a[col] - b[col]).abs().fill_null(0.0).max()
         assert isinstance(diff, float)
         assert diff < 1e-9, col
+
+
+def test_currency_is_checked_or_converted_never_a_label() -> None:
+    w = make_world(0, **WORLD)  # type: ignore[arg-type]
+    data_currency = w.trade.get_column("currency").unique().to_list()
+    assert len(data_currency) == 1
+    (cur,) = data_currency
+    other = "EUR" if cur != "EUR" else "USD"
+    same = scan(w.trade, scenario=w.scenario)
+    assert same.resolved is not None
+    assert same.resolved.currency == cur
+    # asking for another currency without rates is an error, not a relabel
+    with pytest.raises(CurrencyError):
+        scan(w.trade, scenario=w.scenario, currency=other)
+    # with a rate table the values are converted: every money column scales by the rate
+    years = w.trade.get_column("period").dt.year().unique().sort().to_list()
+    rates = pl.DataFrame(
+        {
+            "period": [str(y) for y in years],
+            "currency": [cur] * len(years),
+            "rate": [2.0] * len(years),
+        }
+    )
+    converted = scan(w.trade, scenario=w.scenario, currency=other, rates=rates)
+    assert converted.resolved is not None
+    assert converted.resolved.currency == other
+    a = same.routes.sort("origin", "hub", "destination", "hs")
+    b = converted.routes.sort("origin", "hub", "destination", "hs")
+    assert b["materiality"].to_numpy() == pytest.approx(2.0 * a["materiality"].to_numpy())

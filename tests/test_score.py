@@ -198,3 +198,22 @@ def test_scorer_must_be_known_or_fitted() -> None:
     with pytest.raises(NotFittedError):
         check_scorer(RouteClassifier())
     assert check_scorer("both-up") == "both-up"
+
+
+def test_one_registry_entry_adds_a_scorer_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rerouting.score as score_module
+    from rerouting import _cli
+    from rerouting.config import Scenario
+    from rerouting.scan import scan
+    from rerouting.synthetic import demo_world
+
+    spec = score_module.ScorerSpec("iforest-copy", "iforest_score", "a test entry")
+    monkeypatch.setitem(score_module.SCORERS, spec.name, spec)
+    assert "iforest-copy" in score_module.get_scorer_names()
+    world = demo_world()
+    sc = Scenario.build(**{**world.scenario.model_dump(exclude_none=True), "scorer": spec.name})
+    table = scan(world.trade, scenario=sc)
+    assert table.routes["score"].to_list() == table.routes["iforest_score"].to_list()
+    # the CLI's --scorer choices are the registry as it stood when the command was defined
+    (option,) = [p for p in _cli.scan.params if p.name == "scorer"]
+    assert list(option.type.choices) == [n for n in score_module.SCORERS if n != spec.name]  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ move the way rerouting does::
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+import types as _types
 import typing as _typing
 
 from rerouting import features, mirror, reference, synthetic
@@ -36,9 +37,11 @@ from rerouting.exceptions import (
 from rerouting.ingest import IngestReport
 from rerouting.io import LazyTradeData, TradeData, detect_format, read_trade, scan_trade
 from rerouting.normalise import convert_currency, harmonise_hs
-from rerouting.reference import ProductList, product_list
-from rerouting.result import RouteTable
+from rerouting.reference import ProductList, bloc_members, product_list, resolve_countries
+from rerouting.result import ResolvedScan, RouteTable
 from rerouting.scan import scan
+from rerouting.score import get_scorer_names
+from rerouting.synthetic import World, make_world
 from rerouting.validate import ValidationReport, validate_trade
 
 if _typing.TYPE_CHECKING:
@@ -63,6 +66,7 @@ __all__ = [
     "ProductList",
     "ReroutingError",
     "ReroutingWarning",
+    "ResolvedScan",
     "RouteClassifier",
     "RouteTable",
     "Scenario",
@@ -71,20 +75,33 @@ __all__ = [
     "TradeData",
     "UnknownListError",
     "ValidationReport",
+    "World",
     "__version__",
+    "bloc_members",
     "convert_currency",
     "detect_format",
     "features",
+    "get_scorer_names",
     "harmonise_hs",
+    "make_world",
     "mirror",
     "product_list",
     "read_trade",
     "reference",
+    "resolve_countries",
     "scan",
     "scan_trade",
     "synthetic",
     "validate_trade",
 ]
+
+# Exports say where users find them (as httpx does): ``rerouting.scan``, not the module
+# that happens to implement it.
+for _name in __all__:
+    _obj = globals().get(_name)
+    if isinstance(_obj, type | _types.FunctionType) and _obj.__module__.startswith("rerouting."):
+        _obj.__module__ = "rerouting"
+del _name, _obj
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -92,6 +109,7 @@ def __getattr__(name: str) -> _typing.Any:
     if name == "RouteClassifier":
         from rerouting.classifier import RouteClassifier
 
+        RouteClassifier.__module__ = "rerouting"
         return RouteClassifier
     raise AttributeError(f"module 'rerouting' has no attribute {name!r}")
 

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rerouting.exceptions import ConfigError, ReroutingError
+from rerouting.score import get_scorer_names
 
 if TYPE_CHECKING:
     import polars as pl
@@ -32,11 +33,8 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-FORMATS = ("auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci")
-SCORERS = ("default", "ec-surge", "freund", "both-up", "isolation-forest")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,6 +74,12 @@ class Ui:
 _UI = Ui()
 
 
+def _format_choices() -> list[str]:
+    from rerouting._readers._registry import READERS
+
+    return ["auto", *(r.name for r in READERS)]
+
+
 def _output_options(func: F) -> F:
     """Add --quiet/--verbose/--debug to a command."""
     func = click.option("--debug", is_flag=True, help="Show tracebacks for every error.")(func)
@@ -95,7 +99,7 @@ def _input_options(func: F) -> F:
     func = click.option(
         "--format",
         "fmt",
-        type=click.Choice(FORMATS),
+        type=click.Choice(_format_choices()),
         default="auto",
         show_default=True,
         help="Input format; 'auto' detects it from the header.",
@@ -132,7 +136,7 @@ def _read(
     from rerouting.io import read_trade
 
     with ui.step(f"Read {len(inputs)} input(s)"):
-        data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))  # type: ignore[arg-type]
+        data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))
     if summary:
         ui.info(data.report.summary())
     if data.report.rows_read >= _STREAM_TIP_ROWS:
@@ -298,7 +302,9 @@ def cli() -> None:
     show_default=True,
     help="How many routes to print.",
 )
-@click.option("--scorer", type=click.Choice(SCORERS), help="Which score ranks the routes.")
+@click.option(
+    "--scorer", type=click.Choice(get_scorer_names()), help="Which score ranks the routes."
+)
 @click.option("-o", "--output", help="Write all routes here (.csv, .parquet or .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
 @click.option(

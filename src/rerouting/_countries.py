@@ -44,11 +44,11 @@ __all__ = [
     "UNMAPPED",
     "comtrade_code_to_iso3",
     "comtrade_codes_status",
+    "country_label_table",
     "is_aggregate_code",
     "iso2_to_iso3",
     "names_to_iso3",
     "normalise_name",
-    "resolve_countries",
 ]
 
 COUNTRY: Final = "country"
@@ -419,7 +419,7 @@ def _resolve_one(value: str, scheme: Scheme, role: str) -> tuple[str | None, str
     return None, UNMAPPED
 
 
-def resolve_countries(
+def country_label_table(
     values: Iterable[str | None] | pl.Series,
     *,
     scheme: Scheme = "auto",
@@ -464,7 +464,7 @@ def names_to_iso3(names: pl.Series) -> pl.Series:
     Returns:
         A String series of the same length and name.
     """
-    table = resolve_countries(names, scheme="name")
+    table = country_label_table(names, scheme="name")
     mapping = dict(zip(table["value"].to_list(), table["iso3"].to_list(), strict=True))
     return names.cast(pl.String).replace_strict(mapping, default=None, return_dtype=pl.String)
 

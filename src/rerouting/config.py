@@ -11,17 +11,34 @@ import datetime as dt
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from rerouting.exceptions import ConfigError
+from rerouting.score import SCORERS, SUPERVISED
 
 __all__ = ["Scenario", "parse_month", "parse_window"]
 
 _MONTH = re.compile(r"^\s*(\d{4})(?:[-/.]?(\d{1,2}))?(?:[-/.](\d{1,2}))?\s*$")
 
-Scorer = Literal["default", "ec-surge", "freund", "both-up", "isolation-forest", "supervised"]
+
+def _check_scorer_name(value: Any) -> Any:
+    if isinstance(value, str) and value not in (*SCORERS, SUPERVISED):
+        raise ValueError(f"unknown scorer {value!r}; use one of {', '.join(SCORERS)}")
+    return value
+
+
+#: A scorer name from :data:`rerouting.score.SCORERS`, or ``supervised``.
+Scorer = Annotated[str, AfterValidator(_check_scorer_name)]
 
 
 def parse_month(value: Any, *, field: str = "date") -> dt.date:
@@ -152,6 +169,15 @@ class Scenario(BaseModel):
                 value=err.get("input") if not isinstance(err.get("input"), dict) else None,
                 hint="see `rerouting scan --help` or docs/cli.md for accepted values",
             ) from None
+
+    def with_overrides(self, **fields: Any) -> Scenario:
+        """This scenario with ``fields`` replaced; ``None`` leaves a field as it is.
+
+        The one place where explicit arguments (Python keywords, CLI flags) are merged
+        into a scenario from a file or an object.
+        """
+        given = {k: v for k, v in fields.items() if v is not None}
+        return Scenario.build(**{**self.model_dump(exclude_none=True), **given})
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> Scenario:

@@ -95,13 +95,13 @@ class ReroutingError(Exception):
         return text
 
 
-class InputError(ReroutingError):
+class InputError(ReroutingError, ValueError):
     """The input data cannot be used as it is."""
 
     exit_code = 3
 
 
-class SourceNotFoundError(InputError):
+class SourceNotFoundError(InputError, FileNotFoundError):
     """A path, glob or folder matched no readable file."""
 
 
@@ -141,7 +141,7 @@ class CurrencyError(InputError):
     """Values come in several currencies and no rate table was given."""
 
 
-class ConfigError(ReroutingError):
+class ConfigError(ReroutingError, ValueError):
     """A scenario, flag or configuration file is invalid."""
 
     exit_code = 2
@@ -151,7 +151,7 @@ class UnknownListError(ConfigError):
     """No named product list or bloc exists by that name."""
 
 
-class NoDataError(ReroutingError):
+class NoDataError(ReroutingError, LookupError):
     """No usable rows remain after filtering the data to the scenario."""
 
     exit_code = 4

@@ -105,13 +105,6 @@ class IngestReport(BaseModel):
             examples=examples,
         )
 
-    def with_filtered(self, n_filtered: int) -> IngestReport:
-        """Move ``n_filtered`` kept rows to the ``filtered_out`` reason."""
-        dropped = dict(self.dropped)
-        dropped["filtered_out"] = dropped.get("filtered_out", 0) + n_filtered
-        kept = self.rows_kept - n_filtered
-        return self.model_copy(update={"rows_kept": kept, "dropped": dropped})
-
     def to_frame(self) -> pl.DataFrame:
         """One row per drop reason (plus ``kept``), with counts and descriptions."""
         rows = [("kept", self.rows_kept, "kept in the canonical table")]

@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal, get_args
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
-from rerouting._readers import baci, comext, comtrade, tidy
+from rerouting._readers import tidy
 from rerouting._readers._common import (
     REASONS,
     Staged,
@@ -32,6 +32,8 @@ from rerouting._readers._common import (
     collect_staged,
     finish,
 )
+from rerouting._readers._reader import Reader, StageArgs
+from rerouting._readers._registry import READERS, get_reader, reader_for_headers
 from rerouting._readers._source import SourceFile, expand_sources, normalise_header, open_source
 from rerouting._readers._stream import PATH_COLUMN
 from rerouting.exceptions import ConfigError, FormatDetectionError, ParseError
@@ -51,9 +53,11 @@ __all__ = [
     "scan_trade",
 ]
 
-Format = Literal["auto", "tidy", "comtrade", "comtrade-legacy", "comext", "comext-browser", "baci"]
+#: A format name from :data:`FORMATS`, or ``"auto"`` to detect it from the header.
+Format = str
 #: Formats :func:`read_trade` understands (``auto`` detects from the header).
-FORMATS: Final = tuple(f for f in get_args(Format) if f != "auto")
+#: The formats ``read_trade`` reads, in detection order (from the reader registry).
+FORMATS: Final = tuple(r.name for r in READERS)
 
 _SKIP_FILE_RE: Final = re.compile(r"^(country|product)_codes_V\d+\.csv$", re.IGNORECASE)
 _MEMORY: Final = "<in-memory frame>"
@@ -116,20 +120,8 @@ class LazyTradeData:
 
 
 def _detect_from_headers(headers: Sequence[str]) -> str | None:
-    h = {normalise_header(x) for x in headers}
-    if baci.matches(h):
-        return "baci"
-    if comtrade.matches_current(h):
-        return "comtrade"
-    if comtrade.matches_legacy(h):
-        return "comtrade-legacy"
-    if comext.matches_bulk(h):
-        return "comext"
-    if tidy.matches(h):
-        return "tidy"
-    if comext.matches_browser(h):
-        return "comext-browser"
-    return None
+    reader = reader_for_headers({normalise_header(x) for x in headers})
+    return reader.name if reader else None
 
 
 def _detection_error(src: SourceFile) -> FormatDetectionError:
@@ -185,75 +177,25 @@ def _stage_one(
     notes: list[str],
     file_index: int,
 ) -> pl.LazyFrame:
-    overrides = _format_overrides(fmt, columns)
-    i = file_index
-    if fmt == "tidy":
-        return tidy.stage_tidy(src, file_index=i, columns=columns, currency=currency, notes=notes)
-    if fmt in ("comtrade", "comtrade-legacy"):
-        return comtrade.stage_comtrade(
-            src,
-            file_index=i,
-            legacy=fmt == "comtrade-legacy",
-            currency=currency,
-            overrides=overrides,
-            notes=notes,
-        )
-    if fmt == "comext":
-        return comext.stage_bulk(
-            src, file_index=i, currency=currency, overrides=overrides, notes=notes
-        )
-    if fmt == "comext-browser":
-        return comext.stage_browser(
-            src, file_index=i, currency=currency, overrides=overrides, notes=notes
-        )
-    if fmt == "baci":
-        return baci.stage_baci(src, file_index=i, currency=currency, table=baci_table, notes=notes)
-    raise ConfigError(f"unknown format {fmt!r}", hint=f"use one of: auto, {', '.join(FORMATS)}")
+    reader = get_reader(fmt)
+    if reader is None:
+        raise ConfigError(f"unknown format {fmt!r}", hint=f"use one of: auto, {', '.join(FORMATS)}")
+    args = StageArgs(
+        file_index=file_index,
+        columns=columns,
+        overrides=_format_overrides(reader, columns),
+        currency=currency,
+        baci_table=baci_table,
+        notes=notes,
+    )
+    return reader.stage(src, args)
 
 
-# canonical name -> field name of each non-tidy format, for columns= overrides
-_FIELD_OF: Final[dict[str, dict[str, str]]] = {
-    "comtrade": {
-        "period": "period",
-        "reporter": "reporter_code",
-        "partner": "partner_code",
-        "flow": "flow",
-        "hs": "cmd",
-        "value": "value",
-        "net_weight_kg": "netwgt",
-        "quantity": "qty",
-        "quantity_unit": "qty_unit",
-        "hs_vintage": "classification",
-        "frequency": "freq",
-    },
-    "comext": {
-        "period": "period",
-        "reporter": "reporter",
-        "partner": "partner",
-        "flow": "flow",
-        "hs": "product",
-        "value": "value",
-        "net_weight_kg": "kg",
-        "quantity": "supq",
-        "quantity_unit": "supunit",
-    },
-    "comext-browser": {
-        "period": "period",
-        "reporter": "reporter",
-        "partner": "partner",
-        "flow": "flow",
-        "hs": "product",
-        "value": "value",
-    },
-}
-_FIELD_OF["comtrade-legacy"] = _FIELD_OF["comtrade"]
-
-
-def _format_overrides(fmt: str, columns: Mapping[str, str] | None) -> dict[str, str] | None:
-    if not columns or fmt == "tidy":
+def _format_overrides(reader: Reader, columns: Mapping[str, str] | None) -> dict[str, str] | None:
+    fmt, table = reader.name, reader.fields
+    if not columns or table is None:
         return None
-    table = _FIELD_OF.get(fmt)
-    if table is None:
+    if not table:
         raise ConfigError(
             f"columns= is not supported for format {fmt!r}",
             hint="BACI files have fixed columns t,i,j,k,v,q; rename them or use format='tidy'",
@@ -269,7 +211,7 @@ def _format_overrides(fmt: str, columns: Mapping[str, str] | None) -> dict[str, 
 
 
 def _check_args(fmt: str, currency: str | None) -> None:
-    if fmt != "auto" and fmt not in FORMATS:
+    if fmt != "auto" and get_reader(fmt) is None:
         raise ConfigError(f"unknown format {fmt!r}", hint=f"use one of: auto, {', '.join(FORMATS)}")
     if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", currency):
         raise ConfigError(

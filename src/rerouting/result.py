@@ -20,8 +20,6 @@ and the exporters consume. Its columns are a stable contract, documented in
 
 from __future__ import annotations
 
-import html
-import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +32,9 @@ from rerouting.exceptions import InputError
 if TYPE_CHECKING:
     from rerouting.config import Scenario
     from rerouting.ingest import IngestReport
+    from rerouting.routes import Windows
 
-__all__ = ["KEY", "LEGS_SCHEMA", "LEG_NAMES", "RouteTable"]
+__all__ = ["KEY", "LEGS_SCHEMA", "LEG_NAMES", "ResolvedScan", "RouteTable"]
 
 #: Columns that identify a route.
 KEY: Final = ("origin", "hub", "destination", "hs")
@@ -57,6 +56,35 @@ LEGS_SCHEMA: Final[dict[str, pl.DataType]] = {
 
 
 @dataclass(frozen=True)
+class ResolvedScan:
+    """The scenario as the scan resolved it against the data: the one record of what ran.
+
+    The report and the explanations read these windows; nothing re-derives them.
+
+    Attributes:
+        origin: Member countries of the origin side (ISO3).
+        destination: Member countries of the destination side (ISO3).
+        hubs: The hub candidates scanned.
+        windows: Baseline and post windows on the data's period grid (with ``frequency``
+            ``"M"`` or ``"A"``).
+        vintage: The HS vintage the codes were harmonised to.
+        currency: The currency of every value in the table (``None`` when the data
+            did not say).
+    """
+
+    origin: tuple[str, ...]
+    destination: tuple[str, ...]
+    hubs: tuple[str, ...]
+    windows: Windows
+    vintage: str
+    currency: str | None
+
+    @property
+    def frequency(self) -> str:
+        return self.windows.frequency
+
+
+@dataclass(frozen=True)
 class RouteTable:
     """Ranked candidate routes of a scan.
 
@@ -66,6 +94,8 @@ class RouteTable:
         scenario: The scenario that was scanned.
         ingest: Row accounting of the data read, when the scan read it.
         descriptions: Optional ``hs`` → ``description`` table for labels.
+        resolved: The scenario as resolved against the data (windows, sides, vintage,
+            currency); set by :func:`rerouting.scan`.
     """
 
     routes: pl.DataFrame
@@ -73,6 +103,7 @@ class RouteTable:
     scenario: Scenario
     ingest: IngestReport | None = None
     descriptions: pl.DataFrame | None = None
+    resolved: ResolvedScan | None = None
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -197,29 +228,11 @@ class RouteTable:
 
     def to_html(self, path: str | Path, *, top: int = 20) -> Path:
         """Write the offline HTML report (see ``docs/report.md``)."""
-        report = importlib.import_module("rerouting._report")
-        return Path(report.write_html(self, path, top=top))
+        from rerouting._report import write_html  # altair loads only when asked for
+
+        return Path(write_html(self, path, top=top))
 
     def _repr_html_(self) -> str:
-        try:
-            report = importlib.import_module("rerouting._report")
-            repr_html = report.repr_html
-        except (ImportError, AttributeError):
-            return self._plain_html()
+        from rerouting._report import repr_html
+
         return str(repr_html(self))
-
-    def _plain_html(self, n: int = 10) -> str:
-        top = self.top(n)
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in top.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-            for row in top.iter_rows()
-        )
-        title = html.escape(repr(self).splitlines()[0])
-        return f"<p>{title}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return "" if v is None else str(v)

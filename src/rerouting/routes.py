@@ -31,6 +31,7 @@ import polars as pl
 from rerouting._blocs import list_blocs, resolve_countries
 from rerouting._hs import VINTAGES
 from rerouting._lists import ProductList, product_list
+from rerouting._months import add_months, count_periods
 from rerouting.exceptions import ConfigError, NoDataError, ReroutingError
 from rerouting.mirror import mirror, reporter_reliability
 from rerouting.normalise import HarmoniseSummary, harmonise_hs_with_summary
@@ -135,9 +136,8 @@ def resolve_sides(scenario: Scenario) -> Sides:
 
 
 # ------------------------------------------------------------------ windows
-def _add_months(d: dt.date, n: int) -> dt.date:
-    m = d.year * 12 + d.month - 1 + n
-    return dt.date(m // 12, m % 12 + 1, 1)
+#: Default baseline length, in months before the event (EC rule, docs/methods.md).
+BASELINE_MONTHS: Final = 24
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class Windows:
         out, d = [], self.start
         while d <= self.end:
             out.append(d)
-            d = _add_months(d, self.step)
+            d = add_months(d, self.step)
         return out
 
     def in_baseline(self, col: str = "period") -> pl.Expr:
@@ -181,11 +181,6 @@ class Windows:
 
     def in_post(self, col: str = "period") -> pl.Expr:
         return pl.col(col).is_between(pl.lit(self.post[0]), pl.lit(self.post[1]))
-
-
-def _count(start: dt.date, end: dt.date, step: int) -> int:
-    months = (end.year - start.year) * 12 + end.month - start.month
-    return months // step + 1
 
 
 def scenario_windows(scenario: Scenario, first: dt.date, last: dt.date, frequency: str) -> Windows:
@@ -208,7 +203,7 @@ def scenario_windows(scenario: Scenario, first: dt.date, last: dt.date, frequenc
         if step == 12:
             b0, b1 = dt.date(b0.year, 1, 1), dt.date(b1.year, 1, 1)
     else:
-        b0, b1 = _add_months(event, -24), _add_months(event, -step)
+        b0, b1 = add_months(event, -BASELINE_MONTHS), add_months(event, -step)
     b0 = max(b0, first)
     if scenario.post:
         p0, p1 = scenario.post
@@ -233,8 +228,8 @@ def scenario_windows(scenario: Scenario, first: dt.date, last: dt.date, frequenc
         frequency=frequency,
         baseline=(b0, b1),
         post=(p0, p1),
-        n_baseline=_count(b0, b1, step),
-        n_post=_count(p0, p1, step),
+        n_baseline=count_periods(b0, b1, step),
+        n_post=count_periods(p0, p1, step),
         step=step,
     )
 

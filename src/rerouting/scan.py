@@ -21,12 +21,22 @@ import polars as pl
 from rerouting._explain import explanation_expr
 from rerouting._hs import hs_description
 from rerouting.config import Scenario
-from rerouting.exceptions import ConfigError, DataQualityWarning, InputError, NoDataError
+from rerouting.exceptions import (
+    ConfigError,
+    CurrencyError,
+    DataQualityWarning,
+    InputError,
+    NoDataError,
+)
 from rerouting.features import FEATURES, comovement, route_features, route_table
-from rerouting.result import LEGS_SCHEMA, RouteTable
+from rerouting.io import LazyTradeData, TradeData, read_trade
+from rerouting.normalise import convert_currency
+from rerouting.result import LEGS_SCHEMA, ResolvedScan, RouteTable
 from rerouting.routes import build_legs, candidate_routes
 from rerouting.score import (
     GATES,
+    SCORERS,
+    SUPERVISED,
     baseline_scores,
     check_scorer,
     default_score,
@@ -42,11 +52,10 @@ if TYPE_CHECKING:
 
 __all__ = ["scan"]
 
-#: Scenario fields that may be passed as keyword settings.
-_SCENARIO_SETTINGS: Final = ("cif_fob_margin", "min_value", "max_lag", "currency")
-#: Other settings: how many top routes get monthly legs in the result; the
-#: IsolationForest seed; the EC rule's value threshold (per year, data currency).
-_OTHER_SETTINGS: Final = {"legs_top": 100, "random_state": 0, "ec_min_value": 1_000_000.0}
+#: Routes whose monthly legs the result carries, by default.
+LEGS_TOP: Final = 100
+#: The EC rule's value threshold, per year, in the data's currency (docs/methods.md).
+EC_MIN_VALUE: Final = 1_000_000.0
 
 _LEG_PREFIX: Final = {"oh": "origin_hub", "hd": "hub_destination", "dr": "direct"}
 
@@ -56,14 +65,12 @@ def _as_lazy(trade: Any) -> tuple[pl.LazyFrame, IngestReport | None]:
         return trade, None
     if isinstance(trade, pl.DataFrame):
         return trade.lazy(), None
-    if hasattr(trade, "frame") and hasattr(trade, "report"):  # rerouting.io.TradeData
+    if isinstance(trade, TradeData | LazyTradeData):
         frame = trade.frame
         return (frame.lazy() if isinstance(frame, pl.DataFrame) else frame), trade.report
     if isinstance(trade, str | Path) or (
         isinstance(trade, list | tuple) and all(isinstance(t, str | Path) for t in trade)
     ):
-        from rerouting.io import read_trade  # type: ignore[import-not-found,unused-ignore]
-
         data = read_trade(trade)
         return data.frame.lazy(), data.report
     raise InputError(
@@ -73,30 +80,37 @@ def _as_lazy(trade: Any) -> tuple[pl.LazyFrame, IngestReport | None]:
     )
 
 
-def _scenario(
-    scenario: Scenario | None, fields: dict[str, Any], settings: dict[str, Any]
-) -> Scenario:
-    extra = {k: settings.pop(k) for k in list(settings) if k in _SCENARIO_SETTINGS}
-    unknown = sorted(set(settings) - set(_OTHER_SETTINGS))
-    if unknown:
-        raise ConfigError(
-            "unknown scan setting",
-            column=unknown[0],
-            hint=f"settings: {', '.join((*_SCENARIO_SETTINGS, *_OTHER_SETTINGS))}",
-        )
-    given = {k: v for k, v in {**fields, **extra}.items() if v is not None}
+def _scenario(scenario: Scenario | None, fields: dict[str, Any]) -> Scenario:
     if scenario is not None:
-        if given.get("scorer") == "default":
-            given.pop("scorer")
-        return Scenario.build(**{**scenario.model_dump(exclude_none=True), **given})
-    missing = [k for k in ("origin", "destination", "event") if k not in given]
+        if fields.get("scorer") == "default":
+            fields = {k: v for k, v in fields.items() if k != "scorer"}
+        return scenario.with_overrides(**fields)
+    missing = [k for k in ("origin", "destination", "event") if fields.get(k) is None]
     if missing:
         raise ConfigError(
             f"scan needs {', '.join(missing)}",
             column=missing[0],
             hint="e.g. scan(trade, origin='BLR', destination='EU', event='2022-03')",
         )
-    return Scenario.build(**given)
+    return Scenario.build(**fields)
+
+
+def _currency(lf: pl.LazyFrame, sc: Scenario, rates: Any) -> tuple[pl.LazyFrame, str | None]:
+    """Put values in the scenario's currency (converting with ``rates``) or check it.
+
+    Returns the frame and the currency every value is in.
+    """
+    if sc.currency is not None:
+        return convert_currency(lf, to=sc.currency, rates=rates), sc.currency
+    found = lf.select(pl.col("currency").drop_nulls().unique()).collect().to_series().to_list()
+    if len(found) > 1:
+        raise CurrencyError(
+            "values come in several currencies",
+            column="currency",
+            value=", ".join(sorted(found)),
+            hint="name one, e.g. scan(..., currency='USD', rates='rates.csv')",
+        )
+    return lf, (found[0] if found else None)
 
 
 def scan(
@@ -111,7 +125,14 @@ def scan(
     post: str | tuple[Any, Any] | None = None,
     scorer: str | RouteClassifier = "default",
     scenario: Scenario | None = None,
-    **settings: Any,
+    cif_fob_margin: float | None = None,
+    min_value: float | None = None,
+    max_lag: int | None = None,
+    currency: str | None = None,
+    rates: pl.DataFrame | str | Path | None = None,
+    legs_top: int = LEGS_TOP,
+    random_state: int = 0,
+    ec_min_value: float = EC_MIN_VALUE,
 ) -> RouteTable:
     """Rank candidate rerouting routes in mirror trade data.
 
@@ -129,10 +150,16 @@ def scan(
         scorer: ``"default"``, ``"ec-surge"``, ``"freund"``, ``"both-up"``,
             ``"isolation-forest"``, or a fitted :class:`rerouting.classifier.RouteClassifier`.
         scenario: A :class:`rerouting.Scenario`; explicit arguments override its fields.
-        **settings: ``cif_fob_margin``, ``min_value``, ``max_lag``, ``currency``
-            (scenario fields), ``legs_top`` (routes with monthly legs in the result,
-            default 100), ``random_state`` (IsolationForest), ``ec_min_value``
-            (EC rule threshold per year, default 1,000,000).
+        cif_fob_margin: CIF/FOB margin that puts imports on an FOB basis (default 0.06).
+        min_value: Routes whose pass-through bound is below this are flagged immaterial.
+        max_lag: Largest lag, in months, between the hub's inflow and outflow.
+        currency: Report values in this ISO 4217 currency: values in another currency
+            are converted with ``rates`` (a :func:`rerouting.normalise.read_rates` table
+            or a CSV path); without rates they raise ``CurrencyError``.
+        rates: Exchange rates for ``currency``.
+        legs_top: How many top routes get monthly legs in the result.
+        random_state: Seed of the IsolationForest.
+        ec_min_value: The EC rule's value threshold per year, in the data's currency.
 
     Returns:
         A :class:`rerouting.result.RouteTable`, best-ranked route first.
@@ -151,15 +178,17 @@ def scan(
         "products": products,
         "baseline": baseline,
         "post": post,
-        "scorer": chosen if isinstance(chosen, str) else "supervised",
+        "scorer": chosen if isinstance(chosen, str) else SUPERVISED,
+        "cif_fob_margin": cif_fob_margin,
+        "min_value": min_value,
+        "max_lag": max_lag,
+        "currency": currency,
     }
-    opts = dict(_OTHER_SETTINGS)
-    settings = dict(settings)
-    sc = _scenario(scenario, fields, settings)
+    sc = _scenario(scenario, fields)
     if isinstance(chosen, str):
         chosen = sc.scorer  # a scenario's own scorer wins over the default argument
-    opts.update(settings)
     lf, report = _as_lazy(trade)
+    lf, data_currency = _currency(lf, sc, rates)
 
     legs = build_legs(lf, sc)
     for note in legs.notes:
@@ -199,8 +228,8 @@ def scan(
         missing_legs=_missing_legs(),
     )
     wide = default_score(wide)
-    wide = baseline_scores(wide, ec_min_value=float(opts["ec_min_value"]))
-    wide = wide.with_columns(iforest_score(wide, random_state=int(opts["random_state"])))
+    wide = baseline_scores(wide, ec_min_value=float(ec_min_value))
+    wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
     wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)
     wide = wide.with_columns(explanation=explanation_expr(sc.event, annual=w.step == 12))
     wide = wide.sort(
@@ -219,13 +248,22 @@ def scan(
     gates = [f"gate_{g.name}" for g in GATES]
     cols = [*front, *FEATURES, "gate", *gates, *contrib, "iforest_score", *base_cols]
     out = wide.select(cols)
-    leg_frame = _legs_frame(legs, out.head(int(opts["legs_top"])))
+    leg_frame = _legs_frame(legs, out.head(int(legs_top)))
+    resolved = ResolvedScan(
+        origin=tuple(legs.sides.origin),
+        destination=tuple(legs.sides.destination),
+        hubs=legs.hubs,
+        windows=w,
+        vintage=legs.vintage,
+        currency=data_currency,
+    )
     return RouteTable(
         routes=out,
         legs=leg_frame,
         scenario=sc,
         ingest=report,
         descriptions=_descriptions(out, legs.vintage),
+        resolved=resolved,
     )
 
 
@@ -257,14 +295,7 @@ def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataF
     if not isinstance(chosen, str):
         proba = chosen.predict_proba(wide)[:, -1]
         return wide.with_columns(score=pl.Series(proba, dtype=pl.Float64))
-    column = {
-        "default": "score",
-        "ec-surge": "ec_surge",
-        "freund": "freund",
-        "both-up": "both_up",
-        "isolation-forest": "iforest_score",
-    }[chosen]
-    return wide.with_columns(score=pl.col(column).fill_null(0.0))
+    return wide.with_columns(score=pl.col(SCORERS[chosen].column).fill_null(0.0))
 
 
 def _legs_frame(legs: Any, top: pl.DataFrame) -> pl.DataFrame:

@@ -43,12 +43,43 @@ __all__ = [
     "MODEL_FEATURES",
     "SCORERS",
     "TERMS",
+    "ScorerSpec",
     "baseline_scores",
     "default_score",
+    "get_scorer_names",
     "iforest_score",
 ]
 
-SCORERS: Final = ("default", "ec-surge", "freund", "both-up", "isolation-forest")
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """A named scorer: the name users type, the column of the wide table it reads, its doc."""
+
+    name: str
+    column: str
+    doc: str
+
+
+#: The one registry of named scorers: the scenario, the CLI choices and ``scan`` read it.
+#: A fitted ``RouteClassifier`` passed to ``scan`` is recorded as ``supervised``.
+SCORERS: Final[dict[str, ScorerSpec]] = {
+    s.name: s
+    for s in (
+        ScorerSpec("default", "score", "gated weighted mean of the evidence terms"),
+        ScorerSpec("ec-surge", "ec_surge", "European Commission surge rule"),
+        ScorerSpec("freund", "freund", "Freund et al. criteria"),
+        ScorerSpec("both-up", "both_up", "both hub legs up"),
+        ScorerSpec("isolation-forest", "iforest_score", "IsolationForest anomaly score"),
+    )
+}
+#: What a scenario records when a fitted classifier ranked the routes.
+SUPERVISED: Final = "supervised"
+
+
+def get_scorer_names() -> list[str]:
+    """The names ``scan(scorer=...)`` and ``--scorer`` accept."""
+    return list(SCORERS)
+
 
 #: EC rule thresholds (methods §1.7): ≥ +100% against the baseline, > €1m a year.
 EC_SURGE: Final = 1.0
@@ -352,7 +383,10 @@ def check_scorer(scorer: Any) -> str | RouteClassifier:
     if isinstance(scorer, str):
         if scorer not in SCORERS:
             raise ConfigError(
-                "unknown scorer", column="scorer", value=scorer, hint=f"one of {', '.join(SCORERS)}"
+                "unknown scorer",
+                column="scorer",
+                value=scorer,
+                hint=f"one of {', '.join(get_scorer_names())}",
             )
         return scorer
     if hasattr(scorer, "predict_proba"):
@@ -364,5 +398,5 @@ def check_scorer(scorer: Any) -> str | RouteClassifier:
         "scorer must be a name or a fitted classifier",
         column="scorer",
         value=type(scorer).__name__,
-        hint=f"one of {', '.join(SCORERS)}, or RouteClassifier().fit(...)",
+        hint=f"one of {', '.join(get_scorer_names())}, or RouteClassifier().fit(...)",
     )

@@ -494,7 +494,7 @@ def country(
 
     def slow(s: pl.Series) -> pl.DataFrame:
         values = s.str.strip_chars()
-        table = _countries.resolve_countries(values, scheme=scheme, role=role)
+        table = _countries.country_label_table(values, scheme=scheme, role=role)
         iso = dict(zip(table["value"].to_list(), table["iso3"].to_list(), strict=True))
         status = {
             v: _STATUS_CODE[st]

@@ -24,6 +24,7 @@ from rerouting._readers._common import (
     stage,
     text,
 )
+from rerouting._readers._reader import Reader, StageArgs
 from rerouting._readers._source import SourceFile, normalise_header
 from rerouting.exceptions import SchemaError
 
@@ -157,3 +158,12 @@ def stage_baci(
         net_weight_kg=weight,
         hs_vintage=pl.lit(vintage, pl.String) if vintage else None,
     )
+
+
+def _stage(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
+    return stage_baci(
+        src, file_index=a.file_index, currency=a.currency, table=a.baci_table, notes=a.notes
+    )
+
+
+READER: Final = Reader("baci", matches, _stage, {}, "CEPII BACI (fixed columns t,i,j,k,v,q)")

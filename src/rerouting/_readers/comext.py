@@ -16,6 +16,7 @@ from rerouting._readers._common import (
     stage,
     text,
 )
+from rerouting._readers._reader import Reader, StageArgs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -180,3 +181,48 @@ def stage_browser(
         extra_rules=extra,
         hs_vintage=pl.lit("CN"),
     )
+
+
+def _stage_bulk(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
+    return stage_bulk(
+        src, file_index=a.file_index, currency=a.currency, overrides=a.overrides, notes=a.notes
+    )
+
+
+def _stage_browser(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
+    return stage_browser(
+        src, file_index=a.file_index, currency=a.currency, overrides=a.overrides, notes=a.notes
+    )
+
+
+READER_BULK: Final = Reader(
+    "comext",
+    matches_bulk,
+    _stage_bulk,
+    {
+        "period": "period",
+        "reporter": "reporter",
+        "partner": "partner",
+        "flow": "flow",
+        "hs": "product",
+        "value": "value",
+        "net_weight_kg": "kg",
+        "quantity": "supq",
+        "quantity_unit": "supunit",
+    },
+    "Eurostat Comext bulk files",
+)
+READER_BROWSER: Final = Reader(
+    "comext-browser",
+    matches_browser,
+    _stage_browser,
+    {
+        "period": "period",
+        "reporter": "reporter",
+        "partner": "partner",
+        "flow": "flow",
+        "hs": "product",
+        "value": "value",
+    },
+    "Eurostat Data Browser extracts",
+)

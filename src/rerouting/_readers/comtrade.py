@@ -23,6 +23,7 @@ from rerouting._readers._common import (
     stage,
     text,
 )
+from rerouting._readers._reader import Reader, StageArgs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -250,3 +251,49 @@ def _code(f: Fields, name: str) -> pl.Expr:
     if not f.has(name):
         return pl.lit(None, pl.String)
     return text(f.col(name)).str.replace(r"\.0+$", "").str.replace(r"^0+(\d)", "$1")
+
+
+#: Canonical name -> Comtrade field name, for ``columns=`` overrides.
+FIELDS: Final = {
+    "period": "period",
+    "reporter": "reporter_code",
+    "partner": "partner_code",
+    "flow": "flow",
+    "hs": "cmd",
+    "value": "value",
+    "net_weight_kg": "netwgt",
+    "quantity": "qty",
+    "quantity_unit": "qty_unit",
+    "hs_vintage": "classification",
+    "frequency": "freq",
+}
+
+
+def _stage_current(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
+    return stage_comtrade(
+        src,
+        file_index=a.file_index,
+        legacy=False,
+        currency=a.currency,
+        overrides=a.overrides,
+        notes=a.notes,
+    )
+
+
+def _stage_legacy(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
+    return stage_comtrade(
+        src,
+        file_index=a.file_index,
+        legacy=True,
+        currency=a.currency,
+        overrides=a.overrides,
+        notes=a.notes,
+    )
+
+
+READER_CURRENT: Final = Reader(
+    "comtrade", matches_current, _stage_current, FIELDS, "UN Comtrade+ API or bulk CSV"
+)
+READER_LEGACY: Final = Reader(
+    "comtrade-legacy", matches_legacy, _stage_legacy, FIELDS, "legacy UN Comtrade CSV"
+)

@@ -17,10 +17,11 @@ from rerouting._readers._common import (
     stage,
     text,
 )
+from rerouting._readers._reader import Reader, StageArgs
 from rerouting.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from rerouting._readers._source import SourceFile
 
@@ -115,6 +116,10 @@ def _opt_number(f: Fields, name: str) -> pl.Expr | None:
     return number(f.col(name), f.dtype(name))
 
 
-def headers_hint(headers: Sequence[str]) -> str:
-    """A one-line list of headers for messages."""
-    return ", ".join(headers[:30])
+def _stage(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
+    return stage_tidy(
+        src, file_index=a.file_index, columns=a.columns, currency=a.currency, notes=a.notes
+    )
+
+
+READER: Final = Reader("tidy", matches, _stage, None, "canonical column names (docs/data-model.md)")

@@ -8,8 +8,6 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from rerouting.exceptions import ReroutingError
-
 __all__ = ["css", "page_script", "script_json", "vega_bundle", "vega_versions"]
 
 _SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
@@ -40,16 +38,9 @@ def vega_bundle(vl_version: str | None = None) -> str:
     ``vl-convert-python`` ships the libraries and bundles them; the result is
     cached because bundling takes a few seconds.
 
-    Raises:
-        ReroutingError: vl-convert-python is not installed.
     """
-    try:
-        import vl_convert
-    except ImportError:
-        raise ReroutingError(
-            "the HTML report needs the vl-convert-python package (it ships the chart library)",
-            hint="pip install vl-convert-python",
-        ) from None
+    import vl_convert  # a runtime dependency; imported here because it loads slowly
+
     versions = vl_convert.get_vegalite_versions()
     version = vl_version if vl_version in versions else None
     bundle = str(vl_convert.javascript_bundle(_GLOBALS, vl_version=version))
@@ -59,10 +50,8 @@ def vega_bundle(vl_version: str | None = None) -> str:
 
 def vega_versions() -> dict[str, str]:
     """Versions of the bundled chart libraries, for the report's footer."""
-    try:
-        import vl_convert
-    except ImportError:
-        return {}
+    import vl_convert
+
     return {
         "vega": str(vl_convert.get_vega_version()),
         "vega-embed": str(vl_convert.get_vega_embed_version()),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from rerouting._hs import hs_description
+from rerouting.exceptions import InputError
 
 if TYPE_CHECKING:
     from rerouting.result import RouteTable
@@ -25,8 +26,6 @@ KEY: Final = ("origin", "hub", "destination", "hs")
 LEG_ORDER: Final = ("origin_hub", "hub_destination", "direct")
 #: Vintages whose descriptions label codes the table leaves undescribed, in order.
 HS_VINTAGES: Final = ("HS2017", "HS2022", "HS2012")
-#: Default baseline length when the scenario leaves it open (matches ``Scenario``).
-BASELINE_MONTHS: Final = 24
 
 
 @dataclass(frozen=True)
@@ -60,30 +59,15 @@ class ReportData:
     months: tuple[dt.date | None, dt.date | None, int]
 
 
-def _add_months(d: dt.date, n: int) -> dt.date:
-    m = d.year * 12 + d.month - 1 + n
-    return dt.date(m // 12, m % 12 + 1, 1)
-
-
-def _windows(
-    table: RouteTable, first: dt.date | None, last: dt.date | None
-) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
-    """The scenario's windows, or the defaults ``Scenario`` documents."""
-    sc = table.scenario
-    event = sc.event
-    if sc.baseline is not None:
-        baseline = sc.baseline
-    else:
-        start = _add_months(event, -BASELINE_MONTHS)
-        if first is not None and first > start and first < event:
-            start = first
-        baseline = (start, _add_months(event, -1))
-    if sc.post is not None:
-        post = sc.post
-    else:
-        end = last if last is not None and last >= event else event
-        post = (event, end)
-    return baseline, post
+def _windows(table: RouteTable) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+    """The windows the scan ran on (never re-derived: annual data has its own grid)."""
+    if table.resolved is None:
+        raise InputError(
+            "this RouteTable carries no resolved scan (windows, sides, currency)",
+            hint="build route tables with rerouting.scan(...)",
+        )
+    w = table.resolved.windows
+    return w.baseline, w.post
 
 
 def _top_routes(table: RouteTable, top: int) -> pl.DataFrame:
@@ -258,7 +242,7 @@ def prepare(table: RouteTable, top: int) -> ReportData:
     last = period.max() if period.len() else None
     first_d = first if isinstance(first, dt.date) else None
     last_d = last if isinstance(last, dt.date) else None
-    baseline, post = _windows(table, first_d, last_d)
+    baseline, post = _windows(table)
     legs = _top_legs(table, top_routes)
     stats = _leg_stats(legs, baseline, post)
     links, source = _links(top_routes, stats)

@@ -9,7 +9,6 @@ SVG text, never as markup.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import math
 from functools import cache
 from html import escape
@@ -82,14 +81,9 @@ FLAG_COLUMNS: Final = ("ec_surge", "freund", "both_up")
 def term_meanings() -> dict[str, str]:
     """One line per feature and per score term, for tooltips and the method section."""
     from rerouting.features import FEATURES
+    from rerouting.score import TERMS
 
-    meanings = dict(FEATURES)
-    try:  # the score's evidence terms, when the detection module provides them
-        score = importlib.import_module("rerouting.score")
-        meanings.update({t.name: t.doc for t in getattr(score, "TERMS", ())})
-    except ImportError:  # pragma: no cover - score ships with the package
-        pass
-    return meanings
+    return {**FEATURES, **{t.name: t.doc for t in TERMS}}
 
 
 # --------------------------------------------------------------------- formatting
