@@ -306,3 +306,26 @@ def test_result_does_not_depend_on_the_input_row_order() -> None:
         diff = (a[col] - b[col]).abs().fill_null(0.0).max()
         assert isinstance(diff, float)
         assert diff < 1e-9, col
+
+
+def test_scan_refuses_a_tidy_frame_naming_the_missing_canonical_columns() -> None:
+    import polars as pl
+    import pytest
+
+    import rerouting as rr
+    from rerouting.exceptions import SchemaError
+
+    tidy = pl.LazyFrame(
+        {
+            "period": ["2021-01"],
+            "reporter": ["BLR"],
+            "partner": ["KAZ"],
+            "flow": ["export"],
+            "hs": ["850440"],
+            "value": [1.0],
+        }
+    )
+    with pytest.raises(SchemaError) as info:
+        rr.scan(tidy, origin="BLR", destination="EU", event="2022-03")
+    assert "'frequency'" in str(info.value)
+    assert "read_trade" in (info.value.hint or "")
