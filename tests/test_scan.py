@@ -334,3 +334,26 @@ def test_currency_is_checked_or_converted_never_a_label() -> None:
     a = same.routes.sort("origin", "hub", "destination", "hs")
     b = converted.routes.sort("origin", "hub", "destination", "hs")
     assert b["materiality"].to_numpy() == pytest.approx(2.0 * a["materiality"].to_numpy())
+
+
+def test_scan_refuses_a_tidy_frame_naming_the_missing_canonical_columns() -> None:
+    import polars as pl
+    import pytest
+
+    import rerouting as rr
+    from rerouting.exceptions import SchemaError
+
+    tidy = pl.LazyFrame(
+        {
+            "period": ["2021-01"],
+            "reporter": ["BLR"],
+            "partner": ["KAZ"],
+            "flow": ["export"],
+            "hs": ["850440"],
+            "value": [1.0],
+        }
+    )
+    with pytest.raises(SchemaError) as info:
+        rr.scan(tidy, origin="BLR", destination="EU", event="2022-03")
+    assert "'frequency'" in str(info.value)
+    assert "read_trade" in (info.value.hint or "")

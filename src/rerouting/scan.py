@@ -28,6 +28,7 @@ from rerouting.exceptions import (
     DataQualityWarning,
     InputError,
     NoDataError,
+    SchemaError,
 )
 from rerouting.features import FEATURES, comovement, route_features, route_table
 from rerouting.io import LazyTradeData, TradeData, read_trade
@@ -61,11 +62,29 @@ EC_MIN_VALUE: Final = 1_000_000.0
 _LEG_PREFIX: Final = {"oh": "origin_hub", "hd": "hub_destination", "dr": "direct"}
 
 
+# Canonical columns every scan reads; a tidy frame (no `frequency`, text periods) lacks some.
+_SCAN_COLUMNS: Final = ("period", "frequency", "reporter", "partner", "flow", "hs", "value")
+
+
+def _canonical_frame(lf: pl.LazyFrame) -> pl.LazyFrame:
+    names = lf.collect_schema().names()
+    missing = [c for c in _SCAN_COLUMNS if c not in names]
+    if missing:
+        err = SchemaError.from_missing_columns(missing, names)
+        raise SchemaError(
+            f"scan needs a canonical frame; missing column(s) {', '.join(map(repr, missing))}",
+            column=missing[0],
+            hint="stage a tidy or raw file first: rr.scan(rr.read_trade('trade.parquet'), ...) "
+            f"or rr.scan_trade(path); {err.hint}",
+        )
+    return lf
+
+
 def _as_lazy(trade: Any) -> tuple[pl.LazyFrame, IngestReport | None]:
     if isinstance(trade, pl.LazyFrame):
-        return trade, None
+        return _canonical_frame(trade), None
     if isinstance(trade, pl.DataFrame):
-        return trade.lazy(), None
+        return _canonical_frame(trade.lazy()), None
     if isinstance(trade, TradeData | LazyTradeData):
         frame = trade.frame
         return (frame.lazy() if isinstance(frame, pl.DataFrame) else frame), trade.report
