@@ -37,7 +37,7 @@ def test_chpl_has_50_unique_hs2022_codes_in_tiers() -> None:
 
 
 def test_chpl_codes_are_the_official_50() -> None:
-    # Third-party CHPL lists contain errors (methods.md §6.1); pin the exact set.
+    # Third-party CHPL lists contain errors (docs/methods.md#product-lists); pin the exact set.
     official = [
         "854231",
         "854232",

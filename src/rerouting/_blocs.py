@@ -168,7 +168,8 @@ _BLOCS: Final[tuple[Bloc, ...]] = (
         "(39 countries), fixed composition",
         "US BIS, EAR Supplement No. 3 to Part 746 (countries excluded from the "
         "Russia/Belarus foreign direct product rules) plus the United States; the count "
-        "of 39 is confirmed by the E5/BIS guidance of Sept 2023 (methods.md §1.8)",
+        "of 39 is confirmed by the E5/BIS guidance of Sept 2023 "
+        "(docs/methods.md#country-groups-and-blocs)",
         _static((*EU27_CODES, *_COALITION_NON_EU)),
         aliases=("GECC", "sanctions-coalition"),
     ),
@@ -176,13 +177,15 @@ _BLOCS: Final[tuple[Bloc, ...]] = (
         "CCA3",
         "Armenia, Kazakhstan, Kyrgyzstan: EAEU members bordering or close to Russia, the "
         "hub group of the EBRD 'Eurasian roundabout' papers",
-        "Chupilkin, Javorcik & Plekhanov (EBRD WP 276, 2023), methods.md §1.1",
+        "Chupilkin, Javorcik & Plekhanov (EBRD WP 276, 2023), "
+        "docs/methods.md#country-groups-and-blocs",
         _static(("ARM", "KAZ", "KGZ")),
     ),
     Bloc(
         "central-asia-caucasus",
         "Central Asia and South Caucasus hubs: ARM, AZE, GEO, KAZ, KGZ, TJK, UZB",
-        "Geographic grouping used by EBRD, BOFIT and the E5 guidance (methods.md §1)",
+        "Geographic grouping used by EBRD, BOFIT and the E5 guidance "
+        "(docs/methods.md#country-groups-and-blocs)",
         _static(("ARM", "AZE", "GEO", "KAZ", "KGZ", "TJK", "UZB")),
         aliases=("CAC", "hubs-cac"),
     ),
@@ -190,7 +193,8 @@ _BLOCS: Final[tuple[Bloc, ...]] = (
         "transshipment",
         "FinCEN/BIS 'common transshipment points' for Russia/Belarus export controls "
         "(18 countries)",
-        "FinCEN & BIS joint alerts (June 2022; May 2023 supplement), methods.md §1.8",
+        "FinCEN & BIS joint alerts (June 2022; May 2023 supplement), "
+        "docs/methods.md#country-groups-and-blocs",
         _static(_TRANSSHIPMENT),
         aliases=("fincen-bis", "transshipment-points"),
     ),

@@ -526,7 +526,8 @@ _BELARUS: Final[tuple[tuple[str, tuple[str, ...], str, str], ...]] = (
 )
 _BELARUS_SOURCE: Final = (
     "Council Regulation (EC) 765/2006 as amended by Reg. (EU) 2021/1030 and 2022/355 "
-    "(research/methods.md §2.1, §6.2); not an official consolidated annex"
+    "(docs/methods.md#product-lists, docs/methods.md#product-lists); not an official consolidated "
+    "annex"
 )
 
 
@@ -828,7 +829,7 @@ def _file_or_error(path: Path) -> ProductList:
 def similar_codes(products: ProductList | str, vintage: str = "HS2022") -> ProductList:
     """Placebo/control list: the other HS6 codes in the same HS4 headings.
 
-    For CHPL this is the "similar" class of methods.md §6.1 (e.g. 847141, 847149,
+    For CHPL this is the "similar" class of docs/methods.md#product-lists (e.g. 847141, 847149,
     847190 next to 847150/847180). Codes of the list itself are excluded.
 
     Args:

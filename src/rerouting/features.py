@@ -2,13 +2,14 @@
 
 Every feature is a function returning a ``pl.Expr`` over the wide route table
 built by :func:`route_table` (one row per route, with per-leg window statistics).
-The formulas and their sources are in ``docs/features.md``; methods §x refers to
-``research/methods.md``.
+The formulas and their sources are in ``docs/features.md``; docs/methods.md refers to
+``docs/methods.md``.
 
 Leg statistics use **implicit zeros**: a month without a record in an observed
 leg is a month without trade. Window levels are interquartile means over all
 months of the window (zeros included), so one large shipment cannot dominate
-(methods §4.5: robust price filters; §7 F6).
+(docs/methods.md#route-legs-and-window-statistics: robust price filters;
+docs/methods.md#route-legs-and-window-statistics).
 
 Leg prefixes: ``oh`` origin→hub, ``hd`` hub→destination, ``dr`` direct
 origin→destination. Window prefixes: ``b`` baseline, ``p`` post. Measures:
@@ -103,7 +104,7 @@ LEGS: Final = ("oh", "hd", "dr")
 RATIO_CAP: Final = 100.0
 #: A baseline below this share of the post level counts as (almost) no trade.
 NOVELTY_SHARE: Final = 0.05
-#: Freund C4 volume threshold (methods §3.2).
+#: Freund C4 volume threshold (docs/methods.md#features-freund-criteria-and-excess-flows).
 FREUND_C4: Final = 0.75
 
 
@@ -336,8 +337,9 @@ def _floor(leg: str, m: str) -> pl.Expr:
 def growth(leg: str, m: str = "v") -> pl.Expr:
     """Robust growth ratio of a leg: post level / baseline level (interquartile means).
 
-    Source: surge against a pre-sanction baseline (methods §1.7, F6), made robust
-    with interquartile means (methods §4.5).
+    Source: surge against a pre-sanction baseline (docs/methods.md#baseline-ec-surge-rule, F6),
+    made robust
+    with interquartile means (docs/methods.md#route-legs-and-window-statistics).
     """
     return log_ratio(pl.col(f"{leg}_p_lvl_{m}"), pl.col(f"{leg}_b_lvl_{m}"), _floor(leg, m)).exp()
 
@@ -350,7 +352,8 @@ def excess(leg: str, m: str = "v") -> pl.Expr:
 def direct_change() -> pl.Expr:
     """Relative change of the direct flow's mean, post vs baseline (−1 = vanished).
 
-    Source: EBRD (methods §1.1): sanctioned exports to Russia fell ~80% more.
+    Source: EBRD (docs/methods.md#features-growth-and-excess): sanctioned exports to Russia fell
+    ~80% more.
     """
     b, p = pl.col("dr_b_mean_v"), pl.col("dr_p_mean_v")
     return pl.when(b > 0).then(p / b - 1.0)
@@ -364,7 +367,8 @@ def balance_kg() -> pl.Expr:
     """Mass balance of the hub legs: ``min(Δkg_oh, Δkg_hd) / max(Δkg_oh, Δkg_hd)``.
 
     Goods passing through keep their mass (value gains a markup), so the two legs'
-    excess in kg should be of the same size (Freund's C4 volume rule, methods §3.2,
+    excess in kg should be of the same size (Freund's C4 volume rule,
+    docs/methods.md#features-freund-criteria-and-excess-flows,
     applied to the excess). Falls back to value when a leg has no mass; null
     when a hub leg is missing; 0 when either leg did not grow.
     """
@@ -377,7 +381,8 @@ def pass_through() -> pl.Expr:
     """Iyoha bound: what could have passed through the hub over the post window.
 
     ``Σ_post min(M^{h←o}, X^{h→d})`` approximated by ``n_post · min(mean_oh, mean_hd)``
-    in value (methods §3.1). An upper bound, never an evidence of evasion. Null
+    in value (docs/methods.md#what-the-scores-mean). An upper bound, never an evidence of evasion.
+    Null
     when a hub leg is missing.
     """
     oh, hd = pl.col("oh_p_mean_v"), pl.col("hd_p_mean_v")
@@ -400,7 +405,8 @@ def substitution_ratio() -> pl.Expr:
     """Route-level substitution ratio: hub legs' excess / fall of the direct flow.
 
     ``SR = min(Δ_oh, Δ_hd) / (−Δ_direct)`` with Δ = post mean − baseline mean
-    (EBRD DP20097, methods §1.1 F8, route-level version; a missing hub leg is
+    (EBRD DP20097, docs/methods.md#features-substitution-and-pass-through, route-level version; a
+    missing hub leg is
     left out of the min). Null when the direct flow did not fall or is missing.
     """
     d_oh = pl.col("oh_p_mean_v") - pl.col("oh_b_mean_v")
@@ -411,7 +417,8 @@ def substitution_ratio() -> pl.Expr:
 
 
 def freund_c2() -> pl.Expr:
-    """Freund C2: ``sh^{d←o}`` falls, ``sh^{h←o}`` rises and ``sh^{d←h}`` rises (§3.2)."""
+    """Freund C2: ``sh^{d←o}`` falls, ``sh^{h←o}`` rises and ``sh^{d←h}`` rises
+    (docs/methods.md#features-freund-criteria-and-excess-flows)."""
     sh_do_b = pl.col("dr_b_mean_v") / pl.col("dest_tot_b")
     sh_do_p = pl.col("dr_p_mean_v") / pl.col("dest_tot_p")
     sh_ho_b = pl.col("oh_b_mean_v") / pl.col("hub_imp_tot_b")
@@ -426,12 +433,14 @@ def freund_c2() -> pl.Expr:
 
 
 def freund_c4() -> pl.Expr:
-    """Freund C4: ``M^{h←o}_post ≥ 0.75 · X^{h→d}_post`` (methods §3.2)."""
+    """Freund C4: ``M^{h←o}_post ≥ 0.75 · X^{h→d}_post``
+    (docs/methods.md#features-freund-criteria-and-excess-flows)."""
     return pl.col("oh_p_mean_v") >= FREUND_C4 * pl.col("hd_p_mean_v")
 
 
 def freund_t() -> pl.Expr:
-    """Freund excess-flow transshipment value per post month (methods §3.2).
+    """Freund excess-flow transshipment value per post month
+    (docs/methods.md#features-freund-criteria-and-excess-flows).
 
     ``excess_oh = M^{h←o}_e − (M^{h←o}_s / M^{h←W}_s)·M^{h←W}_e``,
     ``excess_hd = X^{h→d}_e − (X^{h→d}_s / M^{d←W}_s)·M^{d←W}_e``,
@@ -449,7 +458,8 @@ def freund_t() -> pl.Expr:
 def uv_gap(num_leg: str, num_w: str, den_leg: str, den_w: str) -> pl.Expr:
     """``|ln(UV_num / UV_den)|`` with the unit values of a leg and window.
 
-    Goods passing through a hub keep their unit value up to a markup (methods §7 F10);
+    Goods passing through a hub keep their unit value up to a markup
+    (docs/methods.md#features-unit-values-and-price-effects);
     a large gap says the two legs carry different goods.
     """
     r = (pl.col(f"{num_leg}_{num_w}_uv") / pl.col(f"{den_leg}_{den_w}_uv")).log().abs()
@@ -462,7 +472,9 @@ def uv_gap_excess() -> pl.Expr:
     The unit value of a leg's excess is its robust value excess over its robust kg
     excess (``excess(leg, "v") / excess(leg, "kg")``): the price of what was added after
     the event, without the baseline trade that dilutes :func:`uv_gap` on post levels.
-    Rerouted goods keep their unit value up to a markup and freight (methods §4.4, §7
+    Rerouted goods keep their unit value up to a markup and freight
+    (docs/methods.md#features-unit-values-and-price-effects,
+    docs/methods.md#features-unit-values-and-price-effects
     F10); a hub that buys one grade and sells another of its own making does not.
     Null when either leg's value or kg excess is not positive.
     """
@@ -475,8 +487,9 @@ def uv_gap_excess() -> pl.Expr:
 def price_effect() -> pl.Expr:
     """How much of the hub legs' value growth is price: ``max(ln r_value − ln r_kg)``.
 
-    Values up with flat kg is a price shock, not a new route (methods §1.1: unit
-    values rose; §1.8: kg-per-value anomalies).
+    Values up with flat kg is a price shock, not a new route
+    (docs/methods.md#features-growth-and-excess: unit
+    values rose; docs/methods.md#features-unit-values-and-price-effects: kg-per-value anomalies).
     """
     parts = [growth(leg, "v").log() - growth(leg, "kg").log() for leg in ("oh", "hd")]
     return pl.max_horizontal(parts)
@@ -485,8 +498,9 @@ def price_effect() -> pl.Expr:
 def novelty() -> pl.Expr:
     """A hub leg had (almost) no trade before: baseline mean < 5% of post mean.
 
-    The extensive margin of the E5/BIS red flags (methods §1.8) and the wood cases'
-    "from zero to tens of thousands of m³" (methods §2.2-2.3).
+    The extensive margin of the E5/BIS red flags (docs/methods.md#features-novelty-and-persistence)
+    and the wood cases'
+    "from zero to tens of thousands of m³" (docs/methods.md#features-novelty-and-persistence).
     """
     flags = [
         (pl.col(f"{leg}_b_mean_v") < NOVELTY_SHARE * pl.col(f"{leg}_p_mean_v"))
@@ -524,7 +538,8 @@ def dest_other_growth() -> pl.Expr:
 
     Everyone but the origin and this hub. If it grew like the hub leg, the hub leg
     reflects a demand boom at the destination, not a route (difference-in-differences
-    control, methods §1.1, §3.2 C3). Measured on the scale of the hub→destination
+    control, docs/methods.md#features-growth-and-excess, docs/methods.md#features-controls).
+    Measured on the scale of the hub→destination
     leg (:data:`CONTROL_FLOOR`).
     """
     b = pl.col("dest_tot_b") - pl.col("dr_b_mean_v").fill_null(0) - pl.col("hd_b_mean_v")
@@ -556,17 +571,19 @@ def hub_plausibility() -> pl.Expr:
 
     ``excess_hd / mean_baseline(X^{h→World}_p)``: a hub that already exported the
     product widely can plausibly have produced it; a large ratio means the new
-    outflow dwarfs its capacity (methods §7 F11; the Kazakh plywood case, §2.2).
+    outflow dwarfs its capacity (docs/methods.md#features-plausibility-leg-gaps-and-materiality;
+    the Kazakh plywood case, docs/methods.md#features-plausibility-leg-gaps-and-materiality).
     """
     cap = pl.col("hub_exp_tot_b") + _floor("hd", "v")
     return (excess("hd").clip(lower_bound=0.0) / cap).clip(upper_bound=RATIO_CAP)
 
 
 def mirror_gap(leg: str) -> pl.Expr:
-    """Relative mirror gap of a leg over post months both sides report (methods §7 F1).
+    """Relative mirror gap of a leg over post months both sides report
+    (docs/methods.md#features-plausibility-leg-gaps-and-materiality).
 
     ``(M_fob − X) / max(M_fob, X)``; negative means exports without arrivals, the
-    lost-in-transit direction (methods §1.2).
+    lost-in-transit direction (docs/methods.md#arrival-ratio-and-lost-in-transit).
     """
     x, m = pl.col(f"{leg}_p_exp"), pl.col(f"{leg}_p_imp")
     return pl.when(pl.max_horizontal(x, m) > 0).then((m - x) / pl.max_horizontal(x, m))
@@ -586,7 +603,7 @@ def comovement(
     flow at ``t`` with the hub→destination flow at ``t + ℓ``; months without a
     record are zeros. Returns ``origin, hub, destination, hs, comove, comove_lag``
     (the lag with the highest correlation). Source: Liu & Shi (2019), Nouwen
-    (quantities, lagged), World Bank 96% (methods §3.3, F9).
+    (quantities, lagged), World Bank 96% (docs/methods.md#features-co-movement-of-the-hub-legs, F9).
     """
     step = windows.step
     if measure == "kg":

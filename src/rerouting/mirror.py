@@ -130,7 +130,7 @@ def cif_to_fob(import_value: IntoExpr, margin: IntoNumber) -> pl.Expr:
 
 
 def absolute_gap(x: IntoExpr, m_fob: IntoExpr) -> pl.Expr:
-    """Mirror gap ``M_fob − X`` (GFI ``gaps.R``; methods.md F1).
+    """Mirror gap ``M_fob − X`` (GFI ``gaps.R``; docs/methods.md#mirror-gaps-and-ciffob-margins).
 
     Positive: the importer reports more. Negative: the exporter reports more, the
     lost-in-transit direction. Null when either side is null.
@@ -142,7 +142,8 @@ def absolute_gap(x: IntoExpr, m_fob: IntoExpr) -> pl.Expr:
 
 
 def relative_gap(x: IntoExpr, m_fob: IntoExpr) -> pl.Expr:
-    """Relative gap ``(M_fob − X) / max(X, M_fob)`` in [−1, 1] (methods.md F1).
+    """Relative gap ``(M_fob − X) / max(X, M_fob)`` in [−1, 1]
+    (docs/methods.md#mirror-gaps-and-ciffob-margins).
 
     Example:
         ``X = 100, M_fob = 80`` gives ``−0.2``.
@@ -152,7 +153,8 @@ def relative_gap(x: IntoExpr, m_fob: IntoExpr) -> pl.Expr:
 
 
 def log_ratio(x: IntoExpr, m_fob: IntoExpr) -> pl.Expr:
-    """Log mirror ratio ``ln(M_fob / X)`` (methods.md F1; GFI regresses ``ln(v_M/v_X)``).
+    """Log mirror ratio ``ln(M_fob / X)`` (docs/methods.md#mirror-gaps-and-ciffob-margins; GFI
+    regresses ``ln(v_M/v_X)``).
 
     Null unless both values are positive (a missing side is no evidence of zero trade).
 
@@ -618,7 +620,8 @@ def reporter_reliability(
     min_value: float = 0.0,
     min_partners: int = 1,
 ) -> pl.DataFrame:
-    """Reporter accuracy scores per country and role (Growth Lab style, methods.md §4.3).
+    """Reporter accuracy scores per country and role (Growth Lab style,
+    docs/methods.md#reporter-reliability).
 
     Pair totals over all products: ``s = |X − M_fob| / (X + M_fob)`` for each
     exporter-importer pair, using only periods in which both countries reported
@@ -693,7 +696,8 @@ def arrival_ratio(
     baseline: tuple[dt.date, dt.date] | str | None = None,
     post: tuple[dt.date, dt.date] | str | None = None,
 ) -> pl.DataFrame:
-    """Arrival ratio ("lost in transit") before and after an event (methods.md F3, §1.2).
+    """Arrival ratio ("lost in transit") before and after an event
+    (docs/methods.md#arrival-ratio-and-lost-in-transit).
 
     ``AR = Σ M_fob / Σ X`` over a window: how much of what exporters declare
     shows up in the importers' statistics. ``delta = AR_post − AR_pre``, and::

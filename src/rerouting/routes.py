@@ -186,7 +186,8 @@ class Windows:
 def scenario_windows(scenario: Scenario, first: dt.date, last: dt.date, frequency: str) -> Windows:
     """Baseline and post windows for data spanning ``first``..``last``.
 
-    Defaults (methods §1.7, EC rule): the baseline is up to 24 months before the
+    Defaults (docs/methods.md#baseline-ec-surge-rule, EC rule): the baseline is up to 24 months
+    before the
     event; the post window runs from the event to the end of the data. With annual
     data the event's year counts as post (as in the EC and IESEG 2022-vs-2021
     comparisons) and the baseline is the two years before it.

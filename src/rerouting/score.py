@@ -13,8 +13,10 @@
     features: ``s = 2^{−E[h(x)] / c(n)}`` in (0, 1], higher = more isolated.
 
 Baselines (``scorer=``)
-    ``ec-surge`` (European Commission rule, methods §1.7), ``freund`` (criteria,
-    methods §3.2) and ``both-up`` (both hub legs up). Each is a score in [0, 1]
+    ``ec-surge`` (European Commission rule, docs/methods.md#baseline-ec-surge-rule), ``freund``
+    (criteria,
+    docs/methods.md#features-freund-criteria-and-excess-flows) and ``both-up`` (both hub legs up).
+    Each is a score in [0, 1]
     whose flag (``<name>_flag``) holds exactly when the score is ≥ 0.5; flagged
     routes are ordered by the rule's own magnitude.
 
@@ -81,7 +83,8 @@ def get_scorer_names() -> list[str]:
     return list(SCORERS)
 
 
-#: EC rule thresholds (methods §1.7): ≥ +100% against the baseline, > €1m a year.
+#: EC rule thresholds (docs/methods.md#baseline-ec-surge-rule): ≥ +100% against the baseline, > €1m
+#: a year.
 EC_SURGE: Final = 1.0
 EC_MIN_VALUE: Final = 1_000_000.0
 #: Unit values of the two hub legs' excess further apart than this factor are not the
@@ -109,7 +112,8 @@ class Term:
 
 
 def _hub_leg_growth(leg: str) -> pl.Expr:
-    # Volume first: kg cannot be inflated by a price rise (methods §3.3, Nouwen).
+    # Volume first: kg cannot be inflated by a price rise
+    # (docs/methods.md#features-co-movement-of-the-hub-legs, Nouwen).
     return pl.coalesce(pl.col(f"{leg}_ratio_kg"), pl.col(f"{leg}_ratio_value"))
 
 
@@ -132,13 +136,15 @@ def _gates() -> tuple[Term, ...]:
             1.0,
             _sigmoid((pl.col("balance_kg") - 0.25) / 0.08),
             "mass in ≈ mass out: the smaller leg's kg excess is at least a quarter of the "
-            "larger's (0.5 at 0.25; Freund C4 applied to the excess, §3.2)",
+            "larger's (0.5 at 0.25; Freund C4 applied to the excess, "
+            "docs/methods.md#features-freund-criteria-and-excess-flows)",
         ),
         Term(
             "direct",
             1.0,
             _sigmoid(((-pl.col("direct_change")) - 0.3) / 0.1),
-            "the direct flow fell: 0.5 at −30% (a sanction that binds, EBRD §1.1)",
+            "the direct flow fell: 0.5 at −30% (a sanction that binds, EBRD "
+            "docs/methods.md#features-growth-and-excess)",
         ),
         Term(
             "same_goods",
@@ -146,7 +152,8 @@ def _gates() -> tuple[Term, ...]:
             _sigmoid((math.log(SAME_GOODS_UV) - pl.col("uv_gap_excess")) / 0.1),
             "the goods added on the two hub legs are the same goods: their unit values "
             "within a factor 1.5 (0.5 at ×1.5; a markup and freight explain a few per "
-            "cent, not half; §4.4, §7 F10)",
+            "cent, not half; docs/methods.md#features-unit-values-and-price-effects, "
+            "docs/methods.md#features-unit-values-and-price-effects)",
         ),
     )
 
@@ -161,32 +168,37 @@ def _terms() -> tuple[Term, ...]:
             "balance_kg",
             1.5,
             pl.col("balance_kg"),
-            "mass in ≈ mass out: min/max of the hub legs' kg excess (Freund C4, §3.2)",
+            "mass in ≈ mass out: min/max of the hub legs' kg excess (Freund C4, "
+            "docs/methods.md#features-freund-criteria-and-excess-flows)",
         ),
         Term(
             "direct_drop",
             1.0,
             (-pl.col("direct_change")).clip(0.0, 1.0),
-            "the direct flow fell (EBRD substitution, §1.1): −Δ direct, clipped to [0, 1]",
+            "the direct flow fell (EBRD substitution, docs/methods.md#features-growth-and-excess): "
+            "−Δ direct, clipped to [0, 1]",
         ),
         Term(
             "comove",
             1.5,
             pl.col("comove_kg").fill_null(pl.col("comove_value")).clip(0.0, 1.0),
-            "the hub legs co-move at their best lag (Liu & Shi, §3.3): r⁺ in kg",
+            "the hub legs co-move at their best lag (Liu & Shi, "
+            "docs/methods.md#features-co-movement-of-the-hub-legs): r⁺ in kg",
         ),
         Term(
             "uv_match",
             1.0,
             (-pl.col("uv_gap_legs") / 0.5).exp(),
-            "same goods in and out: exp(−|ln UV_hd/UV_oh| / 0.5) (§7 F10)",
+            "same goods in and out: exp(−|ln UV_hd/UV_oh| / 0.5) "
+            "(docs/methods.md#features-unit-values-and-price-effects)",
         ),
         Term(
             "specific",
             1.5,
             _sigmoid((pl.min_horizontal(spec_hd, spec_oh) - math.log(1.5)) / 0.35),
             "growth beyond the controls (destination's other suppliers, hub's other "
-            "products and other sources): difference in differences (§1.1, §3.2 C3)",
+            "products and other sources): difference in differences "
+            "(docs/methods.md#features-growth-and-excess, docs/methods.md#features-controls)",
         ),
         Term(
             "persistence",
@@ -265,9 +277,10 @@ def baseline_scores(features: pl.DataFrame, *, ec_min_value: float = EC_MIN_VALU
 
     - ``ec_surge``: the flow via the hub (hub→destination; origin→hub when that leg
       is missing) is ≥ +100% against its baseline mean and worth more than
-      ``ec_min_value`` a year in the post window (EC rule, methods §1.7).
+      ``ec_min_value`` a year in the post window (EC rule, docs/methods.md#baseline-ec-surge-rule).
       Ordered by that flow's yearly excess over its baseline.
-    - ``freund``: C2 ∧ C4 ∧ T > 0 (methods §3.2). Ordered by T (money).
+    - ``freund``: C2 ∧ C4 ∧ T > 0 (docs/methods.md#features-freund-criteria-and-excess-flows).
+    Ordered by T (money).
     - ``both_up``: both hub legs' means are above their baseline means. Ordered by
       the smaller leg's excess (money).
 
