@@ -10,13 +10,13 @@ Stages:
 
 ``read``
     read the Parquet trade table and harmonise HS codes to HS2017
-    (``rerouting.normalise.harmonise_hs``): every row, materialised.
+    (``rerouting._normalise.harmonise_hs``): every row, materialised.
 ``mirror``
-    mirror pairing (``rerouting.mirror.mirror(reliability=False)``): one row per
+    mirror pairing (``rerouting._mirror.mirror(reliability=False)``): one row per
     exporter, importer, hs, frequency, period, currency with both sides, gaps, unit
     values, provenance and the best estimate.
 ``legs``
-    the route aggregation of one scenario (``rerouting.routes.build_legs`` then
+    the route aggregation of one scenario (``rerouting._legs.build_legs`` then
     ``rerouting.features.leg_stats``): reporting coverage, product filter, HS
     harmonisation, mirror pairing with reliability weights, side labels (EU members
     summed), the destination's other-product totals, hub candidates and per-leg window
@@ -61,7 +61,7 @@ class Ctx:
 
     @cached_property
     def scenario(self) -> Any:
-        from rerouting.config import Scenario
+        from rerouting._config import Scenario
 
         return Scenario.model_validate(self.scenario_data)
 
@@ -88,7 +88,7 @@ class Plan:
         import polars as pl
 
         from rerouting._hs import VINTAGES, conversion_table
-        from rerouting.routes import _products, resolve_sides
+        from rerouting._legs import _products, resolve_sides
 
         plist = _products(scenario.products)
         assert plist is not None, "the benchmarks scan a product list"
@@ -176,7 +176,7 @@ def _harmonised_summary(df: Any) -> Callable[[], Summary]:
 def polars_read(ctx: Ctx) -> Callable[[], Summary]:
     import polars as pl
 
-    from rerouting.normalise import harmonise_hs_with_summary
+    from rerouting._normalise import harmonise_hs_with_summary
 
     out, _ = harmonise_hs_with_summary(pl.scan_parquet(ctx.path))
     df = out.collect()
@@ -185,8 +185,8 @@ def polars_read(ctx: Ctx) -> Callable[[], Summary]:
 
 def polars_read_trade(ctx: Ctx) -> Callable[[], Summary]:
     """The eager reader (`read_trade`: checks, row accounting) then harmonisation."""
-    from rerouting.io import read_trade
-    from rerouting.normalise import harmonise_hs_with_summary
+    from rerouting._io import read_trade
+    from rerouting._normalise import harmonise_hs_with_summary
 
     data = read_trade(ctx.path)
     out, _ = harmonise_hs_with_summary(data.frame)
@@ -214,7 +214,7 @@ def _mirror_summary(df: Any) -> Summary:
 def polars_mirror(ctx: Ctx) -> Callable[[], Summary]:
     import polars as pl
 
-    from rerouting.mirror import mirror
+    from rerouting._mirror import mirror
 
     df = mirror(pl.scan_parquet(ctx.path), reliability=False).collect()
     return lambda: _mirror_summary(df)
@@ -224,7 +224,7 @@ def polars_mirror_reliability(ctx: Ctx) -> Callable[[], Summary]:
     """The library default: best values weighted by reporter reliability scores."""
     import polars as pl
 
-    from rerouting.mirror import mirror
+    from rerouting._mirror import mirror
 
     df = mirror(pl.scan_parquet(ctx.path)).collect()
     s = _mirror_summary(df)
@@ -250,8 +250,8 @@ def _legs_summary_pl(stats: Any, other: Any, n_hubs: int) -> Summary:
 def polars_legs(ctx: Ctx) -> Callable[[], Summary]:
     import polars as pl
 
+    from rerouting._legs import build_legs
     from rerouting.features import leg_stats
-    from rerouting.routes import build_legs
 
     legs = build_legs(pl.scan_parquet(ctx.path), ctx.scenario)
     olab, dlab, hubs = (
@@ -271,7 +271,7 @@ def polars_legs(ctx: Ctx) -> Callable[[], Summary]:
 def polars_scan(ctx: Ctx) -> Callable[[], Summary]:
     import polars as pl
 
-    from rerouting.scan import scan
+    from rerouting._scan import scan
 
     result = scan(pl.scan_parquet(ctx.path), scenario=ctx.scenario)
     return lambda: {"routes": result.routes.height, "legs": result.legs.height}
@@ -281,7 +281,7 @@ def polars_scan_every_product(ctx: Ctx) -> Callable[[], Summary]:
     """The scan with no product list: every product of the data (a heavier workload)."""
     import polars as pl
 
-    from rerouting.scan import scan
+    from rerouting._scan import scan
 
     scenario = ctx.scenario.model_copy(update={"products": None})
     result = scan(pl.scan_parquet(ctx.path), scenario=scenario)
@@ -300,7 +300,7 @@ def polars_scan_eager(ctx: Ctx) -> Callable[[], Summary]:
     """The scan of a DataFrame read whole first (no pushdown into the Parquet reader)."""
     import polars as pl
 
-    from rerouting.scan import scan
+    from rerouting._scan import scan
 
     result = scan(pl.read_parquet(ctx.path), scenario=ctx.scenario)
     return lambda: {"routes": result.routes.height, "legs": result.legs.height}
@@ -308,7 +308,7 @@ def polars_scan_eager(ctx: Ctx) -> Callable[[], Summary]:
 
 def polars_scan_read_trade(ctx: Ctx) -> Callable[[], Summary]:
     """The scan of a path: ``read_trade`` (checks, row accounting) reads it eagerly."""
-    from rerouting.scan import scan
+    from rerouting._scan import scan
 
     result = scan(ctx.path, scenario=ctx.scenario)
     return lambda: {"routes": result.routes.height, "legs": result.legs.height}
@@ -316,8 +316,8 @@ def polars_scan_read_trade(ctx: Ctx) -> Callable[[], Summary]:
 
 def polars_scan_scan_trade(ctx: Ctx) -> Callable[[], Summary]:
     """The scan of a path read lazily: ``scan_trade`` (row rules, row accounting)."""
-    from rerouting.io import scan_trade
-    from rerouting.scan import scan
+    from rerouting._io import scan_trade
+    from rerouting._scan import scan
 
     result = scan(scan_trade(ctx.path), scenario=ctx.scenario)
     return lambda: {"routes": result.routes.height, "legs": result.legs.height}

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from rerouting._evaluate import DEV_SEEDS, HELDOUT_SEEDS, evaluate, random_world
-from rerouting.scan import scan
+from rerouting._scan import scan
 
 
 def main() -> None:

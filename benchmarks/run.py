@@ -49,7 +49,7 @@ def _worker(stage: str, contender: str, rows: int, engine: str | None) -> None:
         # process, which is start-up, not work (docs/performance.md).
         import sklearn.ensemble  # noqa: F401
 
-        import rerouting.scan  # noqa: F401
+        import rerouting._scan  # noqa: F401
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     summary = fn(ctx)

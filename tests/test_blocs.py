@@ -12,7 +12,7 @@ from rerouting._blocs import (
     member_expr,
     resolve_countries,
 )
-from rerouting.exceptions import ConfigError, UnknownListError
+from rerouting._exceptions import ConfigError, UnknownListError
 
 
 def test_eu_membership_by_date() -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from rerouting import ConfigError, Scenario
-from rerouting.config import parse_month, parse_window
+from rerouting._config import parse_month, parse_window
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from rerouting._config import Scenario
 from rerouting._engine import LegBuilder, PolarsEngine, resolve_engine
-from rerouting.config import Scenario
-from rerouting.exceptions import ConfigError
-from rerouting.routes import LegSet, build_legs
-from rerouting.scan import scan
+from rerouting._exceptions import ConfigError
+from rerouting._legs import LegSet, build_legs
+from rerouting._scan import scan
 
 DEMO = Path(__file__).parent.parent / "fixtures" / "demo"
 SCENARIO = {"origin": "BLR", "destination": "EU", "event": "2022-03"}

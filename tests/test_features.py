@@ -9,7 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from rerouting.config import Scenario
+from rerouting._config import Scenario
+from rerouting._legs import scenario_windows
+from rerouting._scan import scan
 from rerouting.features import (
     FEATURES,
     comovement,
@@ -17,8 +19,6 @@ from rerouting.features import (
     log_ratio,
     mirror_gap,
 )
-from rerouting.routes import scenario_windows
-from rerouting.scan import scan
 from rerouting.schema import CANONICAL_SCHEMA
 
 EVENT = dt.date(2022, 3, 1)

@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import rerouting as rr
-from rerouting.config import Scenario
+from rerouting._config import Scenario
 
 if TYPE_CHECKING:
     from pathlib import Path

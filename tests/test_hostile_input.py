@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from rerouting import read_trade, scan_trade
 from rerouting._cli import cli
-from rerouting.exceptions import ConfigError, ParseError, ReroutingError
+from rerouting._exceptions import ConfigError, ParseError, ReroutingError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -186,7 +186,7 @@ def test_8_bom_only_baci_country_table(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf"])
 def test_9_empty_rates_file(tmp_path: Path, content: bytes) -> None:
-    from rerouting.normalise import convert_currency
+    from rerouting._normalise import convert_currency
 
     rates = write(tmp_path / "rates.csv", content)
     frame = read_trade(write(tmp_path / "t.csv", HEADER + "\n" + rows("DEU"))).frame
@@ -255,7 +255,7 @@ def test_12_terminal_gets_no_control_characters_or_markup(tmp_path: Path) -> Non
 
 
 def test_minor_toml_with_bom_and_invalid_dates(tmp_path: Path) -> None:
-    from rerouting.config import Scenario, parse_month
+    from rerouting._config import Scenario, parse_month
 
     cfg = write(
         tmp_path / "s.toml", b'\xef\xbb\xbforigin = "BLR"\ndestination = "EU"\nevent = "2022-03"\n'

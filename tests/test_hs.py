@@ -5,6 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from rerouting._exceptions import ConfigError
 from rerouting._hs import (
     VINTAGES,
     concordance,
@@ -18,7 +19,6 @@ from rerouting._hs import (
     split_codes,
     vintage_for_period,
 )
-from rerouting.exceptions import ConfigError
 
 
 @pytest.mark.parametrize(("vintage", "n6"), [("HS2012", 5206), ("HS2017", 5388), ("HS2022", 5613)])

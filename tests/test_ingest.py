@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rerouting import IngestReport
-from rerouting.ingest import DROP_REASONS, FileReport
+from rerouting._ingest import DROP_REASONS, FileReport
 
 
 def test_report_must_add_up() -> None:

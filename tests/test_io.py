@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
-from rerouting.io import TradeData, detect_format, read_trade
+from rerouting._io import TradeData, detect_format, read_trade
+from rerouting._validate import validate_trade
 from rerouting.schema import CANONICAL_SCHEMA
-from rerouting.validate import validate_trade
 
 if TYPE_CHECKING:
     from pathlib import Path

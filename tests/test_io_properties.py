@@ -16,9 +16,9 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rerouting.exceptions import ReroutingError
-from rerouting.io import TradeData, read_trade
-from rerouting.validate import validate_trade
+from rerouting._exceptions import ReroutingError
+from rerouting._io import TradeData, read_trade
+from rerouting._validate import validate_trade
 
 SETTINGS = settings(
     max_examples=40,

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
-from rerouting.exceptions import SchemaError
-from rerouting.io import read_trade
-from rerouting.validate import validate_trade
+from rerouting._exceptions import SchemaError
+from rerouting._io import read_trade
+from rerouting._validate import validate_trade
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
-from rerouting.exceptions import (
+from rerouting._exceptions import (
     ConfigError,
     FormatDetectionError,
     ParseError,
@@ -17,7 +17,7 @@ from rerouting.exceptions import (
     SchemaError,
     SourceNotFoundError,
 )
-from rerouting.io import FORMATS, detect_format, read_trade
+from rerouting._io import FORMATS, detect_format, read_trade
 from rerouting.schema import CANONICAL_SCHEMA
 
 if TYPE_CHECKING:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
+from rerouting._exceptions import ConfigError, UnknownListError
 from rerouting._hs import nomenclature
 from rerouting._lists import (
     list_catalog,
@@ -14,8 +15,7 @@ from rerouting._lists import (
     product_list,
     similar_codes,
 )
-from rerouting.exceptions import ConfigError, UnknownListError
-from rerouting.normalise import harmonise_hs
+from rerouting._normalise import harmonise_hs
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,8 +9,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from rerouting.exceptions import ConfigError, CurrencyError, InputError, SchemaError
-from rerouting.mirror import (
+from rerouting._exceptions import ConfigError, CurrencyError, InputError, SchemaError
+from rerouting._mirror import (
     FLOW_COLUMNS,
     absolute_gap,
     arrival_ratio,

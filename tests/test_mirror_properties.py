@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rerouting.mirror import KEY, mirror
+from rerouting._mirror import KEY, mirror
 from rerouting.schema import CANONICAL_SCHEMA
 
 COUNTRIES = ["AAA", "BBB", "CCC", "DDD"]

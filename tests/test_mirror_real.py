@@ -3,7 +3,7 @@
 Data: fixtures/real/eurostat_totals_eu_hubs_2019_2024 (see fixtures/real/PROVENANCE.md).
 Eurostat reports each member's monthly exports (FOB, EUR) to AM/GE/KZ/KG/RU/UZ; the
 hubs' statistics offices report yearly imports by partner (CIF, converted to EUR at
-fixed annual rates). Both are read with ``rerouting.io.read_trade``. In 2022
+fixed annual rates). Both are read with ``rerouting._io.read_trade``. In 2022
 Lithuania → Kyrgyzstan is €324.7M in Eurostat but €63.6M in Kyrgyz statistics.
 """
 
@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 
 from rerouting._blocs import bloc_members
-from rerouting.io import read_trade
-from rerouting.mirror import arrival_ratio, mirror, reporter_reliability
+from rerouting._io import read_trade
+from rerouting._mirror import arrival_ratio, mirror, reporter_reliability
 
 if TYPE_CHECKING:
     from pathlib import Path

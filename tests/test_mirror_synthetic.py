@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from rerouting.mirror import arrival_ratio, mirror, reporter_reliability
+from rerouting._mirror import arrival_ratio, mirror, reporter_reliability
 from rerouting.synthetic import MARGIN_RANGE, World, make_world
 
 

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
-from rerouting.exceptions import (
+from rerouting._exceptions import (
     CodeMappingError,
     ConfigError,
     CurrencyError,
     DataQualityWarning,
     SchemaError,
 )
-from rerouting.normalise import (
+from rerouting._normalise import (
     check_single_currency,
     convert_currency,
     harmonise_hs,

@@ -18,14 +18,14 @@ import numpy as np
 import polars as pl
 import pytest
 
+from rerouting._config import Scenario
+from rerouting._exceptions import ConfigError
+from rerouting._ingest import FileReport, IngestReport
+from rerouting._legs import scenario_windows
 from rerouting._report import render_html, repr_html, write_html
 from rerouting._report._data import prepare
-from rerouting.config import Scenario
-from rerouting.exceptions import ConfigError
-from rerouting.ingest import FileReport, IngestReport
-from rerouting.result import ResolvedScan, RouteTable
-from rerouting.routes import scenario_windows
-from rerouting.scan import scan
+from rerouting._result import ResolvedScan, RouteTable
+from rerouting._scan import scan
 
 if TYPE_CHECKING:
     from pathlib import Path

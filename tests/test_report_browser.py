@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from rerouting._config import Scenario
 from rerouting._report import write_html
-from rerouting.config import Scenario
 from test_report import INJECT_CLOSE, INJECT_IMG, INJECT_SCRIPT, make_table
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import Browser, Page
 
-    from rerouting.result import RouteTable
+    from rerouting._result import RouteTable
 
 pytestmark = pytest.mark.browser
 
@@ -104,7 +104,7 @@ def open_report(browser: Browser, path: Path) -> Opened:
 
 @pytest.fixture(scope="module")
 def demo_table() -> RouteTable:
-    from rerouting.scan import scan
+    from rerouting._scan import scan
 
     scenario = Scenario.from_toml(DEMO / "scenario.toml")
     return scan(str(DEMO / "trade.parquet"), scenario=scenario)

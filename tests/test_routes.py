@@ -7,9 +7,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from rerouting.config import Scenario
-from rerouting.exceptions import ConfigError, NoDataError
-from rerouting.routes import build_legs, candidate_routes, resolve_sides, scenario_windows
+from rerouting._config import Scenario
+from rerouting._exceptions import ConfigError, NoDataError
+from rerouting._legs import build_legs, candidate_routes, resolve_sides, scenario_windows
 from rerouting.schema import CANONICAL_SCHEMA
 
 D = dt.date

@@ -16,15 +16,15 @@ import polars as pl
 import pytest
 from sklearn.metrics import average_precision_score
 
-from rerouting.exceptions import ConfigError, CurrencyError, DataQualityWarning, NoDataError
-from rerouting.scan import scan
+from rerouting._exceptions import ConfigError, CurrencyError, DataQualityWarning, NoDataError
+from rerouting._scan import scan
 from rerouting.schema import CANONICAL_SCHEMA
 from rerouting.synthetic import World, make_world
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from rerouting.result import RouteTable
+    from rerouting._result import RouteTable
 
 SEEDS = (0, 1, 2, 3, 4)
 DIRECTIONS = ("import-ban", "export-control")
@@ -230,7 +230,7 @@ def comext(real_data: Path) -> RouteTable:
         / "comext_eu27_exports_reg833_2020_2022"
         / "eu27_exports_sanctioned_cn_codes_monthly_2020-01_2022-11.parquet"
     )
-    from rerouting.io import read_trade
+    from rerouting._io import read_trade
 
     data = read_trade(path, format="comext-browser")
     return scan(data, origin="EU", destination="RUS", event="2022-03", products="eu-833")
@@ -341,7 +341,7 @@ def test_scan_refuses_a_tidy_frame_naming_the_missing_canonical_columns() -> Non
     import pytest
 
     import rerouting as rr
-    from rerouting.exceptions import SchemaError
+    from rerouting._exceptions import SchemaError
 
     tidy = pl.LazyFrame(
         {

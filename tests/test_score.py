@@ -12,10 +12,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError, SkipTestWarning
 from sklearn.utils.estimator_checks import check_estimator
 
-from rerouting.classifier import RouteClassifier
-from rerouting.exceptions import ConfigError
-from rerouting.scan import scan
-from rerouting.score import (
+from rerouting._classifier import RouteClassifier
+from rerouting._exceptions import ConfigError
+from rerouting._scan import scan
+from rerouting._score import (
     GATES,
     MODEL_FEATURES,
     TERMS,
@@ -201,10 +201,10 @@ def test_scorer_must_be_known_or_fitted() -> None:
 
 
 def test_one_registry_entry_adds_a_scorer_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rerouting.score as score_module
+    import rerouting._score as score_module
     from rerouting import _cli
-    from rerouting.config import Scenario
-    from rerouting.scan import scan
+    from rerouting._config import Scenario
+    from rerouting._scan import scan
     from rerouting.synthetic import demo_world
 
     spec = score_module.ScorerSpec("iforest-copy", "iforest_score", "a test entry")

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rerouting import LazyTradeData, read_trade, scan, scan_trade
+from rerouting._exceptions import ConfigError, FormatDetectionError, ReroutingError
 from rerouting._readers._stream import GROUP_RULES_NOTE
-from rerouting.exceptions import ConfigError, FormatDetectionError, ReroutingError
 from rerouting.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA
 from rerouting.synthetic import World, make_world
 

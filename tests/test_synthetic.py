@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pytest
 
+from rerouting._config import Scenario
+from rerouting._exceptions import ConfigError, SourceNotFoundError
 from rerouting._synthetic._products import nomenclature
-from rerouting.config import Scenario
-from rerouting.exceptions import ConfigError, SourceNotFoundError
 from rerouting.schema import CANONICAL_SCHEMA
 from rerouting.synthetic import (
     DECOY_TYPES,

@@ -7,9 +7,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from rerouting.exceptions import SchemaError
+from rerouting._exceptions import SchemaError
+from rerouting._validate import RULES, ValidationReport, validate_trade
 from rerouting.schema import CANONICAL_SCHEMA
-from rerouting.validate import RULES, ValidationReport, validate_trade
 
 
 def canonical(n: int = 4) -> pl.DataFrame:

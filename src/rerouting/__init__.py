@@ -17,9 +17,9 @@ import importlib.metadata as _metadata
 import types as _types
 import typing as _typing
 
-from rerouting import features, mirror, reference, synthetic
-from rerouting.config import Scenario
-from rerouting.exceptions import (
+from rerouting import features, reference, synthetic
+from rerouting._config import Scenario
+from rerouting._exceptions import (
     CodeMappingError,
     ConfigError,
     CurrencyError,
@@ -34,18 +34,19 @@ from rerouting.exceptions import (
     SourceNotFoundError,
     UnknownListError,
 )
-from rerouting.ingest import IngestReport
-from rerouting.io import LazyTradeData, TradeData, detect_format, read_trade, scan_trade
-from rerouting.normalise import convert_currency, harmonise_hs
+from rerouting._ingest import IngestReport
+from rerouting._io import LazyTradeData, TradeData, detect_format, read_trade, scan_trade
+from rerouting._mirror import arrival_ratio, mirror, reporter_reliability
+from rerouting._normalise import convert_currency, harmonise_hs, harmonise_hs_with_summary
+from rerouting._result import ResolvedScan, RouteTable
+from rerouting._scan import scan
+from rerouting._score import get_scorer_names
+from rerouting._validate import ValidationReport, validate_trade
 from rerouting.reference import ProductList, bloc_members, product_list, resolve_countries
-from rerouting.result import ResolvedScan, RouteTable
-from rerouting.scan import scan
-from rerouting.score import get_scorer_names
 from rerouting.synthetic import World, make_world
-from rerouting.validate import ValidationReport, validate_trade
 
 if _typing.TYPE_CHECKING:
-    from rerouting.classifier import RouteClassifier
+    from rerouting._classifier import RouteClassifier
 
 try:
     __version__ = _metadata.version("rerouting")
@@ -77,17 +78,20 @@ __all__ = [
     "ValidationReport",
     "World",
     "__version__",
+    "arrival_ratio",
     "bloc_members",
     "convert_currency",
     "detect_format",
     "features",
     "get_scorer_names",
     "harmonise_hs",
+    "harmonise_hs_with_summary",
     "make_world",
     "mirror",
     "product_list",
     "read_trade",
     "reference",
+    "reporter_reliability",
     "resolve_countries",
     "scan",
     "scan_trade",
@@ -107,7 +111,7 @@ del _name, _obj
 def __getattr__(name: str) -> _typing.Any:
     # RouteClassifier needs scikit-learn; import it only when asked for.
     if name == "RouteClassifier":
-        from rerouting.classifier import RouteClassifier
+        from rerouting._classifier import RouteClassifier
 
         RouteClassifier.__module__ = "rerouting"
         return RouteClassifier

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
-from rerouting.exceptions import ConfigError, UnknownListError
+from rerouting._exceptions import ConfigError, UnknownListError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

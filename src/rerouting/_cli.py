@@ -25,16 +25,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rerouting.exceptions import ConfigError, ReroutingError, ReroutingWarning
-from rerouting.score import get_scorer_names
+from rerouting._exceptions import ConfigError, ReroutingError, ReroutingWarning
+from rerouting._score import get_scorer_names
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from rerouting.config import Scenario
-    from rerouting.ingest import IngestReport
-    from rerouting.io import LazyTradeData, TradeData
-    from rerouting.result import RouteTable
+    from rerouting._config import Scenario
+    from rerouting._ingest import IngestReport
+    from rerouting._io import LazyTradeData, TradeData
+    from rerouting._result import RouteTable
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -158,7 +158,7 @@ def _parse_columns(spec: str | None) -> dict[str, str] | None:
 def _read(
     ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None, *, summary: bool = True
 ) -> TradeData:
-    from rerouting.io import read_trade
+    from rerouting._io import read_trade
 
     with ui.step(f"Read {len(inputs)} input(s)"):
         data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))
@@ -177,7 +177,7 @@ _STREAM_TIP_ROWS = 20_000_000
 
 
 def _stream(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> LazyTradeData:
-    from rerouting.io import scan_trade
+    from rerouting._io import scan_trade
 
     if fmt not in ("auto", "tidy"):
         raise ConfigError(
@@ -196,9 +196,9 @@ def _apply_currency(
     ui: Ui, data: TradeData | LazyTradeData, currency: str | None, rates: str | None
 ) -> TradeData | LazyTradeData:
     """Convert to one currency when asked; refuse to mix currencies silently."""
-    from rerouting.io import LazyTradeData as _LazyTradeData
-    from rerouting.io import TradeData as _TradeData
-    from rerouting.normalise import check_single_currency, convert_currency
+    from rerouting._io import LazyTradeData as _LazyTradeData
+    from rerouting._io import TradeData as _TradeData
+    from rerouting._normalise import check_single_currency, convert_currency
 
     if rates or currency:
         if not currency:
@@ -254,7 +254,7 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
 
     import polars as pl
 
-    from rerouting.result import RouteTable as _RouteTable
+    from rerouting._result import RouteTable as _RouteTable
 
     _check_output(path)
     target = Path(path)
@@ -438,8 +438,8 @@ def scan(
       rerouting scan data/ --config scan.toml --scorer freund --top 30
       rerouting scan world/*.parquet --config scan.toml --stream
     """
-    from rerouting.config import Scenario
-    from rerouting.scan import scan as run_scan
+    from rerouting._config import Scenario
+    from rerouting._scan import scan as run_scan
 
     ui = _setup(quiet, verbose, debug)
     fields: dict[str, Any] = {
@@ -526,7 +526,7 @@ def mirror(
       rerouting mirror comtrade/ --output flows.parquet
       rerouting mirror data.csv --output flows.csv --margin pair-median
     """
-    from rerouting.mirror import mirror as run_mirror
+    from rerouting._mirror import mirror as run_mirror
 
     ui = _setup(quiet, verbose, debug)
     _check_output(output)
@@ -573,7 +573,7 @@ def validate(
       rerouting validate armenia_cars.csv --format comtrade-legacy
       rerouting validate comext/2022*.dat --output comext-2022.parquet
     """
-    from rerouting.exceptions import InputError
+    from rerouting._exceptions import InputError
 
     ui = _setup(quiet, verbose, debug)
     _check_output(output)
@@ -671,7 +671,7 @@ def demo(
       rerouting demo
       rerouting demo --direction export-control --report demo.html
     """
-    from rerouting.scan import scan as run_scan
+    from rerouting._scan import scan as run_scan
     from rerouting.synthetic import demo_world
 
     ui = _setup(quiet, verbose, debug)

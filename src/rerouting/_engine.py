@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from rerouting.exceptions import ConfigError
-from rerouting.routes import LegSet, build_legs
+from rerouting._exceptions import ConfigError
+from rerouting._legs import LegSet, build_legs
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from rerouting.config import Scenario
+    from rerouting._config import Scenario
 
 __all__ = ["ENGINES", "LegBuilder", "PolarsEngine", "resolve_engine"]
 
@@ -32,7 +32,7 @@ class LegBuilder(Protocol):
 
 
 class PolarsEngine:
-    """The default engine: one polars process (:func:`rerouting.routes.build_legs`)."""
+    """The default engine: one polars process (:func:`rerouting._legs.build_legs`)."""
 
     def build(self, trade: pl.LazyFrame, scenario: Scenario) -> LegSet:
         return build_legs(trade, scenario)

@@ -22,7 +22,7 @@ from rerouting._blocs import resolve_countries
 from rerouting.synthetic import World, make_world
 
 if TYPE_CHECKING:
-    from rerouting.result import RouteTable
+    from rerouting._result import RouteTable
 
 __all__ = ["DEV_SEEDS", "HELDOUT_SEEDS", "evaluate", "random_world"]
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Final, Literal, overload
 
 import polars as pl
 
-from rerouting.exceptions import ConfigError
+from rerouting._exceptions import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
+from rerouting._exceptions import ConfigError, UnknownListError
 from rerouting._hs import (
     VINTAGES,
     Vintage,
@@ -34,7 +35,6 @@ from rerouting._hs import (
     nomenclature,
     normalise_vintage,
 )
-from rerouting.exceptions import ConfigError, UnknownListError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -172,7 +172,7 @@ class ProductList:
             col: Column name or expression holding digit-string codes.
             partial: Also match six-plus-digit data codes that contain a listed code.
             vintage: The HS vintage of the data (e.g. the ``target`` of
-                :func:`rerouting.normalise.harmonise_hs`); when given and different from
+                :func:`rerouting._normalise.harmonise_hs`); when given and different from
                 the list's, the list is first converted with :meth:`to_hs6`.
         """
         if (

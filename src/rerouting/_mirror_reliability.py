@@ -13,7 +13,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from rerouting.exceptions import CurrencyError
+from rerouting._exceptions import CurrencyError
 
 __all__ = ["PAIR_PERIOD_SCHEMA", "RELIABILITY_SCHEMA", "reliability_from_pair_periods"]
 
@@ -30,7 +30,7 @@ PAIR_PERIOD_SCHEMA: Final[dict[str, pl.DataType]] = {
     "n_m": pl.UInt32(),  # importer-side records with a value
 }
 
-#: Columns of the table :func:`rerouting.mirror.reporter_reliability` returns.
+#: Columns of the table :func:`rerouting._mirror.reporter_reliability` returns.
 RELIABILITY_SCHEMA: Final[dict[str, pl.DataType]] = {
     "country": pl.String(),
     "role": pl.Enum(["exporter", "importer"]),

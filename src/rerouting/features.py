@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 if TYPE_CHECKING:
-    from rerouting.routes import LegSet, Windows
+    from rerouting._legs import LegSet, Windows
 
 __all__ = [
     "BASELINE_COLUMNS",

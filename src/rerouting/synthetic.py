@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from rerouting._config import Scenario, parse_month
+from rerouting._exceptions import ConfigError, SourceNotFoundError
 from rerouting._synthetic import _engine
 from rerouting._synthetic._engine import DECOY_TYPES, MARGIN_RANGE, Spec
 from rerouting._synthetic._products import nomenclature
-from rerouting.config import Scenario, parse_month
-from rerouting.exceptions import ConfigError, SourceNotFoundError
 from rerouting.schema import CANONICAL_SCHEMA
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def _scenario_toml(sc: Scenario) -> str:
         return "[" + ", ".join(f'"{x}"' for x in v) + "]"
 
     lines = [
-        "# Scenario to scan this synthetic world with (rerouting.config.Scenario.from_toml).",
+        "# Scenario to scan this synthetic world with (rerouting._config.Scenario.from_toml).",
         "[scenario]",
         f"origin = {arr(sc.origin)}",
         f"destination = {arr(sc.destination)}",

@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from rerouting import read_trade, scan_trade
-from rerouting.exceptions import ReroutingError
+from rerouting._exceptions import ReroutingError
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "formats"
 

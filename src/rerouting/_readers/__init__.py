@@ -1,3 +1,3 @@
-"""Format readers behind :func:`rerouting.io.read_trade` (private)."""
+"""Format readers behind :func:`rerouting._io.read_trade` (private)."""
 
 from __future__ import annotations

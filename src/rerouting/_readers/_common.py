@@ -23,7 +23,7 @@ and :func:`stage`: the canonical columns (possibly null) plus bookkeeping:
 :func:`finish` collects all files of one format in one pass, applies the rules
 that need more than one row (``commodity_total``, ``parent_commodity_row``,
 ``duplicate``), merges split rows into records and builds the
-:class:`~rerouting.ingest.IngestReport`.
+:class:`~rerouting._ingest.IngestReport`.
 
 Speed: every parser has a fast path for data that is already clean (Parquet
 with canonical dtypes, ISO3 codes, 6-digit codes), checked with one cheap
@@ -40,8 +40,8 @@ import polars as pl
 
 from rerouting import _countries
 from rerouting._currencies import ISO_4217
-from rerouting.exceptions import ParseError, SchemaError
-from rerouting.ingest import DROP_REASONS, FileReport, IngestReport
+from rerouting._exceptions import ParseError, SchemaError
+from rerouting._ingest import DROP_REASONS, FileReport, IngestReport
 from rerouting.schema import (
     CANONICAL_COLUMNS,
     CANONICAL_SCHEMA,

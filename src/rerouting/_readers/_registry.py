@@ -1,6 +1,6 @@
 """The one registry of input formats: name, header test, staging and field map.
 
-``rerouting.io.FORMATS``, format detection, ``read_trade(format=...)`` and the CLI's
+``rerouting._io.FORMATS``, format detection, ``read_trade(format=...)`` and the CLI's
 ``--format`` choices all derive from :data:`READERS`. Adding a format means one module
 with a ``Reader`` and one line here (CONTRIBUTING.md has the recipe).
 """

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from rerouting.exceptions import InputError, ParseError, SourceNotFoundError
+from rerouting._exceptions import InputError, ParseError, SourceNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

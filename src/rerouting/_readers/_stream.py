@@ -1,13 +1,13 @@
 """Streaming reads of tidy tables: row-level accounting without materialising the rows.
 
-:func:`rerouting.io.scan_trade` uses this. Each file takes one of two routes:
+:func:`rerouting._io.scan_trade` uses this. Each file takes one of two routes:
 
 * **canonical**: a Parquet file whose columns already have the canonical names and
   types. One vectorised predicate checks every row against the canonical rules; if
   every row passes, the file is handed on as a plain Parquet scan (so later filters
   reach the Parquet reader and skip row groups).
 * **staged**: any other tidy file, or a canonical file with a failing row. The rows
-  go through the same staging as :func:`rerouting.io.read_trade` (country names,
+  go through the same staging as :func:`rerouting._io.read_trade` (country names,
   odd-length codes, text periods ...), lazily.
 
 Either way the accounting is one streaming aggregation per route, counted by the
@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from rerouting import _countries
+from rerouting._ingest import FileReport, IngestReport
 from rerouting._readers._common import REASONS
-from rerouting.ingest import FileReport, IngestReport
 from rerouting.schema import (
     CANONICAL_SCHEMA,
     FLOW_DTYPE,

@@ -16,6 +16,7 @@ from typing import Final
 import polars as pl
 
 from rerouting import _countries
+from rerouting._exceptions import CodeMappingError, SchemaError
 from rerouting._readers._common import (
     country,
     find_fields,
@@ -27,7 +28,6 @@ from rerouting._readers._common import (
 )
 from rerouting._readers._reader import Reader, StageArgs
 from rerouting._readers._source import SourceFile, normalise_header
-from rerouting.exceptions import CodeMappingError, SchemaError
 
 __all__ = ["ALIASES", "baci_vintage", "country_table", "matches", "stage_baci"]
 

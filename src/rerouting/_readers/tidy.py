@@ -55,7 +55,7 @@ def matches(normalised: set[str]) -> bool:
 def _fields(src: SourceFile, columns: Mapping[str, str] | None) -> Fields:
     unknown = [c for c in (columns or {}) if c not in CANONICAL_COLUMNS]
     if unknown:
-        from rerouting.exceptions import ConfigError
+        from rerouting._exceptions import ConfigError
 
         raise ConfigError(
             f"columns= names unknown canonical column(s) {', '.join(map(repr, unknown))}",

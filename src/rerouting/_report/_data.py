@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._exceptions import InputError
 from rerouting._hs import hs_description
-from rerouting.exceptions import InputError
 
 if TYPE_CHECKING:
-    from rerouting.result import RouteTable
+    from rerouting._result import RouteTable
 
 __all__ = ["LEG_ORDER", "ReportData", "country_name", "jsonable", "prepare", "provenance_shares"]
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._exceptions import ConfigError
 from rerouting._report import _assets, _charts
 from rerouting._report._data import (
     LEG_ORDER,
@@ -27,14 +28,13 @@ from rerouting._report._data import (
     provenance_shares,
 )
 from rerouting._report._sankey import sankey_svg
-from rerouting.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from rerouting.config import Scenario
-    from rerouting.ingest import IngestReport
-    from rerouting.result import RouteTable
+    from rerouting._config import Scenario
+    from rerouting._ingest import IngestReport
+    from rerouting._result import RouteTable
 
 __all__ = ["render_html", "repr_html", "write_html"]
 
@@ -80,8 +80,8 @@ FLAG_COLUMNS: Final = ("ec_surge", "freund", "both_up")
 @cache
 def term_meanings() -> dict[str, str]:
     """One line per feature and per score term, for tooltips and the method section."""
+    from rerouting._score import TERMS
     from rerouting.features import FEATURES
-    from rerouting.score import TERMS
 
     return {**FEATURES, **{t.name: t.doc for t in TERMS}}
 

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from rerouting._exceptions import ConfigError
 from rerouting._synthetic._countries import COUNTRIES, EAEU, EU27, HUBS, OTHERS, distance_km
 from rerouting._synthetic._products import (
     CONTROL_POOL,
@@ -35,7 +36,6 @@ from rerouting._synthetic._products import (
     nomenclature,
     unit_value,
 )
-from rerouting.exceptions import ConfigError
 from rerouting.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA, FLOW_DTYPE, FREQUENCY_DTYPE
 
 if TYPE_CHECKING:

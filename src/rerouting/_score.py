@@ -20,7 +20,7 @@ Baselines (``scorer=``)
     whose flag (``<name>_flag``) holds exactly when the score is ≥ 0.5; flagged
     routes are ordered by the rule's own magnitude.
 
-:class:`rerouting.classifier.RouteClassifier`
+:class:`rerouting._classifier.RouteClassifier`
     A supervised scorer with the scikit-learn estimator contract, for users with
     labelled cases.
 """
@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import polars as pl
 
-from rerouting.exceptions import ConfigError, InputError
+from rerouting._exceptions import ConfigError, InputError
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from rerouting.classifier import RouteClassifier
+    from rerouting._classifier import RouteClassifier
 
 __all__ = [
     "MODEL_FEATURES",

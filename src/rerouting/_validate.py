@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 from rerouting._countries import ISO3_CODES
+from rerouting._exceptions import SchemaError
 from rerouting._frames import FrameLike, frame_of
-from rerouting.exceptions import SchemaError
 from rerouting.schema import CANONICAL_SCHEMA, RECORD_KEY, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ A route is ``origin → hub → destination`` for one product. Its three legs ar
     the origin's exports to the destination.
 
 Each leg is taken from the best available side of the mirror pair
-(:func:`rerouting.mirror.mirror`), so a leg survives when one side stopped
+(:func:`rerouting._mirror.mirror`), so a leg survives when one side stopped
 reporting. A leg that *neither* side reports in a window is **missing**: its
 statistics stay null, never zero (a zero is a reported absence of trade).
 
@@ -29,17 +29,17 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 from rerouting._blocs import list_blocs, resolve_countries
+from rerouting._exceptions import ConfigError, NoDataError, ReroutingError
 from rerouting._hs import VINTAGES
 from rerouting._lists import ProductList, product_list
+from rerouting._mirror import mirror, reporter_reliability
 from rerouting._months import add_months, count_periods
-from rerouting.exceptions import ConfigError, NoDataError, ReroutingError
-from rerouting.mirror import mirror, reporter_reliability
-from rerouting.normalise import HarmoniseSummary, harmonise_hs_with_summary
+from rerouting._normalise import HarmoniseSummary, harmonise_hs_with_summary
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from rerouting.config import Scenario
+    from rerouting._config import Scenario
 
 __all__ = [
     "LegSet",
@@ -313,8 +313,8 @@ def build_legs(
     baseline-to-post periods; keep records touching the scenario's countries (all
     countries when hubs are not given); keep records whose code is in the product
     list in any HS vintage; harmonise codes to one HS6 vintage
-    (:func:`rerouting.normalise.harmonise_hs`) and keep the list's codes in that
-    vintage; pair mirror sides (:func:`rerouting.mirror.mirror`). The labelled flow
+    (:func:`rerouting._normalise.harmonise_hs`) and keep the list's codes in that
+    vintage; pair mirror sides (:func:`rerouting._mirror.mirror`). The labelled flow
     table is materialised once (it is small: scanned products only).
 
     Args:
@@ -417,7 +417,7 @@ def build_legs(
 
 
 def _harmonise(rows: pl.LazyFrame) -> tuple[pl.LazyFrame, HarmoniseSummary]:
-    """:func:`rerouting.normalise.harmonise_hs` applied to the distinct codes, joined back.
+    """:func:`rerouting._normalise.harmonise_hs` applied to the distinct codes, joined back.
 
     The mapping depends only on (code, declared vintage, period), so it is computed
     on those distinct combinations (thousands, not millions) and joined onto the

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from rerouting.exceptions import ConfigError
-from rerouting.score import SCORERS, SUPERVISED
+from rerouting._exceptions import ConfigError
+from rerouting._score import SCORERS, SUPERVISED
 
 __all__ = ["Scenario", "parse_month", "parse_window"]
 
@@ -38,7 +38,7 @@ def _check_scorer_name(value: Any) -> Any:
     return value
 
 
-#: A scorer name from :data:`rerouting.score.SCORERS`, or ``supervised``.
+#: A scorer name from :data:`rerouting._score.SCORERS`, or ``supervised``.
 Scorer = Annotated[str, AfterValidator(_check_scorer_name)]
 
 

@@ -1,6 +1,6 @@
 """Supervised route scoring for users with labelled cases (scikit-learn estimator).
 
-Kept apart from :mod:`rerouting.score` so that importing rerouting does not import
+Kept apart from :mod:`rerouting._score` so that importing rerouting does not import
 scikit-learn: the CLI starts faster, and only supervised users pay for it.
 """
 
@@ -14,7 +14,7 @@ import polars as pl
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from rerouting.score import MODEL_FEATURES, _column_medians, feature_matrix
+from rerouting._score import MODEL_FEATURES, _column_medians, feature_matrix
 
 __all__ = ["RouteClassifier"]
 

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from rerouting.exceptions import InputError
+from rerouting._exceptions import InputError
 
 if TYPE_CHECKING:
-    from rerouting.config import Scenario
-    from rerouting.ingest import IngestReport
-    from rerouting.routes import Windows
+    from rerouting._config import Scenario
+    from rerouting._ingest import IngestReport
+    from rerouting._legs import Windows
 
 __all__ = ["KEY", "LEGS_SCHEMA", "LEG_NAMES", "ResolvedScan", "RouteTable"]
 

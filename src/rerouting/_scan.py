@@ -4,10 +4,10 @@ The pipeline (see ``docs/detection.md``):
 
 1. resolve the scenario (blocs → members, default hubs, windows);
 2. keep only records touching the scenario's countries, harmonise HS codes,
-   keep the scanned products, and pair mirror sides (:mod:`rerouting.routes`);
+   keep the scanned products, and pair mirror sides (:mod:`rerouting._legs`);
 3. build candidate routes and the statistics of their three legs and controls;
 4. compute the features (:mod:`rerouting.features`);
-5. score (:mod:`rerouting.score`), explain (:mod:`rerouting._explain`) and rank.
+5. score (:mod:`rerouting._score`), explain (:mod:`rerouting._explain`) and rank.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._config import Scenario
 from rerouting._engine import LegBuilder, resolve_engine
-from rerouting._explain import explanation_expr
-from rerouting._hs import hs_description
-from rerouting.config import Scenario
-from rerouting.exceptions import (
+from rerouting._exceptions import (
     ConfigError,
     CurrencyError,
     DataQualityWarning,
@@ -30,12 +28,13 @@ from rerouting.exceptions import (
     NoDataError,
     SchemaError,
 )
-from rerouting.features import FEATURES, comovement, route_features, route_table
-from rerouting.io import LazyTradeData, TradeData, read_trade
-from rerouting.normalise import convert_currency
-from rerouting.result import LEGS_SCHEMA, ResolvedScan, RouteTable
-from rerouting.routes import candidate_routes
-from rerouting.score import (
+from rerouting._explain import explanation_expr
+from rerouting._hs import hs_description
+from rerouting._io import LazyTradeData, TradeData, read_trade
+from rerouting._legs import candidate_routes
+from rerouting._normalise import convert_currency
+from rerouting._result import LEGS_SCHEMA, ResolvedScan, RouteTable
+from rerouting._score import (
     GATES,
     SCORERS,
     SUPERVISED,
@@ -44,13 +43,14 @@ from rerouting.score import (
     default_score,
     iforest_score,
 )
+from rerouting.features import FEATURES, comovement, route_features, route_table
 
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Sequence
 
-    from rerouting.classifier import RouteClassifier
-    from rerouting.ingest import IngestReport
+    from rerouting._classifier import RouteClassifier
+    from rerouting._ingest import IngestReport
 
 __all__ = ["scan"]
 
@@ -158,7 +158,7 @@ def scan(
     """Rank candidate rerouting routes in mirror trade data.
 
     Args:
-        trade: A :class:`rerouting.io.TradeData`, a polars DataFrame/LazyFrame in the
+        trade: A :class:`rerouting._io.TradeData`, a polars DataFrame/LazyFrame in the
             canonical layout (``rerouting.schema``), or file paths for ``read_trade``.
         origin: Country/bloc codes the goods come from (``"BLR"``, ``"EU"``, a list).
         destination: Country/bloc codes the goods are meant for.
@@ -169,13 +169,13 @@ def scan(
         baseline: ``"START:END"`` baseline window; default up to 24 months before ``event``.
         post: ``"START:END"`` post window; default ``event`` to the end of the data.
         scorer: ``"default"``, ``"ec-surge"``, ``"freund"``, ``"both-up"``,
-            ``"isolation-forest"``, or a fitted :class:`rerouting.classifier.RouteClassifier`.
+            ``"isolation-forest"``, or a fitted :class:`rerouting._classifier.RouteClassifier`.
         scenario: A :class:`rerouting.Scenario`; explicit arguments override its fields.
         cif_fob_margin: CIF/FOB margin that puts imports on an FOB basis (default 0.06).
         min_value: Routes whose pass-through bound is below this are flagged immaterial.
         max_lag: Largest lag, in months, between the hub's inflow and outflow.
         currency: Report values in this ISO 4217 currency: values in another currency
-            are converted with ``rates`` (a :func:`rerouting.normalise.read_rates` table
+            are converted with ``rates`` (a :func:`rerouting._normalise.read_rates` table
             or a CSV path); without rates they raise ``CurrencyError``.
         rates: Exchange rates for ``currency``.
         legs_top: How many top routes get monthly legs in the result.
@@ -185,7 +185,7 @@ def scan(
             ``build(trade, scenario) -> LegSet`` (``docs/scale-out.md``).
 
     Returns:
-        A :class:`rerouting.result.RouteTable`, best-ranked route first.
+        A :class:`rerouting._result.RouteTable`, best-ranked route first.
 
     Raises:
         ConfigError: the scenario is invalid.

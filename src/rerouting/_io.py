@@ -4,7 +4,7 @@ One entry point, :func:`read_trade`, reads UN Comtrade (current and legacy),
 Eurostat Comext (bulk files and Data-Browser extracts), CEPII BACI and tidy
 tables, from files, globs, folders or in-memory frames, and returns the
 canonical table (:mod:`rerouting.schema`) together with an
-:class:`~rerouting.ingest.IngestReport` that accounts for every row::
+:class:`~rerouting._ingest.IngestReport` that accounts for every row::
 
     import rerouting as rr
 
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
+from rerouting._exceptions import ConfigError, FormatDetectionError, ParseError
 from rerouting._readers import tidy
 from rerouting._readers._common import (
     REASONS,
@@ -36,12 +37,11 @@ from rerouting._readers._reader import Reader, StageArgs
 from rerouting._readers._registry import READERS, get_reader, reader_for_headers
 from rerouting._readers._source import SourceFile, expand_sources, normalise_header, open_source
 from rerouting._readers._stream import PATH_COLUMN
-from rerouting.exceptions import ConfigError, FormatDetectionError, ParseError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from rerouting.ingest import IngestReport
+    from rerouting._ingest import IngestReport
 
 __all__ = [
     "FORMATS",
@@ -279,7 +279,7 @@ def read_trade(
 
     Example:
         >>> import polars as pl
-        >>> from rerouting.io import read_trade
+        >>> from rerouting._io import read_trade
         >>> df = pl.DataFrame({"period": ["2022-01"], "reporter": ["KAZ"], "partner": ["DEU"],
         ...                    "flow": ["import"], "hs": ["870321"], "value": [1.5e6]})
         >>> read_trade(df, currency="EUR").frame.select("reporter", "hs", "value").row(0)
@@ -292,7 +292,7 @@ def read_trade(
     sources: list[tuple[SourceFile, str]] = []
     table = Path(baci_country_table) if baci_country_table is not None else None
     if table is not None and not table.is_file():
-        from rerouting.exceptions import SourceNotFoundError
+        from rerouting._exceptions import SourceNotFoundError
 
         raise SourceNotFoundError("BACI country table not found", file=str(table))
     if isinstance(source, pl.DataFrame | pl.LazyFrame):

@@ -12,7 +12,7 @@ Formulas are exposed as ``pl.Expr`` factories so other modules (and users) can
 apply them to any frame::
 
     import polars as pl
-    from rerouting.mirror import cif_to_fob, log_ratio
+    from rerouting._mirror import cif_to_fob, log_ratio
 
     df.with_columns(m_fob=cif_to_fob("import_value", 0.06)).with_columns(
         lr=log_ratio("export_value", "m_fob")
@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import polars as pl
 
+from rerouting._config import parse_month, parse_window
+from rerouting._exceptions import ConfigError, InputError, SchemaError
 from rerouting._frames import FrameLike, frame_of
 from rerouting._mirror_reliability import PAIR_PERIOD_SCHEMA, reliability_from_pair_periods
-from rerouting.config import parse_month, parse_window
-from rerouting.exceptions import ConfigError, InputError, SchemaError
 from rerouting.schema import FLOW_DTYPE, FREQUENCY_DTYPE, RECONCILED_SOURCES
 
 if TYPE_CHECKING:

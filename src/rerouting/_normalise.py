@@ -23,6 +23,14 @@ from typing import Final
 
 import polars as pl
 
+from rerouting._exceptions import (
+    CodeMappingError,
+    ConfigError,
+    CurrencyError,
+    DataQualityWarning,
+    ReroutingError,
+    SchemaError,
+)
 from rerouting._frames import FrameLike, frame_of
 from rerouting._hs import (
     _ALIASES,
@@ -33,14 +41,6 @@ from rerouting._hs import (
     nomenclature,
     normalise_vintage,
     vintage_for_period,
-)
-from rerouting.exceptions import (
-    CodeMappingError,
-    ConfigError,
-    CurrencyError,
-    DataQualityWarning,
-    ReroutingError,
-    SchemaError,
 )
 
 __all__ = [
