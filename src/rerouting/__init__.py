@@ -19,6 +19,7 @@ import typing as _typing
 
 from rerouting import features, reference, synthetic
 from rerouting._config import Scenario
+from rerouting._engine import LegBuilder, PolarsEngine
 from rerouting._exceptions import (
     CodeMappingError,
     ConfigError,
@@ -62,8 +63,10 @@ __all__ = [
     "IngestReport",
     "InputError",
     "LazyTradeData",
+    "LegBuilder",
     "NoDataError",
     "ParseError",
+    "PolarsEngine",
     "ProductList",
     "ReroutingError",
     "ReroutingWarning",

@@ -35,6 +35,7 @@ from rerouting._legs import candidate_routes
 from rerouting._normalise import convert_currency
 from rerouting._result import LEGS_SCHEMA, ResolvedScan, RouteTable
 from rerouting._score import (
+    EC_MIN_VALUE,
     GATES,
     SCORERS,
     SUPERVISED,
@@ -56,8 +57,6 @@ __all__ = ["scan"]
 
 #: Routes whose monthly legs the result carries, by default.
 LEGS_TOP: Final = 100
-#: The EC rule's value threshold, per year, in the data's currency (docs/methods.md).
-EC_MIN_VALUE: Final = 1_000_000.0
 
 _LEG_PREFIX: Final = {"oh": "origin_hub", "hd": "hub_destination", "dr": "direct"}
 
