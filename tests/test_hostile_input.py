@@ -245,6 +245,19 @@ def test_11_csv_outputs_neutralise_formulas(tmp_path: Path) -> None:
     assert "'=HYPERLINK" not in out.read_text()
 
 
+def test_atomic_output_keeps_the_usual_file_mode(tmp_path: Path) -> None:
+    # the temporary file is private (0600); the file renamed into place must not be
+    src = write(tmp_path / "f.csv", f"{HEADER}\n2022-01,KAZ,DEU,import,847130,1\n")
+    out = tmp_path / "out.csv"
+    umask = os.umask(0o022)
+    try:
+        code, _ = cli_run("validate", str(src), "-o", str(out))
+    finally:
+        os.umask(umask)
+    assert code == 0
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
 def test_12_terminal_gets_no_control_characters_or_markup(tmp_path: Path) -> None:
     src = write(
         tmp_path / "t.csv", HEADER + "\n2022-01,\x1b]0;pwned\x07[bold]X,DEU,import,847130,1\n"

@@ -281,6 +281,10 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
                 tmp.write_text(
                     json.dumps(clean.to_dicts(), default=str, allow_nan=False), encoding="utf-8"
                 )
+        # mkstemp makes the file private (0600); the output gets the user's usual mode
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
