@@ -26,7 +26,7 @@ from rerouting._readers._common import (
 from rerouting._readers._reader import Reader, StageArgs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from rerouting._readers._source import SourceFile
 
@@ -269,31 +269,23 @@ FIELDS: Final = {
 }
 
 
-def _stage_current(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
-    return stage_comtrade(
-        src,
-        file_index=a.file_index,
-        legacy=False,
-        currency=a.currency,
-        overrides=a.overrides,
-        notes=a.notes,
-    )
+def _stager(legacy: bool) -> Callable[[SourceFile, StageArgs], pl.LazyFrame]:
+    def stage(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
+        return stage_comtrade(
+            src,
+            file_index=a.file_index,
+            legacy=legacy,
+            currency=a.currency,
+            overrides=a.overrides,
+            notes=a.notes,
+        )
 
-
-def _stage_legacy(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
-    return stage_comtrade(
-        src,
-        file_index=a.file_index,
-        legacy=True,
-        currency=a.currency,
-        overrides=a.overrides,
-        notes=a.notes,
-    )
+    return stage
 
 
 READER_CURRENT: Final = Reader(
-    "comtrade", matches_current, _stage_current, FIELDS, "UN Comtrade+ API or bulk CSV"
+    "comtrade", matches_current, _stager(legacy=False), FIELDS, "UN Comtrade+ API or bulk CSV"
 )
 READER_LEGACY: Final = Reader(
-    "comtrade-legacy", matches_legacy, _stage_legacy, FIELDS, "legacy UN Comtrade CSV"
+    "comtrade-legacy", matches_legacy, _stager(legacy=True), FIELDS, "legacy UN Comtrade CSV"
 )
