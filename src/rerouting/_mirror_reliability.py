@@ -56,7 +56,8 @@ def _check_currency(pp: pl.DataFrame) -> None:
             "trade values come in several currencies; mirror sides cannot be compared",
             column="currency",
             value=currencies,
-            hint="convert every value to one currency first (rerouting.normalise), "
+            hint="convert every value to one currency first, e.g. "
+            "rerouting.convert_currency(trade, to='USD', rates='rates.csv'), "
             "or filter the table to one currency",
         )
 
