@@ -123,29 +123,10 @@ def test_cli_warnings_are_note_lines_and_quiet_hides_them(mixed_frequencies: Pat
 
 
 def test_cli_debug_keeps_the_exit_code(tmp_path: Path) -> None:
-    proc = _cli(
-        "scan",
-        tmp_path / "missing.csv",
-        "--origin",
-        "BLR",
-        "--destination",
-        "EU",
-        "--event",
-        "2022-03",
-        "--debug",
-        cwd=tmp_path,
-    )
-    plain = _cli(
-        "scan",
-        tmp_path / "missing.csv",
-        "--origin",
-        "BLR",
-        "--destination",
-        "EU",
-        "--event",
-        "2022-03",
-        cwd=tmp_path,
-    )
+    args = ("scan", tmp_path / "missing.csv", "--origin", "BLR")
+    args += ("--destination", "EU", "--event", "2022-03")
+    proc = _cli(*args, "--debug", cwd=tmp_path)
+    plain = _cli(*args, cwd=tmp_path)
     assert plain.returncode not in (0, 1)
     assert proc.returncode == plain.returncode
     assert "Traceback" in proc.stderr
