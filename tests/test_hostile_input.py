@@ -279,9 +279,8 @@ def test_minor_toml_with_bom_and_invalid_dates(tmp_path: Path) -> None:
     assert parse_month("2022-02-28").month == 2
 
 
-def _interrupt(tmp_path: Path, sig: int) -> None:
+def _big_input(tmp_path: Path, n: int = 300_000) -> Path:
     big = tmp_path / "big.csv"
-    n = 300_000
     pl.DataFrame(
         {
             "period": ["2022-01"] * n,
@@ -295,28 +294,62 @@ def _interrupt(tmp_path: Path, sig: int) -> None:
     ).with_columns(
         period=pl.format("20{}-01", (pl.int_range(n) % 80 + 10).cast(pl.String))
     ).write_csv(big)
-    out = tmp_path / "out.csv"
-    ref = tmp_path / "ref.csv"
-    subprocess.run(
-        [sys.executable, "-m", "rerouting", "validate", str(big), "-o", str(ref)],
-        capture_output=True,
-        check=True,
+    return big
+
+
+def _kill_mid_write(big: Path, out: Path, sig: int) -> None:
+    """Start ``validate -o out`` and send ``sig`` once its temporary file exists."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rerouting", "validate", str(big), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    complete = ref.read_text()
-    out.write_text("old\n")
-    for delay in (0.5, 1.5, 3.0):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rerouting", "validate", str(big), "-o", str(out)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(delay)
-        proc.send_signal(sig)
-        proc.wait(timeout=60)
-        text = out.read_text()
-        assert text in ("old\n", complete)
+    deadline = time.monotonic() + 120
+    while not list(out.parent.glob(f".{out.name}.*.part")):
+        assert proc.poll() is None, "the run ended before it started writing"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_write_leaves_old_output(tmp_path: Path, sig: int) -> None:
-    _interrupt(tmp_path, sig)
+    big = _big_input(tmp_path)
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    _kill_mid_write(big, out, sig)
+    assert out.read_text() == "old\n"
+    parts = list(tmp_path.glob(".out.csv.*.part"))
+    # SIGINT unwinds and removes its part; SIGKILL cannot, the next write sweeps it
+    assert parts == [] if sig == signal.SIGINT else len(parts) == 1
+    # killed before any old output existed: no file at all under the final name
+    fresh = tmp_path / "fresh.csv"
+    _kill_mid_write(big, fresh, sig)
+    assert not fresh.exists()
+    code, _ = cli_run("validate", str(big), "-o", str(out))
+    assert code == 0
+    # 80 periods x 99 HS codes: the complete output has every record
+    assert pl.read_csv(out).select("period", "hs").n_unique() == 80 * 99
+    assert list(tmp_path.glob(".out.csv.*.part")) == []
+
+
+def test_write_sweeps_only_parts_of_dead_processes(tmp_path: Path) -> None:
+    src = write(tmp_path / "f[1].csv", f"{HEADER}\n2022-01,KAZ,DEU,import,847130,1\n")
+    out = tmp_path / "o[1].csv"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = write(tmp_path / f".o[1].csv.{int(dead.stdout)}-0000.part", "partial")
+    live = write(tmp_path / f".o[1].csv.{os.getpid()}-0000.part", "another writer")
+    other = write(tmp_path / f".other.csv.{int(dead.stdout)}-0000.part", "not ours")
+    code, _ = cli_run("validate", str(src), "-o", str(out))
+    assert code == 0
+    assert pl.read_csv(out.read_bytes()).height == 1
+    assert not stale.exists()
+    assert live.exists()
+    assert other.exists()
