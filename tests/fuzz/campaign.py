@@ -409,9 +409,7 @@ def run(
             folder = tmp / str(i)
             folder.mkdir()
             case = make_case(i, rng, folder, base)
-            chosen = tuple(
-                e for e in entries if e != "cli" or (cli_every and i % cli_every == 0)
-            )
+            chosen = tuple(e for e in entries if e != "cli" or (cli_every and i % cli_every == 0))
             got = classify(case, chosen)
             results += got
             if dump is not None and any(map(failing, got)):

@@ -164,6 +164,11 @@ def _valid_utf8(data: bytes, *, final: bool) -> bool:
     return True
 
 
+def _first_control(sample: bytes) -> int:
+    """Offset of the first NUL or control byte (not tab/CR/LF/FF)."""
+    return next((i for i, b in enumerate(sample) if b < 32 and b not in (9, 10, 12, 13)), 0)
+
+
 def _looks_binary(sample: bytes) -> bool:
     if b"\x00" in sample:
         return True
@@ -268,11 +273,15 @@ def open_source(path: Path) -> SourceFile:
             "file is empty (no header line)", file=shown, hint="check the download or export"
         )
     if _looks_binary(head):
+        at = _first_control(head)
+        ending = b"\n" if b"\n" in head else b"\r"
         raise ParseError(
-            "file is not a text table (CSV/TSV) or Parquet file",
+            "file is not a text table (CSV/TSV) or Parquet file: it holds control bytes",
             file=shown,
-            value=head[:16],
-            hint="expected CSV/TSV (optionally .gz) or Parquet; unzip archives first",
+            line=head[:at].count(ending) + 1,
+            value=head[head.rfind(ending, 0, at) + 1 :][:40],
+            hint="expected CSV/TSV (optionally .gz) or Parquet; unzip archives first, "
+            "or remove the NUL/control bytes from the line shown",
         )
     notes: list[str] = []
     small_plain = not is_gzip and path.stat().st_size <= _FULL_CHECK_LIMIT
@@ -378,11 +387,19 @@ _PARSE_HINT = (
 )
 
 
+#: How polars names the value it gave up on (its message is the only place it says so).
+_POLARS_VALUE = re.compile(
+    r"could not parse `(?P<value>.*?)` as dtype .*? at column '(?P<col>.*?)'"
+)
+
+
 def parse_failure(path: str, exc: Exception) -> ParseError:
     """The error for a file the parser gave up on, naming the line where it can.
 
-    Runs on the error path only: Python's csv module re-reads the file to find
-    the first line with more fields than the header.
+    Runs on the error path only. The file is re-read with Python's csv module to
+    find the first line with more fields than the header; failing that, the
+    first line whose quotes do not form quoted fields; failing that, the first
+    line holding the value the parser quotes in its message.
     """
     message = f"file cannot be parsed: {str(exc).splitlines()[0] if str(exc) else exc!r}"
     p = Path(path)
@@ -390,9 +407,11 @@ def parse_failure(path: str, exc: Exception) -> ParseError:
         head, is_gzip = _read_head(p)
         if head[:4] == b"PAR1":
             return ParseError(message, file=path, hint=_PARSE_HINT)
-        text = _read_all(p, is_gzip).decode("utf-8", errors="replace").lstrip("\ufeff")
+        raw = _read_all(p, is_gzip)
     except (OSError, ParseError):
         return ParseError(message, file=path, hint=_PARSE_HINT)
+    text = raw.decode("utf-8" if _valid_utf8(raw, final=True) else "cp1252", errors="replace")
+    text = text.lstrip("\ufeff")
     if "\n" not in text:
         text = text.replace("\r", "\n")
     sep = _separator(_first_line(text), p)
@@ -410,6 +429,29 @@ def parse_failure(path: str, exc: Exception) -> ParseError:
                 )
     except (csv.Error, StopIteration):
         pass
+    lines = text.split("\n")
+    stray = _stray_quote_line(text, sep)
+    if stray is not None:
+        return ParseError(
+            "a double quote inside an unquoted field breaks the line into wrong fields",
+            file=path,
+            line=stray,
+            value=lines[stray - 1],
+            hint='quote the field and double the quote inside it ("15"" screen"), or remove it',
+        )
+    found = _POLARS_VALUE.search(str(exc))
+    if found:
+        value = found["value"]
+        at = next((i for i, line in enumerate(lines, start=1) if value in line), None)
+        if at is not None:
+            return ParseError(
+                "value cannot be read",
+                file=path,
+                line=at,
+                column=found["col"],
+                value=value,
+                hint=_PARSE_HINT,
+            )
     return ParseError(message, file=path, hint=_PARSE_HINT)
 
 
