@@ -61,6 +61,54 @@ def test_1_properly_quoted_fields_still_read(tmp_path: Path) -> None:
     assert read_trade(src).report.rows_kept == 2
 
 
+# The two silent losses of the 20,000-input campaign: quotes that polars reads as
+# balanced on every line (so the old record-count check passed) while an RFC 4180
+# reader (Python's csv, the campaign's oracle) merges or splits the lines.
+BALANCED_STRAY = {
+    # text after a closing quote, then a quote opening a field at the line's end:
+    # polars read 3 rows, csv 2 (it merges line 3 into the open field)
+    "text_after_closing_quote": (
+        "period,reporter,partner,flow,hs,value,note,flag,code\n"
+        '2022-01,KAZ,DEU,import,847130,100,"spark-ig"nition, 3000cc",True,"C00\n'
+        '2022-01,KAZ,FRA,import,847130,200,"cars, big",True,C00\n'
+        '2022-01,KAZ,CHN,import,847130,300,"cars, small",True,C00\n',
+        '"spark-ig"nition',
+    ),
+    # a quote inside a quoted field that is not doubled: same row count, but the
+    # fields differ between parsers
+    "undoubled_quote_in_quoted_field": (
+        "period,reporter,partner,flow,hs,value,note,size\n"
+        '2022-01,KAZ,DEU,import,847130,100,"cars, "big" ones",x\n'
+        '2022-01,KAZ,FRA,import,847130,200,"b,c"\n',
+        '"cars, "big" ones"',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BALANCED_STRAY))
+def test_1_balanced_stray_quotes_are_reported_with_line_and_column(
+    tmp_path: Path, case: str
+) -> None:
+    text, shown = BALANCED_STRAY[case]
+    src = write(tmp_path / "q.csv", text)
+    for reader in (read_trade, scan_trade):
+        with pytest.raises(ParseError) as info:
+            reader(src)
+        assert (info.value.file, info.value.line, info.value.column) == (str(src), 2, "note")
+        assert info.value.value.startswith(shown)
+        assert info.value.hint
+
+
+def test_1_quoted_fields_spanning_lines_still_read(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "multi.csv",
+        f'{HEADER},note\n2022-01,KAZ,DEU,import,847130,100,"two\nlines, ""quoted"""\n'
+        "2022-01,KAZ,FRA,import,847130,200,b\n",
+    )
+    data = read_trade(src)
+    assert data.report.rows_read == data.report.rows_kept == 2
+
+
 @pytest.mark.parametrize("name", ["trade[v2].csv", "exports [2022].csv", "t*.csv", "t?.csv"])
 def test_2_paths_are_literal(tmp_path: Path, name: str) -> None:
     write(tmp_path / name, HEADER + "\n" + rows("DEU"))
