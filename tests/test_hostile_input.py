@@ -401,3 +401,31 @@ def test_write_sweeps_only_parts_of_dead_processes(tmp_path: Path) -> None:
     assert not stale.exists()
     assert live.exists()
     assert other.exists()
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_blank_lines_are_dropped_as_empty_rows(tmp_path: Path, ending: str) -> None:
+    # The campaign's other silent loss (seed 14, input 1699): a Data Browser file
+    # ending in a blank line read 8 rows for the oracle's 7, and blamed the blank
+    # one on its indicator ("unsupported_indicator"); tidy files called it bad_period.
+    lines = [
+        f"{HEADER}",
+        "2022-01,KAZ,DEU,import,847130,100",
+        "",
+        "2022-01,KAZ,FRA,import,847130,2",
+    ]
+    src = write(tmp_path / "blank.csv", ending.join([*lines, "", ""]))
+    data = read_trade(src)
+    assert (data.report.rows_read, data.report.rows_kept) == (4, 2)
+    assert data.report.dropped == {"empty_row": 2}
+
+
+def test_trailing_blank_line_in_a_data_browser_file(tmp_path: Path) -> None:
+    from tests.fuzz.campaign import oracle_blank, oracle_rows, seeds
+
+    text, _ = seeds()["comext_browser"]
+    data = (text.rstrip("\n") + "\n\n").encode()
+    src = write(tmp_path / "browser.csv", data)
+    got = read_trade(src)
+    assert got.report.rows_read == oracle_rows(data) + oracle_blank(data)
+    assert got.report.dropped.get("empty_row") == 1
