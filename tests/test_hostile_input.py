@@ -429,3 +429,40 @@ def test_trailing_blank_line_in_a_data_browser_file(tmp_path: Path) -> None:
     got = read_trade(src)
     assert got.report.rows_read == oracle_rows(data) + oracle_blank(data)
     assert got.report.dropped.get("empty_row") == 1
+
+
+def test_control_bytes_error_names_the_line(tmp_path: Path) -> None:
+    # a byte-flipped export: NUL bytes on line 3 once gave an error with no line
+    body = rows("DEU", "FRA", "CHN").replace(
+        "FRA", "F\x00\x00R\x01\x02\x03\x04\x05\x06\x07\x08\x0e"
+    )
+    src = write(tmp_path / "flipped.csv", f"{HEADER}\n{body}")
+    with pytest.raises(ParseError) as info:
+        read_trade(src)
+    assert (info.value.file, info.value.line) == (str(src), 3)
+    assert info.value.value.startswith(b"2022-01,KAZ,F\x00")
+    assert info.value.hint
+
+
+def test_parser_failure_is_located_by_the_value_it_quotes(tmp_path: Path) -> None:
+    from rerouting._readers._source import parse_failure
+
+    src = write(
+        tmp_path / "f.csv", f"{HEADER}\n{rows('DEU', 'FRA')}2022-01,KAZ,x\x7fy,import,1,2\n"
+    )
+    polars_said = pl.exceptions.ComputeError(
+        "could not parse `x\x7fy` as dtype `str` at column 'partner' (column number 3)"
+    )
+    err = parse_failure(str(src), polars_said)
+    assert (err.file, err.line, err.column, err.value) == (str(src), 4, "partner", "x\x7fy")
+    assert err.hint
+
+
+def test_cp1252_header_damage_names_line_1(tmp_path: Path) -> None:
+    text = f"period,reporter,partnér,flow,hs,value\n{rows('DEU')}"
+    src = write(tmp_path / "win.csv", text.encode("cp1252"))
+    with pytest.raises(ReroutingError) as info:
+        read_trade(src)
+    assert (info.value.file, info.value.line) == (str(src), 1)
+    assert "partner" in str(info.value)
+    assert info.value.hint
