@@ -26,6 +26,9 @@ def main() -> None:
     )
     parser.add_argument("--dump", type=Path, help="copy each failing input to this folder")
     parser.add_argument("--replay", type=Path, help="re-run the inputs dumped in this folder")
+    parser.add_argument(
+        "--max-seconds", type=float, help="start no new input after this many seconds"
+    )
     args = parser.parse_args()
     entries = tuple(e for e in args.entries.split(",") if e)
     unknown = set(entries) - set(ENTRIES)
@@ -38,7 +41,12 @@ def main() -> None:
         if args.dump:
             args.dump.mkdir(parents=True, exist_ok=True)
         results = run(
-            args.n, seed=args.seed, cli_every=args.cli_every, entries=entries, dump=args.dump
+            args.n,
+            seed=args.seed,
+            cli_every=args.cli_every,
+            entries=entries,
+            dump=args.dump,
+            max_seconds=args.max_seconds,
         )
     print(table(results))
     for r in bad(results):

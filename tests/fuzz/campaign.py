@@ -22,6 +22,7 @@ import random
 import re
 import shutil
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -396,18 +397,24 @@ def run(
     cli_every: int = 10,
     entries: tuple[str, ...] = ENTRIES,
     dump: Path | None = None,
+    max_seconds: float | None = None,
 ) -> list[Result]:
     """Generate ``n`` inputs and classify each at the chosen entry points.
 
     The CLI runs on every ``cli_every``-th input only (0: never). With ``dump``,
     every input with a failing result is copied there (see :func:`replay`).
+    With ``max_seconds``, no new input starts after that time (the inputs done
+    are the first ones of the full campaign).
     """
+    stop = None if max_seconds is None else time.monotonic() + max_seconds
     rng = random.Random(seed)
     base = seeds()
     results: list[Result] = []
     tmp = Path(tempfile.mkdtemp(prefix="rerouting-fuzz-"))
     try:
         for i in range(n):
+            if stop is not None and time.monotonic() > stop:
+                break
             folder = tmp / str(i)
             folder.mkdir()
             case = make_case(i, rng, folder, base)
