@@ -334,7 +334,16 @@ def evaluate(world: World, table: RouteTable, column: str = "score") -> dict[str
     """
     from sklearn.metrics import average_precision_score
 
-    truth = world.truth.select(*KEY, "kind").unique(KEY)
+    from rerouting._hs import merge_families
+
+    # The scan reads a merge family under its representative code.
+    family = merge_families("HS2017", "HS2022")
+    truth = (
+        world.truth.with_columns(pl.col("hs").replace(list(family), list(family.values())))
+        .sort("kind", descending=True)  # a route and a decoy on one family: the route
+        .select(*KEY, "kind")
+        .unique(KEY, keep="first", maintain_order=True)
+    )
     labelled = table.routes.join(truth, on=KEY, how="left")
     y = (labelled["kind"] == "route").fill_null(False).to_list()
     s = labelled[column].fill_null(-1.0).to_list()
