@@ -650,11 +650,17 @@ def _coverage(reports: pl.DataFrame, windows: Windows) -> pl.DataFrame:
         .when(windows.in_post())
         .then(pl.lit("post"))
     )
+    n = pl.when(pl.col("window") == "post").then(windows.n_post).otherwise(windows.n_baseline)
     return (
         reports.with_columns(window=win)
         .filter(pl.col("window").is_not_null())
         .group_by(pl.col("reporter").alias("country"), "window")
-        .agg(reports_exports=pl.col("exp").any(), reports_imports=pl.col("imp").any())
+        .agg(
+            reports_exports=pl.col("exp").any(),
+            reports_imports=pl.col("imp").any(),
+            # share of the window's periods with any import record (0 = silent)
+            import_share=pl.col("imp").sum() / n.first(),
+        )
     )
 
 
@@ -761,6 +767,21 @@ def candidate_routes(legs: LegSet) -> pl.LazyFrame:
         oh_full.join(hd_full, on=key, how="full", coalesce=True)
         .with_columns(pl.col("has_oh", "has_hd").fill_null(False))
         .join(obs, on=["origin", "hub", "destination"], how="left")
+    )
+    # How much of the post window the destination filed imports in (a bloc: its best member).
+    members = pl.col("country").replace_strict(
+        list(sides.destination), list(sides.destination.values()), default=None
+    )
+    dest_share = (
+        legs.coverage.lazy()
+        .filter(pl.col("window") == "post")
+        .with_columns(destination=members)
+        .filter(pl.col("destination").is_not_null())
+        .group_by("destination")
+        .agg(dest_import_share_post=pl.col("import_share").max().cast(pl.Float64))
+    )
+    cand = cand.join(dest_share, on="destination", how="left").with_columns(
+        pl.col("dest_import_share_post").fill_null(0.0)
     )
     oh_seen = pl.col("oh_obs_baseline") | pl.col("oh_obs_post")
     hd_seen = pl.col("hd_obs_baseline") | pl.col("hd_obs_post")

@@ -117,27 +117,58 @@ def _hub_leg_growth(leg: str) -> pl.Expr:
     return pl.coalesce(pl.col(f"{leg}_ratio_kg"), pl.col(f"{leg}_ratio_value"))
 
 
+#: A leg's level shift counts as sure at this many standard errors (0.5 at z = 3).
+SHIFT_Z: Final = 3.0
+
+
+def _leg_rose(leg: str) -> pl.Expr:
+    """The larger of two kinds of evidence that a leg rose: growth, or a sure shift.
+
+    A hub with large trade of its own in the product shows a route as a small but
+    steady rise: the growth ratio barely moves, the level shift is many standard errors.
+    """
+    shift = _sigmoid((pl.col(f"{leg}_shift_z") - SHIFT_Z) / 0.75)
+    return pl.max_horizontal(_growth_evidence(_hub_leg_growth(leg)), shift)
+
+
+def _balance(expr: pl.Expr) -> pl.Expr:
+    """``expr``, or unknown where the outflow may be lost in transit.
+
+    When the hub→destination leg is under-recorded (:func:`rerouting.features.hd_under_recorded`)
+    and carries less mass than the inflow, the shortfall is what the destination never
+    recorded, not goods the hub kept: the mass balance is left out instead of counting
+    against the route (docs/methods.md#arrival-ratio-and-lost-in-transit).
+    """
+    short = pl.coalesce(pl.col("hd_excess_kg"), pl.col("hd_excess_value")) < pl.coalesce(
+        pl.col("oh_excess_kg"), pl.col("oh_excess_value")
+    )
+    return pl.when(pl.col("hd_under_recorded").fill_null(False) & short).then(None).otherwise(expr)
+
+
 def _gates() -> tuple[Term, ...]:
     return (
         Term(
             "inflow",
             1.0,
-            _growth_evidence(_hub_leg_growth("oh")),
-            "origin→hub grew (kg, else value): logistic in ln growth, 0.5 at ×1.5",
+            _leg_rose("oh"),
+            "origin→hub rose: grew by half or more (kg, else value; logistic in ln growth, "
+            "0.5 at ×1.5) or shifted by a sure margin (0.5 at 3 standard errors)",
         ),
         Term(
             "outflow",
             1.0,
-            _growth_evidence(_hub_leg_growth("hd")),
-            "hub→destination grew (kg, else value): logistic in ln growth, 0.5 at ×1.5",
+            _leg_rose("hd"),
+            "hub→destination rose: grew by half or more (kg, else value; logistic in ln "
+            "growth, 0.5 at ×1.5) or shifted by a sure margin (0.5 at 3 standard errors)",
         ),
         Term(
             "balance",
             1.0,
-            _sigmoid((pl.col("balance_kg") - 0.25) / 0.08),
+            _balance(_sigmoid((pl.col("balance_kg") - 0.25) / 0.08)),
             "mass in ≈ mass out: the smaller leg's kg excess is at least a quarter of the "
             "larger's (0.5 at 0.25; Freund C4 applied to the excess, "
-            "docs/methods.md#features-freund-criteria-and-excess-flows)",
+            "docs/methods.md#features-freund-criteria-and-excess-flows); left out where "
+            "an under-recorded outflow is the smaller leg (lost in transit)",
         ),
         Term(
             "direct",
@@ -167,9 +198,10 @@ def _terms() -> tuple[Term, ...]:
         Term(
             "balance_kg",
             1.5,
-            pl.col("balance_kg"),
+            _balance(pl.col("balance_kg")),
             "mass in ≈ mass out: min/max of the hub legs' kg excess (Freund C4, "
-            "docs/methods.md#features-freund-criteria-and-excess-flows)",
+            "docs/methods.md#features-freund-criteria-and-excess-flows); left out where "
+            "an under-recorded outflow is the smaller leg",
         ),
         Term(
             "direct_drop",
@@ -204,7 +236,8 @@ def _terms() -> tuple[Term, ...]:
             "persistence",
             1.0,
             pl.col("persistence"),
-            "share of post months above the baseline band (one-off shipments score low)",
+            "share of the legs' mean rise carried by the typical month (one or two spikes "
+            "score low, a shifted level high)",
         ),
         Term(
             "volume_not_price",
