@@ -254,6 +254,9 @@ class LegSet:
         hubs: The hub candidates.
         totals: Every country's exports and imports of each product, window means:
             ``country, hs, exp_b, exp_p, imp_b, imp_p`` (for the hub controls).
+        observed: ``src, dst, n_b, n_p``: periods of each window in which some side
+            of the pair filed anything (its exporter exports or its importer imports,
+            in any product). Periods nobody filed are missing, not zero trade.
         vintage: The HS vintage codes were harmonised to.
         notes: Plain remarks (frequency chosen, rows filtered...).
     """
@@ -265,6 +268,7 @@ class LegSet:
     sides: Sides
     hubs: tuple[str, ...]
     totals: pl.DataFrame = field(default_factory=pl.DataFrame)
+    observed: pl.DataFrame | None = None
     vintage: str = "HS2017"
     notes: list[str] = field(default_factory=list)
 
@@ -411,6 +415,7 @@ def build_legs(
         sides=sides,
         hubs=hubs,
         totals=totals,
+        observed=_observed_periods(reports, sides, hubs, windows),
         vintage=summary.target,
         notes=notes,
     )
@@ -639,6 +644,40 @@ def _reporting(trade: pl.LazyFrame) -> pl.DataFrame:
         .collect()
         .group_by(pl.col("frequency").cast(pl.String), "reporter", "period")
         .agg(exp=fl.is_in(EXPORT_FLOWS).any(), imp=fl.is_in(IMPORT_FLOWS).any())
+    )
+
+
+def _observed_periods(
+    reports: pl.DataFrame, sides: Sides, hubs: Iterable[str], windows: Windows
+) -> pl.DataFrame:
+    """Per leg pair (side labels): periods of each window that some side filed.
+
+    A period counts when the exporter filed any export or the importer any import that
+    period (in any product). Sparse leg statistics read a period without a record as
+    zero trade only when it counts: a reporter that skipped a month whose partner is
+    silent too has no zero month, it has no month.
+    """
+    labels = [*sides.origin_labels, *hubs, *sides.destination_labels]
+    rep = reports.with_columns(label=sides.label_expr("reporter")).filter(
+        pl.col("label").is_in(labels)
+    )
+    all_labels = pl.DataFrame({"other": labels}, schema={"other": pl.String})
+    by_exporter = (
+        rep.filter("exp").select(src="label", period="period").unique()
+        .join(all_labels, how="cross").select("src", dst="other", period="period")
+    )  # fmt: skip
+    by_importer = (
+        rep.filter("imp").select(dst="label", period="period").unique()
+        .join(all_labels, how="cross").select(src="other", dst="dst", period="period")
+    )  # fmt: skip
+    periods = pl.concat([by_exporter, by_importer]).unique()
+    return (
+        periods.filter(pl.col("src") != pl.col("dst"))
+        .group_by("src", "dst")
+        .agg(
+            n_b=windows.in_baseline().sum().cast(pl.Int64),
+            n_p=windows.in_post().sum().cast(pl.Int64),
+        )
     )
 
 

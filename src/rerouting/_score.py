@@ -142,7 +142,9 @@ def _balance(expr: pl.Expr) -> pl.Expr:
     short = pl.coalesce(pl.col("hd_excess_kg"), pl.col("hd_excess_value")) < pl.coalesce(
         pl.col("oh_excess_kg"), pl.col("oh_excess_value")
     )
-    return pl.when(pl.col("hd_under_recorded").fill_null(False) & short).then(None).otherwise(expr)
+    uncorrected = pl.col("hub_declared_ratio").is_null()
+    lost = pl.col("hd_under_recorded").fill_null(False) & uncorrected & short
+    return pl.when(lost).then(None).otherwise(expr)
 
 
 def _gates() -> tuple[Term, ...]:

@@ -118,7 +118,7 @@ FREUND_C4: Final = 0.75
 
 
 # ------------------------------------------------------------------ window statistics
-def interquartile_mean(x: pl.Expr, n: int) -> pl.Expr:
+def interquartile_mean(x: pl.Expr, n: int | pl.Expr) -> pl.Expr:
     """Interquartile mean of ``x`` over ``n`` periods, absent periods counting as zeros.
 
     Used inside ``group_by().agg()`` on the (sparse) observed months of one window:
@@ -130,21 +130,27 @@ def interquartile_mean(x: pl.Expr, n: int) -> pl.Expr:
         x: Monthly values of one window (already filtered to the window).
         n: Number of periods in the window.
     """
-    lo = n // 4
-    hi = n - lo
+    n_ = pl.lit(n, pl.Int64) if isinstance(n, int) else n.cast(pl.Int64)
+    lo = n_ // 4
+    hi = n_ - lo
     k = x.count().cast(pl.Int64)
-    rank = x.rank("ordinal").cast(pl.Int64) - 1 + (n - k)
-    return x.filter((rank >= lo) & (rank < hi)).sum() / float(hi - lo)
+    rank = x.rank("ordinal").cast(pl.Int64) - 1 + (n_ - k).clip(lower_bound=0)
+    return x.filter((rank >= lo) & (rank < hi)).sum() / (hi - lo).clip(lower_bound=1).cast(
+        pl.Float64
+    )
 
 
-def _sd(x: pl.Expr, n: int) -> pl.Expr:
+def _sd(x: pl.Expr, n: int | pl.Expr) -> pl.Expr:
     """Standard deviation over ``n`` periods with implicit zeros."""
+    n_ = pl.lit(n, pl.Float64) if isinstance(n, int) else n.cast(pl.Float64)
     s, ss = x.sum(), (x * x).sum()
-    var = (ss - s * s / n) / max(n - 1, 1)
+    var = (ss - s * s / n_) / (n_ - 1.0).clip(lower_bound=1.0)
     return var.clip(lower_bound=0.0).sqrt()
 
 
-def leg_stats(flows: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
+def leg_stats(
+    flows: pl.LazyFrame, windows: Windows, observed: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """Per (src, dst, hs): window statistics of value and mass.
 
     Output columns (``w`` ∈ {b, p}): ``w_mean_v``, ``w_lvl_v`` (interquartile mean),
@@ -154,16 +160,26 @@ def leg_stats(flows: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
     ``p_max_v``, ``p_nz`` (post months with trade), ``p_exp``/``p_imp`` (post sums
     of the exporter's and the importer's FOB value where both reported) and
     ``provenance`` (sides used in the post window).
+
+    With ``observed`` (``src, dst, n_b, n_p``, :attr:`rerouting._legs.LegSet.observed`)
+    a window holds only the periods some side of the pair filed: periods nobody filed
+    are missing, not zeros. Without it every period of the window counts.
     """
     aggs: list[pl.Expr] = []
-    for w, n, cond in (
+    if observed is not None:
+        flows = flows.join(observed.lazy(), on=["src", "dst"], how="left").with_columns(
+            pl.col("n_b").fill_null(windows.n_baseline).clip(lower_bound=1),
+            pl.col("n_p").fill_null(windows.n_post).clip(lower_bound=1),
+        )
+    for w, n_all, cond in (
         ("b", windows.n_baseline, windows.in_baseline()),
         ("p", windows.n_post, windows.in_post()),
     ):
+        n: int | pl.Expr = pl.col(f"n_{w}").first() if observed is not None else n_all
         x = pl.col("value").filter(cond)
         kg = pl.col("kg").filter(cond).sum()
         aggs += [
-            (x.sum() / n).alias(f"{w}_mean_v"),
+            (x.sum() / n).cast(pl.Float64).alias(f"{w}_mean_v"),
             interquartile_mean(x, n).alias(f"{w}_lvl_v"),
             _sd(x, n).alias(f"{w}_sd_v"),
             pl.when(kg > 0).then(pl.col("value_kg").filter(cond).sum() / kg).alias(f"{w}_uv"),
@@ -209,7 +225,7 @@ def route_table(routes: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
         (pl.col("src").is_in(olab) & (pl.col("dst").is_in(hubs) | pl.col("dst").is_in(dlab)))
         | (pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlab))
     )
-    stats = leg_stats(leg_rows, w)
+    stats = leg_stats(leg_rows, w, legs.observed)
     # Placeholder kg columns, filled from value and unit value after the zero-fill.
     stats = stats.with_columns(
         [
