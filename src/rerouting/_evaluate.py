@@ -25,7 +25,7 @@ from rerouting.synthetic import World, make_world
 if TYPE_CHECKING:
     from rerouting._result import RouteTable
 
-__all__ = ["DEV_SEEDS", "HELDOUT_SEEDS", "evaluate", "random_world"]
+__all__ = ["DEV_SEEDS", "HELDOUT_SEEDS", "ablation", "evaluate", "evaluate_routes", "random_world"]
 
 #: Frozen before any detector change of issue 13. Measure on these, never tune on them.
 HELDOUT_SEEDS: range = range(900_000, 900_100)
@@ -332,6 +332,11 @@ def evaluate(world: World, table: RouteTable, column: str = "score") -> dict[str
     A planted route the scan did not produce counts as a positive ranked last.
     ``decoys_in_top``: labelled decoys among the top N routes, N = planted routes.
     """
+    return evaluate_routes(world, table.routes, column)
+
+
+def evaluate_routes(world: World, routes: pl.DataFrame, column: str = "score") -> dict[str, Any]:
+    """:func:`evaluate` on a route frame (``RouteTable.routes`` or a re-scored copy)."""
     from sklearn.metrics import average_precision_score
 
     from rerouting._hs import merge_families
@@ -344,14 +349,35 @@ def evaluate(world: World, table: RouteTable, column: str = "score") -> dict[str
         .select(*KEY, "kind")
         .unique(KEY, keep="first", maintain_order=True)
     )
-    labelled = table.routes.join(truth, on=KEY, how="left")
+    labelled = routes.join(truth, on=KEY, how="left")
     y = (labelled["kind"] == "route").fill_null(False).to_list()
     s = labelled[column].fill_null(-1.0).to_list()
     pos = truth.filter(pl.col("kind") == "route")
-    lost = pos.join(table.routes, on=KEY, how="anti").height
-    top = labelled.sort("rank").head(pos.height)
+    lost = pos.join(routes, on=KEY, how="anti").height
+    top = labelled.sort(column, descending=True, nulls_last=True).head(pos.height)
     return {
         "ap": float(average_precision_score(y + [True] * lost, s + [-2.0] * lost)),
         "decoys_in_top": top.filter(pl.col("kind") == "decoy").height,
         "lost": lost,
+    }
+
+
+def ablation(world: World, routes: pl.DataFrame) -> dict[str, float]:
+    """AP of the default score with each gate factor and each evidence term removed.
+
+    Keys: ``all`` (nothing removed), ``-gate:<name>`` and ``-term:<name>``. The
+    features are the scan's; only the score is recomputed.
+    """
+    from rerouting._score import GATES, TERMS, default_score
+
+    scored = [c for c in routes.columns if c.startswith(("gate", "contrib_")) or c == "score"]
+    base = routes.drop(scored)
+    variants: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {"all": (GATES, TERMS)}
+    for g in GATES:
+        variants[f"-gate:{g.name}"] = (tuple(x for x in GATES if x is not g), TERMS)
+    for t in TERMS:
+        variants[f"-term:{t.name}"] = (GATES, tuple(x for x in TERMS if x is not t))
+    return {
+        name: float(evaluate_routes(world, default_score(base, gates, terms))["ap"])
+        for name, (gates, terms) in variants.items()
     }

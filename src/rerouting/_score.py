@@ -254,30 +254,39 @@ GATES: Final = _gates()
 TERMS: Final = _terms()
 
 
-def gate_expr() -> pl.Expr:
+def gate_expr(gates: tuple[Term, ...] = GATES) -> pl.Expr:
     """Product of the gate factors that are known (a missing leg's factor is left out)."""
-    known = [pl.col(f"gate_{g.name}") for g in GATES]
-    any_leg = pl.col("gate_inflow").is_not_null() | pl.col("gate_outflow").is_not_null()
+    known = [pl.col(f"gate_{g.name}") for g in gates] or [pl.lit(1.0)]
+    legs = [
+        pl.col(f"gate_{g.name}").is_not_null() for g in gates if g.name in ("inflow", "outflow")
+    ]
+    any_leg = pl.any_horizontal(legs) if legs else pl.lit(True)
     prod = known[0].fill_null(1.0)
     for k in known[1:]:
         prod = prod * k.fill_null(1.0)
     return pl.when(any_leg).then(prod).otherwise(0.0)
 
 
-def default_score(features: pl.DataFrame) -> pl.DataFrame:
+def default_score(
+    features: pl.DataFrame,
+    gates: tuple[Term, ...] = GATES,
+    terms: tuple[Term, ...] = TERMS,
+) -> pl.DataFrame:
     """The transparent default score and its decomposition.
 
     ``score = gate × Σ_i w_i e_i / Σ_i w_i``. Returns ``features`` with one
     ``gate_<name>`` column per :data:`GATES` factor (null when unknown), their
     product ``gate``, ``score`` and one ``contrib_<term>`` column per :data:`TERMS`
-    entry; the contributions sum to ``score``.
+    entry; the contributions sum to ``score``. ``gates`` and ``terms`` default to
+    :data:`GATES` and :data:`TERMS`; the ablation in ``benchmarks/evaluate_detection.py``
+    passes them with one removed.
     """
     ev = features.with_columns(
-        **{f"gate_{g.name}": g.expr.cast(pl.Float64).fill_nan(None) for g in GATES},
-        **{f"_e_{t.name}": t.expr.cast(pl.Float64).fill_nan(None) for t in TERMS},
-    ).with_columns(gate=gate_expr())
+        **{f"gate_{g.name}": g.expr.cast(pl.Float64).fill_nan(None) for g in gates},
+        **{f"_e_{t.name}": t.expr.cast(pl.Float64).fill_nan(None) for t in terms},
+    ).with_columns(gate=gate_expr(gates))
     wsum = pl.sum_horizontal(
-        pl.when(pl.col(f"_e_{t.name}").is_not_null()).then(t.weight).otherwise(0.0) for t in TERMS
+        pl.when(pl.col(f"_e_{t.name}").is_not_null()).then(t.weight).otherwise(0.0) for t in terms
     )
     out = ev.with_columns(_wsum=wsum).with_columns(
         **{
@@ -286,13 +295,13 @@ def default_score(features: pl.DataFrame) -> pl.DataFrame:
                 pl.col("gate") * t.weight * pl.col(f"_e_{t.name}").fill_null(0.0) / pl.col("_wsum")
             )
             .otherwise(0.0)
-            for t in TERMS
+            for t in terms
         }
     )
     out = out.with_columns(
-        score=pl.sum_horizontal(pl.col(f"contrib_{t.name}") for t in TERMS).clip(0.0, 1.0)
+        score=pl.sum_horizontal(pl.col(f"contrib_{t.name}") for t in terms).clip(0.0, 1.0)
     )
-    return out.drop([f"_e_{t.name}" for t in TERMS] + ["_wsum"])
+    return out.drop([f"_e_{t.name}" for t in terms] + ["_wsum"])
 
 
 # ------------------------------------------------------------------ baselines
