@@ -400,7 +400,7 @@ def merge_families(old_vintage: str, new_vintage: str) -> dict[str, str]:
     vintage, the goods of ``620112`` then read "vanished" from 2022 and ``620192``
     reads "jumped". Such codes form a family (the connected parts of the graph
     "deleted code → its newer codes → the older codes they convert to", the method of
-    Pierce & Schott 2012, docs/methods.md#hs-revisions-and-code-families, followed within
+    Pierce & Schott 2012, docs/methods.md#detection-changes-of-the-second-wave, followed within
     the deleted code's heading); every member
     maps to one representative: the smallest member code that the revision kept.
 
