@@ -12,7 +12,6 @@ Seeds in :data:`HELDOUT_SEEDS` are for measuring only: never tune on them. Devel
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -132,13 +131,13 @@ def _own_trade(world: World, mech: Mechanisms, rng: np.random.Generator) -> Worl
         base = leg.filter(pl.col("period") < event)
         n_post = sum(m >= event for m in months)
         n_base = len(months) - n_post
-        if post.is_empty() or base.is_empty() or post["period"].min() < dt.date(2022, 1, 1):
+        if post.is_empty() or base.is_empty():
             continue  # no baseline, or a code HS2022 split (its post rows have other codes)
-        flow = post["value"].sum() / n_post - base["value"].sum() / n_base
-        kg = leg["net_weight_kg"].sum()
-        if flow <= 0 or not kg or kg <= 0:
+        flow = float(post["value"].sum()) / n_post - float(base["value"].sum()) / n_base
+        kg = float(leg["net_weight_kg"].sum() or 0.0)
+        if flow <= 0 or kg <= 0:
             continue
-        uv = leg["value"].sum() / kg
+        uv = float(leg["value"].sum()) / kg
         buyer = base.group_by("reporter").agg(pl.col("value").sum()).sort("value")[-1, "reporter"]
         own = float(rng.uniform(0.0, mech.own_trade_max)) * flow / 1.06  # FOB
         noise = np.exp(rng.normal(0.0, 0.1, len(months)))

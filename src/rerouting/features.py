@@ -6,10 +6,10 @@ The formulas and their sources are in ``docs/features.md``; docs/methods.md refe
 ``docs/methods.md``.
 
 Leg statistics use **implicit zeros**: a month without a record in an observed
-leg is a month without trade. Window levels are interquartile means over all
-months of the window (zeros included), so one large shipment cannot dominate
-(docs/methods.md#route-legs-and-window-statistics: robust price filters;
-docs/methods.md#route-legs-and-window-statistics).
+leg is a month without trade, when some side of the pair filed anything that month
+(``LegSet.observed``); a month nobody filed is missing. Window levels are
+interquartile means over those months, so one large shipment cannot dominate
+(docs/methods.md#route-legs-and-window-statistics).
 
 Leg prefixes: ``oh`` origin→hub, ``hd`` hub→destination, ``dr`` direct
 origin→destination. Window prefixes: ``b`` baseline, ``p`` post. Measures:
