@@ -608,9 +608,10 @@ def stage(
     """Select the staged layout from a frame made by :func:`prepare`.
 
     Row-level rules, first match wins: empty_row (every raw field empty),
-    ``extra_rules`` (e.g. unsupported indicator), then bad_period, unsupported_flow, unmapped/aggregate reporter,
-    unmapped/aggregate partner, not_a_country_pair, bad_hs_code,
-    non_numeric_value, non_finite_value, negative_value.
+    ``extra_rules`` (e.g. unsupported indicator), then bad_period,
+    unsupported_flow, unmapped/aggregate reporter, unmapped/aggregate partner,
+    not_a_country_pair, bad_hs_code, non_numeric_value, non_finite_value,
+    negative_value.
 
     Args:
         raw: Raw values shown as examples, keyed ``period``, ``reporter``,
