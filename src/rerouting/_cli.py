@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -25,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError, ReroutingError, ReroutingWarning
 from rerouting._score import get_scorer_names
 
@@ -259,10 +259,7 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
     _check_output(path)
     target = Path(path)
     suffix = target.suffix.lower()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(target) as tmp:
         if isinstance(result, _RouteTable) and suffix == ".json":
             result.write_json(tmp)
         elif isinstance(result, _RouteTable) and suffix == ".parquet":
@@ -281,13 +278,6 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
                 tmp.write_text(
                     json.dumps(clean.to_dicts(), default=str, allow_nan=False), encoding="utf-8"
                 )
-        # mkstemp makes the file private (0600); the output gets the user's usual mode
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check_output(path: str | None, *, option: str = "--output") -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._atomic import atomic_path
 from rerouting._exceptions import InputError
 
 if TYPE_CHECKING:
@@ -205,15 +206,18 @@ class RouteTable:
     def write_csv(self, path: str | Path) -> Path:
         """Write ``routes`` to CSV (one row per route)."""
         p = Path(path)
-        self.routes.write_csv(p)
+        with atomic_path(p) as tmp:
+            self.routes.write_csv(tmp)
         return p
 
     def write_parquet(self, path: str | Path, *, legs: bool = False) -> Path:
         """Write ``routes`` to Parquet; with ``legs=True`` also ``<stem>.legs.parquet``."""
         p = Path(path)
-        self.routes.write_parquet(p)
+        with atomic_path(p) as tmp:
+            self.routes.write_parquet(tmp)
         if legs:
-            self.legs.write_parquet(p.with_name(f"{p.stem}.legs.parquet"))
+            with atomic_path(p.with_name(f"{p.stem}.legs.parquet")) as tmp:
+                self.legs.write_parquet(tmp)
         return p
 
     def write_json(self, path: str | Path) -> Path:
@@ -223,10 +227,9 @@ class RouteTable:
             "scenario": self.scenario.model_dump(mode="json"),
             "routes": self.routes.to_dicts(),
         }
-        p.write_text(
-            json.dumps(doc, default=str, allow_nan=False, indent=1, ensure_ascii=False),
-            encoding="utf-8",
-        )
+        text = json.dumps(doc, default=str, allow_nan=False, indent=1, ensure_ascii=False)
+        with atomic_path(p) as tmp:
+            tmp.write_text(text, encoding="utf-8")
         return p
 
     def to_html(self, path: str | Path, *, top: int = 20) -> Path:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError
 from rerouting._report import _assets, _charts
 from rerouting._report._data import (
@@ -622,7 +623,8 @@ def write_html(table: RouteTable, path: str | Path, *, top: int = 20) -> Path:
     p = Path(path)
     page = render_html(table, top=top)
     try:
-        p.write_text(page, encoding="utf-8")
+        with atomic_path(p) as tmp:
+            tmp.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             f"cannot write the report: {exc.strerror or exc}",
