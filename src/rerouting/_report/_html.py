@@ -278,9 +278,16 @@ def _desc_cell(desc: Any, limit: int = 70) -> str:
 def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
     cols = set(data.top.columns)
     has_pt = "pass_through" in cols
+    has_vs = "value_at_stake" in cols
     head = (
         '<th class="num" data-type="num">#</th><th>Route</th><th>HS</th><th>Product</th>'
         '<th class="num" data-type="num">Score</th>'
+        + (
+            f'<th class="num" data-type="num" title="min(pass-through bound, excess) per '
+            f'year, {escape(money)}">At stake / yr</th>'
+            if has_vs
+            else ""
+        )
         + (
             f'<th class="num" data-type="num" title="min(leg 1 excess, leg 2 excess) per '
             f'month, {escape(money)}">Pass-through / mo</th>'
@@ -308,6 +315,12 @@ def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
             f"{_desc_cell(row.get('description'))}"
             f'<td class="num" data-sort="{escape(_sort_value(score))}">'
             f'<span class="rr-score">{fmt_score(score)}</span>{bar}</td>'
+            + (
+                f'<td class="num" data-sort="{escape(_sort_value(row.get("value_at_stake")))}">'
+                f"{fmt_amount(row.get('value_at_stake'))}</td>"
+                if has_vs
+                else ""
+            )
             + (
                 f'<td class="num" data-sort="{escape(_sort_value(row.get("pass_through")))}">'
                 f"{fmt_amount(row.get('pass_through'))}</td>"
