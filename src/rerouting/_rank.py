@@ -10,7 +10,8 @@ first when the evidence is comparable, so a scan also carries:
     and ``Δ⁺ = max(0, min(excess of origin→hub, of hub→destination))``, the new trade the
     hub legs added after the event (the part that substitutes the collapsed direct flow,
     EBRD). A leg nobody reports is left out of both minima (hub-only or origin-only
-    data). An upper bound, never an estimate of evasion (docs/methods.md#value-at-stake-and-priority).
+    data). An upper bound, never an estimate of evasion
+    (docs/methods.md#value-at-stake-and-priority).
 
 ``priority`` (in [0, 1])
     ``score × (max(v, v_max·10⁻⁴) / v_max)^α`` with ``v = value_at_stake``, ``v_max`` the
