@@ -488,6 +488,8 @@ def scan(
     with ui.step("Scan routes"):
         table = run_scan(data, scenario=scenario)
     _print_routes(ui, table, top)
+    for note in table.notes:
+        ui.info(f"note: {note}")
     if output:
         with ui.step(f"Write {len(table)} routes to {output}"):
             _write(table, output, raw_csv=raw_csv)
@@ -713,7 +715,7 @@ def _describe(scenario: Scenario) -> str:
 
 def _print_error(err: ReroutingError) -> None:
     console = Console(stderr=True, highlight=False)
-    text = str(err)
+    text = err.cli_text()
     first, _, rest = text.partition("\nHint: ")
     console.print(Text.assemble(("error: ", "bold red"), safe(first)), soft_wrap=True)
     if rest:

@@ -100,6 +100,9 @@ class RouteTable:
         descriptions: Optional ``hs`` → ``description`` table for labels.
         resolved: The scenario as resolved against the data (windows, sides, vintage,
             currency); set by :func:`rerouting.scan`.
+        notes: What the reader of the ranking should know about the data: choices the
+            scan made (e.g. monthly over annual records) and legs that rest on one side
+            of the mirror only (a destination, origin or hub that never reports).
     """
 
     routes: pl.DataFrame
@@ -108,6 +111,7 @@ class RouteTable:
     ingest: IngestReport | None = None
     descriptions: pl.DataFrame | None = None
     resolved: ResolvedScan | None = None
+    notes: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:

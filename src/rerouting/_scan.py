@@ -33,6 +33,7 @@ from rerouting._hs import hs_description
 from rerouting._io import LazyTradeData, TradeData, read_trade
 from rerouting._legs import candidate_routes
 from rerouting._normalise import convert_currency
+from rerouting._one_sided import one_sided_notes
 from rerouting._rank import Sort, priority, sort_keys, value_at_stake
 from rerouting._result import LEGS_SCHEMA, ResolvedScan, RouteTable
 from rerouting._score import (
@@ -219,10 +220,12 @@ def scan(
     lf, data_currency = _currency(lf, sc, rates)
 
     legs = resolve_engine(engine).build(lf, sc)
+    # Facts about the data, not problems: in the result, not warnings.
+    side_notes = one_sided_notes(legs.coverage, legs.sides, legs.hubs, legs.windows)
     for note in legs.notes:
         warnings.warn(note, DataQualityWarning, stacklevel=2)
-    if report is not None and legs.notes:
-        report = report.model_copy(update={"notes": (*report.notes, *legs.notes)})
+    if report is not None and (legs.notes or side_notes):
+        report = report.model_copy(update={"notes": (*report.notes, *legs.notes, *side_notes)})
     w = legs.windows
     routes = candidate_routes(legs)
     # Sorted by route key: group-by order varies run to run, and the IsolationForest
@@ -292,6 +295,7 @@ def scan(
         ingest=report,
         descriptions=_descriptions(out, legs.vintage),
         resolved=resolved,
+        notes=(*legs.notes, *side_notes),
     )
 
 
