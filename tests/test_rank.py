@@ -131,6 +131,15 @@ def test_the_currency_unit_never_changes_the_order_or_the_priority(
     )
 
 
+def test_the_report_lists_routes_by_priority_with_their_value(
+    tables: dict[str, RouteTable], tmp_path: Path
+) -> None:
+    html = tables["priority"].to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "At stake / yr" in html
+    # KGZ (the large route) is the first route section, KAZ the second
+    assert html.index("BLR → KGZ → DEU") < html.index("BLR → KAZ → DEU")
+
+
 def test_hubs_follow_priority_by_default(tables: dict[str, RouteTable]) -> None:
     t = tables["score"]  # the hub order does not depend on the routes' order
     assert t.hubs()["hub"].to_list() == ["KGZ", "KAZ"]

@@ -81,7 +81,7 @@ def test_cli_gives_the_cli_hint(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ one-sided legs
-def test_a_destination_that_never_reports_is_noted_with_its_legs() -> None:
+def test_a_destination_that_never_reports_is_noted_with_its_legs(tmp_path: Path) -> None:
     w = make_world(0, direction="export-control", **WORLD)  # type: ignore[arg-type]
     full = scan(w.trade, scenario=w.scenario)
     # the generator's Russia files nothing from the event on
@@ -95,6 +95,9 @@ def test_a_destination_that_never_reports_is_noted_with_its_legs() -> None:
     # what the note says is what the routes show: every hub→RUS number is the hub's own
     legs = never.legs.filter(pl.col("leg") == "hub_destination", pl.col("value") > 0)
     assert set(legs["provenance"]) == {"exporter_only"}
+    # the report shows the note even without an ingest report (a table in memory)
+    html = never.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "destination RUS never reports (imports)" in html
 
 
 def test_no_note_when_every_side_reports() -> None:

@@ -208,11 +208,14 @@ def _coverage(table: RouteTable, data: ReportData) -> str:
     return _facts(rows)
 
 
-def _ingest(report: IngestReport | None) -> str:
+def _ingest(report: IngestReport | None, scan_notes: tuple[str, ...] = ()) -> str:
     if report is None:
+        # The scan's own notes (legs resting on one side of the mirror) still show.
+        notes = "".join(f"<li>{escape(n)}</li>" for n in scan_notes)
         return (
             '<p class="rr-note">The scan was given a table in memory, so there is no row '
             "accounting for the files it came from.</p>"
+            + (f'<ul class="rr-note">{notes}</ul>' if notes else "")
         )
     head = (
         f"<p>Read {report.rows_read:,} rows from {len(report.files)} file(s); kept "
@@ -579,7 +582,7 @@ tell re-exported goods from a hub's own production.</p>
 <div class="rr-grid">
 <div><h3>Scenario</h3>{_scenario_facts(sc, data)}</div>
 <div><h3>Data coverage</h3>{_coverage(table, data)}</div>
-<div><h3>Rows read</h3>{_ingest(table.ingest)}</div>
+<div><h3>Rows read</h3>{_ingest(table.ingest, table.notes)}</div>
 </div></section>
 <section id="routes"><h2>Top routes</h2>
 <p class="rr-note">Click a column heading to sort; click a route for its charts.</p>
