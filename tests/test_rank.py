@@ -154,6 +154,17 @@ def test_hubs_follow_priority_by_default(tables: dict[str, RouteTable]) -> None:
     assert "hubs(sort='score')" in (err.value.hint or "")
 
 
+def test_the_sort_is_a_scenario_field(tmp_path: Path) -> None:
+    from rerouting._config import Scenario
+
+    toml = tmp_path / "scan.toml"
+    toml.write_text('origin = "BLR"\ndestination = "DEU"\nevent = "2022-03"\nsort = "value"\n')
+    sc = Scenario.from_toml(toml)
+    assert sc.sort == "value"
+    assert sc.with_overrides(sort="score").sort == "score"
+    assert Scenario(origin="BLR", destination="DEU", event="2022-03").sort == "priority"
+
+
 def test_an_unknown_sort_is_a_config_error_naming_it() -> None:
     with pytest.raises(ConfigError) as err:
         scan(_two_routes(), **SCENARIO, sort="money")  # type: ignore[arg-type]
