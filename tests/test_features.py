@@ -287,3 +287,20 @@ def test_periods_nobody_filed_are_missing_not_zero() -> None:
     assert with_obs["p_mean_v"] == pytest.approx(10.0)
     assert with_obs["p_lvl_v"] == pytest.approx(10.0)
     assert without["p_mean_v"] == pytest.approx(5.0)  # the old reading: zeros
+
+
+def test_the_feature_registry_is_the_one_home_of_names_docs_and_model_inputs() -> None:
+    from rerouting import features
+    from rerouting._score import feature_matrix
+
+    names = [f.name for f in features.REGISTRY]
+    assert len(names) == len(set(names))
+    assert features.FEATURES == {f.name: f.doc for f in features.REGISTRY}
+    assert features.MODEL_FEATURES == tuple(f.name for f in features.REGISTRY if f.model)
+    assert features.LOG_FEATURES <= set(features.MODEL_FEATURES)
+    # the model matrix reads a log feature on a log scale, the others as they are
+    frame = pl.DataFrame({n: [1.0, math.e] for n in features.MODEL_FEATURES})
+    x = feature_matrix(frame)
+    col = features.MODEL_FEATURES.index("oh_ratio_kg")
+    assert x[1, col] == pytest.approx(1.0, abs=1e-5)
+    assert x[1, features.MODEL_FEATURES.index("balance_kg")] == pytest.approx(math.e)

@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from rerouting._exceptions import ConfigError, InputError
+from rerouting.features import LOG_FEATURES, MODEL_FEATURES
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -352,42 +353,6 @@ def baseline_scores(features: pl.DataFrame, *, ec_min_value: float = EC_MIN_VALU
 
 RATIO_INF: Final = 1e6
 
-#: Features fed to the anomaly score and the classifier (numeric, scale-free first).
-MODEL_FEATURES: Final = (
-    "direct_change",
-    "oh_ratio_value",
-    "oh_ratio_kg",
-    "hd_ratio_value",
-    "hd_ratio_kg",
-    "balance_kg",
-    "substitution_ratio",
-    "comove_kg",
-    "comove_value",
-    "uv_gap_legs",
-    "uv_gap_direct",
-    "price_effect",
-    "novelty",
-    "persistence",
-    "dest_other_growth",
-    "hub_other_growth",
-    "hub_import_growth",
-    "hub_plausibility",
-    "gap_oh",
-    "gap_hd",
-)
-_LOG_FEATURES: Final = frozenset(
-    {
-        "oh_ratio_value",
-        "oh_ratio_kg",
-        "hd_ratio_value",
-        "hd_ratio_kg",
-        "dest_other_growth",
-        "hub_other_growth",
-        "hub_import_growth",
-        "hub_plausibility",
-    }
-)
-
 
 def feature_matrix(
     frame: pl.DataFrame, features: tuple[str, ...] = MODEL_FEATURES
@@ -400,7 +365,7 @@ def feature_matrix(
                 "feature column missing", column=f, hint="pass RouteTable.routes or scan output"
             )
         c = pl.col(f).cast(pl.Float64)
-        if f in _LOG_FEATURES:
+        if f in LOG_FEATURES:
             c = (c + 1e-6).log()
         cols.append(c.fill_nan(None).alias(f))
     out: npt.NDArray[np.float64] = frame.select(cols).to_numpy().astype(np.float64)

@@ -19,6 +19,7 @@ origin→destination. Window prefixes: ``b`` baseline, ``p`` post. Measures:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import polars as pl
@@ -26,6 +27,8 @@ import polars as pl
 from rerouting._blocs import bloc_members
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rerouting._legs import LegSet, Windows
 
 __all__ = [
@@ -33,7 +36,11 @@ __all__ = [
     "CONTROL_FLOOR",
     "FEATURES",
     "FLOOR_SHARE",
+    "LOG_FEATURES",
+    "MODEL_FEATURES",
     "RATIO_CAP",
+    "REGISTRY",
+    "Feature",
     "balance_kg",
     "comovement",
     "dest_other_growth",
@@ -65,45 +72,6 @@ __all__ = [
     "uv_gap_excess",
 ]
 
-#: Every feature column of ``RouteTable.routes``, in order, with a one-line meaning.
-FEATURES: Final[dict[str, str]] = {
-    "direct_change": "direct origin→destination flow: relative change of the mean, post vs pre",
-    "oh_ratio_value": "origin→hub leg: robust post level / baseline level, value",
-    "oh_ratio_kg": "origin→hub leg: robust post level / baseline level, kg",
-    "hd_ratio_value": "hub→destination leg: robust post level / baseline level, value",
-    "hd_ratio_kg": "hub→destination leg: robust post level / baseline level, kg",
-    "oh_excess_value": "origin→hub leg: robust monthly excess over baseline, value",
-    "hd_excess_value": "hub→destination leg: robust monthly excess over baseline, value",
-    "oh_excess_kg": "origin→hub leg: robust monthly excess over baseline, kg",
-    "hd_excess_kg": "hub→destination leg: robust monthly excess over baseline, kg",
-    "balance_kg": "min/max of the two hub legs' kg excess (mass in ≈ mass out)",
-    "substitution_ratio": "hub legs' excess / fall of the direct flow (EBRD substitution ratio)",
-    "pass_through": "Σ_post min(origin→hub, hub→destination), value (Iyoha upper bound)",
-    "freund_c2": "Freund C2: origin loses share at destination, hub gains at both ends",
-    "freund_c4": "Freund C4: hub's imports from origin ≥ 0.75 × its exports to destination",
-    "freund_t": "Freund excess-flow transshipment value T (per post month)",
-    "comove_kg": "best-lag correlation of the two hub legs' monthly kg",
-    "comove_lag_kg": "lag (months) of that best correlation, kg",
-    "comove_value": "best-lag correlation of the two hub legs' monthly value",
-    "comove_lag_value": "lag (months) of that best correlation, value",
-    "uv_gap_legs": "|ln(unit value hub→destination / unit value origin→hub)|, post",
-    "uv_gap_direct": "|ln(unit value hub→destination post / direct unit value baseline)|",
-    "uv_gap_excess": "|ln(unit value of the hub→destination excess / of the origin→hub excess)|",
-    "price_effect": "largest (ln value ratio − ln kg ratio) over the hub legs: price, not volume",
-    "novelty": "a hub leg had (almost) no trade in the baseline",
-    "persistence": "share of the hub legs' mean rise carried by the typical month (level shift)",
-    "oh_shift_z": "origin→hub leg: post − baseline mean in kg over its standard error (t-like)",
-    "hd_shift_z": "hub→destination leg: post − baseline mean in kg over its standard error",
-    "dest_other_growth": "destination's imports of the product from all other partners, ratio",
-    "hub_other_growth": "hub's exports to the destination of all other products, ratio",
-    "hub_import_growth": "hub's imports of the product from all other partners, ratio",
-    "hub_plausibility": "hub→destination excess / hub's own baseline exports of the product",
-    "hd_under_recorded": "hub→destination leg may under-record: silent destination, customs union",
-    "hub_declared_ratio": "hub's exports to the destination, other products: post/baseline, ≤ 1",
-    "gap_oh": "relative mirror gap on the origin→hub leg, post (−: lost in transit)",
-    "gap_hd": "relative mirror gap on the hub→destination leg, post",
-    "materiality": "smaller hub leg's excess over the post window, money",
-}
 
 #: Named baseline scores/flags carried beside the main score.
 BASELINE_COLUMNS: Final[tuple[str, ...]] = ("ec_surge", "freund", "both_up")
@@ -770,7 +738,7 @@ _HD_POST_LEVELS: Final = (
 
 
 def route_features(table: pl.LazyFrame, n_post: int, n_baseline: int) -> pl.LazyFrame:
-    """Add every feature of :data:`FEATURES` to the wide route table.
+    """Add every feature of :data:`REGISTRY` that has an expression to the wide route table.
 
     Where the hub→destination leg is under-recorded (:func:`hd_under_recorded`) and the
     hub's declarations to the destination fell in every other product
@@ -781,8 +749,7 @@ def route_features(table: pl.LazyFrame, n_post: int, n_baseline: int) -> pl.Lazy
     t = table.with_columns(
         _n_post=pl.lit(n_post, dtype=pl.Float64),
         _n_baseline=pl.lit(n_baseline, dtype=pl.Float64),
-        hd_under_recorded=hd_under_recorded(),
-        hub_declared_ratio=hub_declared_ratio(),
+        **{f.name: f.expr() for f in REGISTRY if f.first and f.expr is not None},
     )
     deflate = (
         pl.when(pl.col("hd_under_recorded"))
@@ -791,34 +758,219 @@ def route_features(table: pl.LazyFrame, n_post: int, n_baseline: int) -> pl.Lazy
     )
     t = t.with_columns([(pl.col(c) / deflate).alias(c) for c in _HD_POST_LEVELS])
     return t.with_columns(
-        direct_change=direct_change(),
-        oh_ratio_value=growth("oh", "v"),
-        oh_ratio_kg=growth("oh", "kg"),
-        hd_ratio_value=growth("hd", "v"),
-        hd_ratio_kg=growth("hd", "kg"),
-        oh_excess_value=excess("oh", "v"),
-        hd_excess_value=excess("hd", "v"),
-        oh_excess_kg=excess("oh", "kg"),
-        hd_excess_kg=excess("hd", "kg"),
-        balance_kg=balance_kg(),
-        substitution_ratio=substitution_ratio(),
-        pass_through=pass_through(),
-        freund_c2=freund_c2(),
-        freund_c4=freund_c4(),
-        freund_t=freund_t(),
-        uv_gap_legs=uv_gap("hd", "p", "oh", "p"),
-        uv_gap_direct=uv_gap("hd", "p", "dr", "b"),
-        uv_gap_excess=uv_gap_excess(),
-        price_effect=price_effect(),
-        novelty=novelty(),
-        persistence=persistence(),
-        oh_shift_z=shift_z("oh"),
-        hd_shift_z=shift_z("hd"),
-        dest_other_growth=dest_other_growth(),
-        hub_other_growth=hub_other_growth(),
-        hub_import_growth=hub_import_growth(),
-        hub_plausibility=hub_plausibility(),
-        gap_oh=mirror_gap("oh"),
-        gap_hd=mirror_gap("hd"),
-        materiality=materiality(),
+        **{f.name: f.expr() for f in REGISTRY if not f.first and f.expr is not None}
     )
+
+
+# ------------------------------------------------------------------ the registry
+@dataclass(frozen=True)
+class Feature:
+    """One feature column of the route table: its name, what it means, how it is made.
+
+    Attributes:
+        name: The column of ``RouteTable.routes``.
+        doc: One line on what it measures (tooltips, ``rerouting columns``, the docs).
+        expr: Builds its ``pl.Expr`` over the wide route table; ``None`` for the
+            co-movement columns, which :func:`comovement` computes and the scan joins.
+        model: An input of the anomaly score and the classifier.
+        log: Read on a log scale in the model matrix (a ratio).
+        first: Computed before the others, which read the legs it adjusts.
+    """
+
+    name: str
+    doc: str
+    expr: Callable[[], pl.Expr] | None = None
+    model: bool = False
+    log: bool = False
+    first: bool = False
+
+
+#: Every feature column of ``RouteTable.routes``, in order: the one home of each
+#: feature's name, formula and meaning.
+REGISTRY: Final[tuple[Feature, ...]] = (
+    Feature(
+        "direct_change",
+        "direct origin→destination flow: relative change of the mean, post vs pre",
+        direct_change,
+        model=True,
+    ),
+    Feature(
+        "oh_ratio_value",
+        "origin→hub leg: robust post level / baseline level, value",
+        lambda: growth("oh", "v"),
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "oh_ratio_kg",
+        "origin→hub leg: robust post level / baseline level, kg",
+        lambda: growth("oh", "kg"),
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hd_ratio_value",
+        "hub→destination leg: robust post level / baseline level, value",
+        lambda: growth("hd", "v"),
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hd_ratio_kg",
+        "hub→destination leg: robust post level / baseline level, kg",
+        lambda: growth("hd", "kg"),
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "oh_excess_value",
+        "origin→hub leg: robust monthly excess over baseline, value",
+        lambda: excess("oh", "v"),
+    ),
+    Feature(
+        "hd_excess_value",
+        "hub→destination leg: robust monthly excess over baseline, value",
+        lambda: excess("hd", "v"),
+    ),
+    Feature(
+        "oh_excess_kg",
+        "origin→hub leg: robust monthly excess over baseline, kg",
+        lambda: excess("oh", "kg"),
+    ),
+    Feature(
+        "hd_excess_kg",
+        "hub→destination leg: robust monthly excess over baseline, kg",
+        lambda: excess("hd", "kg"),
+    ),
+    Feature(
+        "balance_kg",
+        "min/max of the two hub legs' kg excess (mass in ≈ mass out)",
+        balance_kg,
+        model=True,
+    ),
+    Feature(
+        "substitution_ratio",
+        "hub legs' excess / fall of the direct flow (EBRD substitution ratio)",
+        substitution_ratio,
+        model=True,
+    ),
+    Feature(
+        "pass_through",
+        "Σ_post min(origin→hub, hub→destination), value (Iyoha upper bound)",
+        pass_through,
+    ),
+    Feature(
+        "freund_c2",
+        "Freund C2: origin loses share at destination, hub gains at both ends",
+        freund_c2,
+    ),
+    Feature(
+        "freund_c4",
+        "Freund C4: hub's imports from origin ≥ 0.75 × its exports to destination",
+        freund_c4,
+    ),
+    Feature("freund_t", "Freund excess-flow transshipment value T (per post month)", freund_t),
+    Feature("comove_kg", "best-lag correlation of the two hub legs' monthly kg", model=True),
+    Feature("comove_lag_kg", "lag (months) of that best correlation, kg"),
+    Feature("comove_value", "best-lag correlation of the two hub legs' monthly value", model=True),
+    Feature("comove_lag_value", "lag (months) of that best correlation, value"),
+    Feature(
+        "uv_gap_legs",
+        "|ln(unit value hub→destination / unit value origin→hub)|, post",
+        lambda: uv_gap("hd", "p", "oh", "p"),
+        model=True,
+    ),
+    Feature(
+        "uv_gap_direct",
+        "|ln(unit value hub→destination post / direct unit value baseline)|",
+        lambda: uv_gap("hd", "p", "dr", "b"),
+        model=True,
+    ),
+    Feature(
+        "uv_gap_excess",
+        "|ln(unit value of the hub→destination excess / of the origin→hub excess)|",
+        uv_gap_excess,
+    ),
+    Feature(
+        "price_effect",
+        "largest (ln value ratio − ln kg ratio) over the hub legs: price, not volume",
+        price_effect,
+        model=True,
+    ),
+    Feature("novelty", "a hub leg had (almost) no trade in the baseline", novelty, model=True),
+    Feature(
+        "persistence",
+        "share of the hub legs' mean rise carried by the typical month (level shift)",
+        persistence,
+        model=True,
+    ),
+    Feature(
+        "oh_shift_z",
+        "origin→hub leg: post − baseline mean in kg over its standard error (t-like)",
+        lambda: shift_z("oh"),
+    ),
+    Feature(
+        "hd_shift_z",
+        "hub→destination leg: post − baseline mean in kg over its standard error",
+        lambda: shift_z("hd"),
+    ),
+    Feature(
+        "dest_other_growth",
+        "destination's imports of the product from all other partners, ratio",
+        dest_other_growth,
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hub_other_growth",
+        "hub's exports to the destination of all other products, ratio",
+        hub_other_growth,
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hub_import_growth",
+        "hub's imports of the product from all other partners, ratio",
+        hub_import_growth,
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hub_plausibility",
+        "hub→destination excess / hub's own baseline exports of the product",
+        hub_plausibility,
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hd_under_recorded",
+        "hub→destination leg may under-record: silent destination, customs union",
+        hd_under_recorded,
+        first=True,
+    ),
+    Feature(
+        "hub_declared_ratio",
+        "hub's exports to the destination, other products: post/baseline, ≤ 1",
+        hub_declared_ratio,
+        first=True,
+    ),
+    Feature(
+        "gap_oh",
+        "relative mirror gap on the origin→hub leg, post (−: lost in transit)",
+        lambda: mirror_gap("oh"),
+        model=True,
+    ),
+    Feature(
+        "gap_hd",
+        "relative mirror gap on the hub→destination leg, post",
+        lambda: mirror_gap("hd"),
+        model=True,
+    ),
+    Feature("materiality", "smaller hub leg's excess over the post window, money", materiality),
+)
+#: Feature name → one-line meaning, in column order.
+FEATURES: Final[dict[str, str]] = {f.name: f.doc for f in REGISTRY}
+#: Features fed to the anomaly score and the classifier, in column order.
+MODEL_FEATURES: Final[tuple[str, ...]] = tuple(f.name for f in REGISTRY if f.model)
+#: Model features read on a log scale.
+LOG_FEATURES: Final[frozenset[str]] = frozenset(f.name for f in REGISTRY if f.log)
