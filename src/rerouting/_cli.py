@@ -26,6 +26,7 @@ from rich.text import Text
 
 from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError, ReroutingError, ReroutingWarning
+from rerouting._rank import SORTS
 from rerouting._score import get_scorer_names
 
 if TYPE_CHECKING:
@@ -384,6 +385,12 @@ def cli() -> None:
 @click.option(
     "--scorer", type=click.Choice(get_scorer_names()), help="Which score ranks the routes."
 )
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    help="Order of the routes: priority (evidence, then money; the default), score "
+    "(evidence only) or value (value at stake per year).",
+)
 @click.option("-o", "--output", help="Write all routes here (.csv, .parquet or .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
 @click.option(
@@ -410,6 +417,7 @@ def scan(
     config_path: str | None,
     top: int,
     scorer: str | None,
+    sort: str | None,
     output: str | None,
     report_path: str | None,
     stream: bool,
@@ -430,6 +438,7 @@ def scan(
       rerouting scan comext/ --origin EU --destination RUS --event 2022-03 \\
           --hubs KAZ,KGZ,ARM --products eu-833 --report report.html
       rerouting scan data/ --config scan.toml --scorer freund --top 30
+      rerouting scan data/ --config scan.toml --sort value
       rerouting scan world/*.parquet --config scan.toml --stream
     """
     from rerouting._config import Scenario
@@ -446,6 +455,7 @@ def scan(
         "post": post,
         "scorer": scorer,
         "currency": currency,
+        "sort": sort,
     }
     if config_path:
         scenario = Scenario.from_toml(config_path, **fields)
@@ -468,6 +478,8 @@ def scan(
     with ui.step("Scan routes"):
         table = run_scan(data, scenario=scenario)
     _print_routes(ui, table, top)
+    for note in table.notes:
+        ui.info(f"note: {note}")
     if output:
         with ui.step(f"Write {len(table)} routes to {output}"):
             _write(table, output, raw_csv=raw_csv)
@@ -693,7 +705,7 @@ def _describe(scenario: Scenario) -> str:
 
 def _print_error(err: ReroutingError) -> None:
     console = Console(stderr=True, highlight=False)
-    text = str(err)
+    text = err.cli_text()
     first, _, rest = text.partition("\nHint: ")
     console.print(Text.assemble(("error: ", "bold red"), safe(first)), soft_wrap=True)
     if rest:
