@@ -19,6 +19,7 @@ input paths; only the plan, the mapping and the reliability table are sent.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
@@ -231,6 +232,8 @@ class DaskEngine:
                 processes=True,
                 dashboard_address=":0",
                 memory_limit=self.memory_limit or "auto",
+                # errors reach the caller as exceptions; shutdown chatter is not news
+                silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,
         ):
@@ -238,7 +241,10 @@ class DaskEngine:
 
     def build(self, trade: pl.LazyFrame, scenario: Scenario) -> LegSet:
         with self._connect() as client:
-            if self.on_dashboard is not None:
+            # the dashboard runs only when bokeh is installed
+            if self.on_dashboard is not None and "dashboard" in client.scheduler_info().get(
+                "services", {}
+            ):
                 self.on_dashboard(client.dashboard_link)
             return self._build(client, trade, scenario)
 
