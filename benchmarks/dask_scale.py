@@ -27,7 +27,9 @@ import polars as pl
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import parse_rows, world_path, world_scenario  # noqa: E402
+import contextlib
+
+from _data import parse_rows, world_path, world_scenario
 
 
 def _rss(pid: int) -> int:
@@ -39,10 +41,8 @@ def _rss(pid: int) -> int:
         return 0
     total = 0
     for q in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += q.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return total
 
 
