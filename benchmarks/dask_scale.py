@@ -15,6 +15,7 @@ It prints one Markdown row per run and checks that both engines wrote the same r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import subprocess
@@ -27,8 +28,6 @@ import polars as pl
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import contextlib
-
 from _data import parse_rows, world_path, world_scenario
 
 
