@@ -1,6 +1,6 @@
 """The CLI on a Dask cluster: wall time, peak memory per worker, bytes moved between workers.
 
-``python benchmarks/dask_scale.py --rows 25M 250M --workers 1 2`` generates (or reuses)
+``python benchmarks/dask_scale.py`` (or ``--runs 25M:polars 25M:2 ...``) generates (or reuses)
 the 250M-row world of ``_data.py`` (ten Parquet files of ~25M rows; the 25M input is
 its first file), then for each size runs, in the same run:
 
@@ -91,10 +91,33 @@ def _cli(args: list[str], watch_workers: dict[str, int]) -> tuple[float, dict[st
     return wall, s.peak, out
 
 
+def _same_routes(a_path: Path, b_path: Path) -> bool | None:
+    """Both route tables equal: exact, or floats within 1e-9 of the column's largest value."""
+    if not a_path.exists():
+        return None
+    key = ["origin", "hub", "destination", "hs"]
+    a, b = pl.read_parquet(a_path).sort(key), pl.read_parquet(b_path).sort(key)
+    if a.height != b.height:
+        return False
+    for c in a.columns:
+        if a[c].equals(b[c]):
+            continue
+        if not a[c].dtype.is_float():
+            return False
+        scale = a[c].abs().max() or 1.0
+        if not ((a[c] - b[c]).abs().fill_null(0.0) <= 1e-9 * scale).all():  # type: ignore[operator]
+            return False
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", nargs="+", default=["25M", "250M"])
-    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        default=["25M:polars", "25M:1", "25M:2", "250M:polars", "250M:2", "250M:1"],
+        help="SIZE:polars or SIZE:WORKERS, run in this order",
+    )
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rerouting-dask-bench"))
     args = parser.parse_args()
@@ -107,73 +130,54 @@ def main() -> None:
     print(f"load before: {os.getloadavg()[0]:.1f}; memory limit per worker {args.memory_limit}")
     print(
         "| rows | engine | workers | wall s | peak RSS per worker GB | client RSS GB "
-        "| bytes moved between workers | load |"
+        "| bytes moved between workers | load | routes equal polars |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for size in args.rows:
+    print("|---|---|---|---|---|---|---|---|---|", flush=True)
+    for run in args.runs:
+        size, how = run.split(":")
         rows = parse_rows(size)
         files = sorted(big.glob("*.parquet"))[: max(1, rows // 25_000_000)]
         n = pl.scan_parquet(files).select(pl.len()).collect().item()
-        inputs = [str(f) for f in files]
+        common = [*(str(f) for f in files), "--config", str(config), "--stream"]
         polars_out = args.out / f"routes-polars-{size}.parquet"
-        wall, peak, _ = _cli(
-            [*inputs, "--config", str(config), "--stream", "-o", str(polars_out)], {}
-        )
-        load = os.getloadavg()[0]
-        print(
-            f"| {n:,} | polars | 1 process | {wall:.1f} | – | {peak['client'] / gb:.2f} "
-            f"| – | {load:.1f} |",
-            flush=True,
-        )
-        for w in args.workers:
-            with (
-                LocalCluster(
-                    n_workers=w,
-                    threads_per_worker=1,
-                    processes=True,
-                    memory_limit=args.memory_limit,
-                    dashboard_address=":0",
-                    silence_logs=logging.ERROR,
-                ) as cluster,
-                Client(cluster) as client,
-            ):
-                pids: dict[str, int] = client.run(os.getpid)
-
-                def moved(dask_worker: object) -> int:
-                    return int(dask_worker.transfer_outgoing_bytes_total)  # type: ignore[attr-defined]
-
-                before = sum(client.run(moved).values())
-                dask_out = args.out / f"routes-dask{w}-{size}.parquet"
-                wall, peak, _ = _cli(
-                    [
-                        *inputs,
-                        "--config",
-                        str(config),
-                        "--stream",
-                        "--scheduler",
-                        cluster.scheduler_address,
-                        "-o",
-                        str(dask_out),
-                    ],
-                    pids,
-                )
-                after = sum(client.run(moved).values())
-            workers = ", ".join(f"{peak[a] / gb:.2f}" for a in sorted(pids))
-            a = pl.read_parquet(polars_out).sort("origin", "hub", "destination", "hs")
-            b = pl.read_parquet(dask_out).sort("origin", "hub", "destination", "hs")
-            same = a.height == b.height and all(
-                a[c].equals(b[c])
-                or (
-                    a[c].dtype.is_float() and ((a[c] - b[c]).abs() <= 1e-9 * a[c].abs().max()).all()
-                )
-                for c in a.columns
-            )
-            load = os.getloadavg()[0]
+        if how == "polars":
+            wall, peak, _ = _cli([*common, "-o", str(polars_out)], {})
             print(
-                f"| {n:,} | dask | {w} | {wall:.1f} | {workers} | {peak['client'] / gb:.2f} "
-                f"| {after - before:,} | {load:.1f} |  routes equal polars: {same}",
+                f"| {n:,} | polars | 1 process | {wall:.1f} | – | {peak['client'] / gb:.2f} "
+                f"| – | {os.getloadavg()[0]:.1f} | – |",
                 flush=True,
             )
+            continue
+        w = int(how)
+        with (
+            LocalCluster(
+                n_workers=w,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=args.memory_limit,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            pids: dict[str, int] = client.run(os.getpid)
+
+            def moved(dask_worker: object) -> int:
+                return int(dask_worker.transfer_outgoing_bytes_total)  # type: ignore[attr-defined]
+
+            before = sum(client.run(moved).values())
+            dask_out = args.out / f"routes-dask{w}-{size}.parquet"
+            wall, peak, _ = _cli(
+                [*common, "--scheduler", cluster.scheduler_address, "-o", str(dask_out)], pids
+            )
+            after = sum(client.run(moved).values())
+        workers = ", ".join(f"{peak[a] / gb:.2f}" for a in sorted(pids))
+        print(
+            f"| {n:,} | dask | {w} | {wall:.1f} | {workers} | {peak['client'] / gb:.2f} "
+            f"| {after - before:,} | {os.getloadavg()[0]:.1f} "
+            f"| {_same_routes(polars_out, dask_out)} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
