@@ -28,7 +28,7 @@ import polars as pl
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import parse_rows, world_path, world_scenario
+from _data import CHUNK_ROWS, parse_rows, world_path, world_scenario
 
 
 def _rss(pid: int) -> int:
@@ -118,14 +118,15 @@ def main() -> None:
         default=["25M:polars", "25M:1", "25M:2", "250M:polars", "250M:2", "250M:1"],
         help="SIZE:polars or SIZE:WORKERS, run in this order",
     )
+    parser.add_argument("--world", default="250M", help="the generated world to read")
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rerouting-dask-bench"))
     args = parser.parse_args()
     from distributed import Client, LocalCluster
 
     args.out.mkdir(parents=True, exist_ok=True)
-    big = world_path(parse_rows("250M"))
-    config = _config(args.out / "scan.toml", parse_rows("250M"))
+    big = world_path(parse_rows(args.world))
+    config = _config(args.out / "scan.toml", parse_rows(args.world))
     gb = 1024**3
     print(f"load before: {os.getloadavg()[0]:.1f}; memory limit per worker {args.memory_limit}")
     print(
@@ -136,7 +137,9 @@ def main() -> None:
     for run in args.runs:
         size, how = run.split(":")
         rows = parse_rows(size)
-        files = sorted(big.glob("*.parquet"))[: max(1, rows // 25_000_000)]
+        files = (
+            [big] if big.is_file() else sorted(big.glob("*.parquet"))[: max(1, rows // CHUNK_ROWS)]
+        )
         n = pl.scan_parquet(files).select(pl.len()).collect().item()
         common = [*(str(f) for f in files), "--config", str(config), "--stream"]
         polars_out = args.out / f"routes-polars-{size}.parquet"
