@@ -227,3 +227,23 @@ def test_without_dask_the_engine_is_a_config_error_with_the_install_hint() -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "pip install 'rerouting[dask]'"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--engine", "polars", "--workers", "2"], "--workers needs --engine dask"),
+        (["--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"], "exclude each other"),
+    ],
+)
+def test_cli_engine_flags_that_contradict_are_a_config_error(
+    flags: list[str], message: str
+) -> None:
+    from click.testing import CliRunner
+
+    from rerouting._cli import cli
+
+    args = ["scan", str(DEMO), "--origin", "BLR", "--destination", "EU", "--event", "2022-03"]
+    out = CliRunner().invoke(cli, [*args, *flags])
+    assert isinstance(out.exception, ConfigError)  # main() turns it into exit code 2
+    assert message in str(out.exception)
