@@ -86,6 +86,9 @@ def assert_legs_equal(a: LegSet, b: LegSet) -> None:
     )
     cov = ["country", "window"]
     assert_frame_equal(a.coverage.sort(cov), b.coverage.sort(cov))
+    assert a.observed is not None
+    assert b.observed is not None
+    assert_frame_equal(a.observed.sort("src", "dst"), b.observed.sort("src", "dst"))
 
 
 @pytest.mark.parametrize("products", ["scenario", None])
