@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,220 @@ def test_an_override_error_does_not_blame_the_config_file() -> None:
         rr.Scenario.from_toml(cfg, baseline="2023-01:2023-06")
     assert err.value.column == "baseline"
     assert "scenario.toml" not in str(err.value)
+
+
+# ---------------------------------------------------------------- the CLI, in-process
+def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    """Run the ``rerouting`` entry point in this process: exit code, stdout, stderr."""
+    import warnings
+
+    from rerouting._cli import main
+
+    shown = warnings.showwarning
+    try:
+        with pytest.raises(SystemExit) as ended:
+            main([str(a) for a in args])
+    finally:
+        warnings.showwarning = shown
+    out, err = capsys.readouterr()
+    code = ended.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+DEMO = FIXTURES / "demo" / "trade.parquet"
+SCENARIO = ("--origin", "BLR", "--destination", "EU", "--event", "2022-03")
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (("--origin", "XYZ", "--destination", "EU", "--event", "2022-03"), "option --origin"),
+        ((*SCENARIO, "--products", "chpx"), "option --products"),
+        ((*SCENARIO, "--products", "no-such-file.txt"), "option --products"),
+        ((*SCENARIO, "--hubs", "BLR"), "option --hubs"),
+        (("--origin", "BLR", "--destination", "BLR", "--event", "2022-03"), "--destination"),
+        ((*SCENARIO, "--report", "no-such-folder/r.html"), "option --report"),
+        ((*SCENARIO, "--report", "report.pdf"), "option --report"),
+        (("--origin", "BLR", "--destination", "EU", "--event", "2022-13"), "option --event"),
+    ],
+)
+def test_cli_checks_the_scenario_before_reading_the_data(
+    flags: tuple[str, ...],
+    named: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, "scan", DEMO, *flags)
+    assert code == 2, err
+    assert named in err
+    assert "Read" not in err  # failed before the read started
+    assert "format:" not in err
+
+
+def test_cli_blames_the_config_file_for_its_own_values(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('origin = "BLR"\ndestination = "XYZ"\nevent = "2022-03"\n', encoding="utf-8")
+    code, _, err = _run(capsys, "scan", DEMO, "--config", cfg)
+    assert code == 2
+    assert f"file {cfg}" in err
+    assert "column 'destination'" in err
+    assert "Read" not in err
+
+
+@pytest.fixture
+def valu_csv(tmp_path: Path) -> Path:
+    text = (FIXTURES / "formats" / "tidy_sample.csv").read_text(encoding="utf-8")
+    head, _, body = text.partition("\n")
+    path = tmp_path / "valu.csv"
+    path.write_text(head.replace(",value,", ",valu,") + "\n" + body, encoding="utf-8")
+    return path
+
+
+def test_near_miss_columns_say_which_format_and_what_is_missing(
+    valu_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, "validate", valu_csv)
+    assert code == 3
+    assert "looks like tidy, missing 'value' (did you mean 'valu'?)" in err
+    # CLI syntax for the CLI ...
+    assert "hint: map it: --columns value=valu" in err
+    assert "columns={" not in err
+    assert "format='" not in err
+    # ... and Python syntax for Python
+    with pytest.raises(rr.FormatDetectionError) as python:
+        rr.read_trade(valu_csv)
+    assert "columns={'value': 'valu'}" in str(python.value)
+    assert "--columns" not in str(python.value)
+    # the hint works
+    assert _run(capsys, "validate", valu_csv, "--columns", "value=valu")[0] == 0
+
+
+def test_a_mapped_column_that_is_not_there_gets_did_you_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (FIXTURES / "formats" / "tidy_sample.csv").read_text(encoding="utf-8")
+    path = tmp_path / "rep.csv"
+    path.write_text(text.replace("reporter", "Reporter ISO3", 1), encoding="utf-8")
+    code, _, err = _run(capsys, "validate", path, "--columns", "reporter=Reporter ISO")
+    assert code == 3
+    assert "column 'Reporter ISO' not found; did you mean 'Reporter ISO3'?" in err
+    assert "--columns 'reporter=Reporter ISO3'" in err
+    with pytest.raises(rr.SchemaError, match=r"columns=\{'reporter': 'Reporter ISO3'\}"):
+        rr.read_trade(path, columns={"reporter": "Reporter ISO"})
+
+
+def test_no_python_syntax_in_cli_hints_for_unknown_formats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("x,y\n1,2\n", encoding="utf-8")
+    code, _, err = _run(capsys, "validate", path)
+    assert code == 3
+    assert "--format" in err
+    assert "--columns" in err
+    assert "format='" not in err
+    assert "columns={" not in err
+
+
+@pytest.fixture
+def folder(tmp_path: Path, valu_csv: Path) -> Path:
+    d = tmp_path / "downloads"
+    d.mkdir()
+    (d / "a.csv").write_bytes((FIXTURES / "formats" / "tidy_sample.csv").read_bytes())
+    valu_csv.rename(d / "b.csv")
+    (d / "c.csv").write_text("x,y\n1,2\n", encoding="utf-8")
+    src = FIXTURES / "formats" / "comtrade_plus_armenia_cars_2022.csv"
+    (d / "d.csv").write_bytes(src.read_bytes())
+    return d
+
+
+def test_validate_of_a_folder_reports_every_file_and_exits_with_the_worst(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "validate", folder)
+    assert code == 3
+    lines = {Path(line.split()[1].rstrip(":")).name: line for line in out.splitlines()}
+    assert lines["a.csv"].startswith("ok")
+    assert "tidy, read 10, kept 5" in lines["a.csv"]
+    assert lines["b.csv"].startswith("FAIL")
+    assert "did you mean 'valu'" in lines["b.csv"]
+    assert lines["c.csv"].startswith("FAIL")
+    assert lines["d.csv"].startswith("ok")
+    assert "comtrade" in lines["d.csv"]
+
+
+def test_validate_of_good_files_shows_each_format_and_the_file_count(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (folder / "b.csv").unlink()
+    (folder / "c.csv").unlink()
+    code, out, err = _run(capsys, "validate", folder)
+    assert code == 0, err
+    assert "Read 2 files" in err  # not "1 input(s)" for a folder
+    assert "format: tidy (1 file), comtrade (1 file)" in err  # without -v
+    assert sum(line.startswith("ok") for line in out.splitlines()) == 2
+
+
+def test_examples_are_not_repeated_across_files() -> None:
+    from rerouting._ingest import IngestReport
+
+    one = IngestReport(
+        rows_read=1, dropped={"commodity_total": 1}, examples={"commodity_total": ("TOTAL",)}
+    )
+    both = one + one
+    assert both.examples["commodity_total"] == ("TOTAL",)
+    assert "TOTAL, TOTAL" not in both.summary()
+
+
+def test_a_product_list_absent_from_the_data_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "scan", DEMO, *SCENARIO, "--products", "chpl", "-q")
+    assert code == 4
+    assert "none of the 50 codes of product list 'chpl' occur in the data" in err
+    assert "no hub trades" not in err
+    assert "rerouting lists" in err  # CLI advice
+
+
+def test_scenario_errors_from_python_are_not_double_wrapped() -> None:
+    with pytest.raises(rr.ConfigError) as err:
+        rr.Scenario(origin="BLR", destination="EU", event="2022-13")
+    assert str(err.value).count("Hint:") == 1
+    assert "invalid scenario" not in str(err.value)
+    assert err.value.column == "event"
+
+
+def test_verdict_counts_planted_routes_above_every_decoy() -> None:
+    from types import SimpleNamespace
+
+    from rerouting._evaluate import verdict
+
+    key = {"origin": "BLR", "destination": "EU"}
+    truth = pl.DataFrame(
+        [
+            {**key, "hub": "KAZ", "hs": "1", "kind": "route", "decoy_type": None},
+            {**key, "hub": "KGZ", "hs": "2", "kind": "route", "decoy_type": None},
+            {**key, "hub": "ARM", "hs": "3", "kind": "route", "decoy_type": None},
+            {**key, "hub": "UZB", "hs": "4", "kind": "decoy", "decoy_type": "price_shock"},
+        ]
+    )
+    routes = pl.DataFrame(
+        [
+            {**key, "hub": "KAZ", "hs": "1", "rank": 1},
+            {**key, "hub": "UZB", "hs": "4", "rank": 2},
+            {**key, "hub": "KGZ", "hs": "2", "rank": 3},
+        ]
+    )
+    line = verdict(truth, SimpleNamespace(routes=routes))  # type: ignore[arg-type]
+    assert line.startswith("verdict: 1/3 planted routes rank above every decoy")
+    assert "#2 (price_shock: UZB 4)" in line
+    assert "1 planted route(s) not found" in line
+
+
+def test_demo_ends_with_a_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "demo", "-q", "--top", "3")
+    assert code == 0
+    last = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"verdict: \d+/8 planted routes rank above every decoy; .*", last), last

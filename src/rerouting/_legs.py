@@ -130,7 +130,8 @@ def resolve_sides(scenario: Scenario) -> Sides:
                 "a hub is also an origin or destination",
                 column="hubs",
                 value=",".join(clash),
-                hint="remove it from --hubs",
+                hint="remove it from hubs=",
+                cli_hint="remove it from --hubs",
             )
     return Sides(origin=origin, destination=dest, hubs=hubs)
 
@@ -398,10 +399,13 @@ def build_legs(
 
     hubs = _hub_candidates(flows, sides)
     if not hubs:
+        if plist is not None and flows_df.is_empty():
+            _check_list_in_data(trade, plist)
         raise NoDataError(
             "no hub trades the scanned products with the origin or the destination",
             value=",".join(scenario.hubs or ()) or None,
-            hint="check --origin/--destination/--products, or widen --hubs",
+            hint="check origin=, destination= and products=, or widen hubs=",
+            cli_hint="check --origin/--destination/--products, or widen --hubs",
         )
     return LegSet(
         flows=flows,
@@ -413,6 +417,26 @@ def build_legs(
         totals=totals,
         vintage=summary.target,
         notes=notes,
+    )
+
+
+def _check_list_in_data(trade: pl.LazyFrame, plist: ProductList) -> None:
+    """Say so when no code of the product list occurs anywhere in the data.
+
+    Runs only on the way to a no-data error (one more pass), so that "your list and
+    your data share no code" is not reported as "no hub trades the products".
+    """
+    if trade.filter(_superset(plist)).head(1).collect().height:
+        return
+    shown = ", ".join(plist.codes[:5]) + (", ..." if len(plist.codes) > 5 else "")
+    raise NoDataError(
+        f"none of the {len(plist.codes)} codes of product list {plist.name!r} occur in the "
+        "data (in any HS vintage)",
+        value=shown,
+        hint="check that the files hold these products, or choose another list "
+        "(rerouting.reference.list_catalog()) or products=None for every product",
+        cli_hint="check that the files hold these products, or choose another list "
+        "(rerouting lists), or leave out --products to scan every product",
     )
 
 
