@@ -356,3 +356,81 @@ def test_demo_ends_with_a_verdict(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"verdict: \d+/8 planted routes rank above every decoy; .*", last), last
+
+
+# ---------------------------------------------------------------- outputs an analyst can read
+@pytest.fixture(scope="module")
+def kaz_table() -> rr.RouteTable:
+    from rerouting.synthetic import load_world
+
+    demo = load_world(FIXTURES / "demo")
+    return rr.scan(demo.trade, scenario=demo.scenario, hubs=["KAZ", "KGZ"])
+
+
+def test_routes_lead_with_what_a_reader_needs(kaz_table: rr.RouteTable) -> None:
+    out = kaz_table.readable()
+    lead = ["rank", "route", "hs", "description", "score", "pass_through", "currency"]
+    assert out.columns[: len(lead) + 2] == [*lead, "explanation", "missing_legs"]
+    assert out["route"][0] == f"{out['origin'][0]}→{out['hub'][0]}→{out['destination'][0]}"
+    assert out["currency"].unique().to_list() == ["USD"]
+    assert out["description"].null_count() < out.height  # HS descriptions joined
+    assert set(kaz_table.routes.columns) <= set(out.columns)  # every feature follows
+
+
+def test_numbers_are_rounded_and_capped_ratios_marked(kaz_table: rr.RouteTable) -> None:
+    from rerouting.features import RATIO_CAP
+
+    short, full = kaz_table.readable(), kaz_table.readable(precision="full")
+    assert short.schema["pass_through"] == pl.Int64  # money in whole units
+    assert short.schema["oh_excess_kg"] == pl.Int64
+    ratios = short["oh_ratio_kg"].drop_nulls()
+    assert all(len(f"{abs(x):.6e}".split("e")[0].replace(".", "").rstrip("0")) <= 4 for x in ratios)
+    assert (full["score"] != short["score"]).any()  # full keeps the digits
+    capped = short.filter(pl.col("capped").str.contains("hd_ratio_kg", literal=True))
+    assert capped.height > 0
+    assert set(capped["hd_ratio_kg"]) == {RATIO_CAP}  # exactly the cap, not 100.00000000000004
+    uncapped = short.filter(pl.col("capped").is_null())
+    assert (uncapped["hd_ratio_kg"].drop_nulls() < RATIO_CAP).all()
+
+
+def test_every_route_column_is_documented(kaz_table: rr.RouteTable) -> None:
+    from rerouting._columns import COLUMNS
+
+    undocumented = [c for c in kaz_table.readable().columns if c not in COLUMNS]
+    assert undocumented == [], "add them to rerouting._columns (and regenerate docs/columns.md)"
+    unitless = [c.name for c in COLUMNS.values() if not c.unit]
+    assert unitless == []
+    stale = [c for c in COLUMNS if c not in kaz_table.readable().columns and c != "description"]
+    assert stale == []
+
+
+def test_docs_columns_md_is_generated_from_the_code() -> None:
+    from rerouting._columns import columns_markdown
+
+    page = (FIXTURES.parent / "docs" / "columns.md").read_text(encoding="utf-8")
+    assert page == columns_markdown(), "run: rerouting columns --markdown > docs/columns.md"
+
+
+def test_columns_command_lists_every_column(capsys: pytest.CaptureFixture[str]) -> None:
+    from rerouting._columns import COLUMNS
+
+    code, out, _ = _run(capsys, "columns", "--markdown")
+    assert code == 0
+    for name in COLUMNS:
+        assert f"| `{name}` |" in out
+
+
+def test_cli_routes_csv_is_readable_and_full_precision_on_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = FIXTURES / "demo" / "scenario.toml"
+    short, full = tmp_path / "short.csv", tmp_path / "full.csv"
+    args = ("scan", DEMO, "--config", cfg, "--hubs", "KAZ", "-q")
+    assert _run(capsys, *args, "-o", short)[0] == 0
+    assert _run(capsys, *args, "-o", full, "--precision", "full")[0] == 0
+    header = short.read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("rank,route,hs,description,score,pass_through,currency,explanation")
+    assert "100.00000000000" not in short.read_text(encoding="utf-8")
+    a, b = pl.read_csv(short), pl.read_csv(full)
+    assert a.width == b.width
+    assert (a["score"] - b["score"]).abs().max() < 1e-4  # type: ignore[operator]

@@ -32,6 +32,7 @@ from rerouting._score import get_scorer_names
 if TYPE_CHECKING:
     import polars as pl
 
+    from rerouting._columns import Precision
     from rerouting._config import Scenario
     from rerouting._ingest import FileReport, IngestReport
     from rerouting._io import LazyTradeData, TradeData
@@ -94,6 +95,18 @@ def _format_choices() -> list[str]:
     from rerouting._readers._registry import READERS
 
     return ["auto", *(r.name for r in READERS)]
+
+
+def _precision_option(func: F) -> F:
+    """Add --precision (rounded or every digit in CSV/JSON route tables)."""
+    return click.option(
+        "--precision",
+        type=click.Choice(["short", "full"]),
+        default="short",
+        show_default=True,
+        help="short: money and kg in whole units, other measures to 4 significant digits "
+        "(CSV and JSON; Parquet keeps every digit); full: every digit.",
+    )(func)
 
 
 def _raw_csv_option(func: F) -> F:
@@ -262,12 +275,19 @@ def neutralise_csv(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = False) -> None:
+def _write(
+    result: pl.DataFrame | RouteTable,
+    path: str,
+    *,
+    raw_csv: bool = False,
+    precision: Precision = "short",
+) -> None:
     """Write a frame or a route table in the format its extension names, atomically.
 
     The file is written under a temporary name in the same folder and renamed
     into place, so an interrupted write leaves the old file (or none).
-    CSV cells that start like a formula are neutralised unless ``raw_csv``.
+    CSV cells that start like a formula are neutralised unless ``raw_csv``. Route
+    tables go out readable (:meth:`RouteTable.readable`) in CSV and JSON.
     """
     import json
 
@@ -283,11 +303,13 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
     tmp = Path(tmp_name)
     try:
         if isinstance(result, _RouteTable) and suffix == ".json":
-            result.write_json(tmp)
+            result.write_json(tmp, precision=precision)
         elif isinstance(result, _RouteTable) and suffix == ".parquet":
             result.write_parquet(tmp)
         else:
-            frame = result.routes if isinstance(result, _RouteTable) else result
+            frame = (
+                result.readable(precision=precision) if isinstance(result, _RouteTable) else result
+            )
             if suffix == ".parquet":
                 frame.write_parquet(tmp)
             elif suffix == ".csv":
@@ -489,6 +511,7 @@ def cli() -> None:
     help="Read tidy/canonical files lazily: bounded memory on inputs of any size "
     "(row rules only; see docs/performance.md).",
 )
+@_precision_option
 @_raw_csv_option
 @_output_options
 def scan(
@@ -514,6 +537,7 @@ def scan(
     verbose: bool,
     debug: bool,
     raw_csv: bool,
+    precision: Precision,
 ) -> None:
     """Rank likely rerouting routes in trade files.
 
@@ -560,7 +584,7 @@ def scan(
     _print_routes(ui, table, top)
     if output:
         with ui.step(f"Write {len(table)} routes to {output}"):
-            _write(table, output, raw_csv=raw_csv)
+            _write(table, output, raw_csv=raw_csv, precision=precision)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
@@ -760,6 +784,32 @@ def lists_(quiet: bool, verbose: bool, debug: bool) -> None:
         ui.out.print(grid)
 
 
+@cli.command(name="columns", context_settings=CONTEXT)
+@click.option("--markdown", is_flag=True, help="Print docs/columns.md (Markdown) instead.")
+@_output_options
+def columns_(markdown: bool, quiet: bool, verbose: bool, debug: bool) -> None:
+    """Show what each column of routes.csv means, with its unit, in output order.
+
+    \b
+    Examples:
+      rerouting columns
+      rerouting columns --markdown > docs/columns.md
+    """
+    from rerouting._columns import COLUMNS, columns_markdown
+
+    ui = _setup(quiet, verbose, debug)
+    if markdown:
+        click.echo(columns_markdown(), nl=False)
+        return
+    grid = Table(title="Columns of routes.csv (docs/columns.md)")
+    grid.add_column("column", no_wrap=True)
+    grid.add_column("meaning", overflow="fold")
+    grid.add_column("unit", overflow="fold")
+    for c in COLUMNS.values():
+        grid.add_row(c.name, safe(c.meaning), safe(c.unit))
+    ui.out.print(grid)
+
+
 def _short(value: object, width: int = 70) -> str:
     text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -777,6 +827,7 @@ def _short(value: object, width: int = 70) -> str:
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("-o", "--output", help="Also write the routes (.csv, .parquet, .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
+@_precision_option
 @_raw_csv_option
 @_output_options
 def demo(
@@ -789,6 +840,7 @@ def demo(
     verbose: bool,
     debug: bool,
     raw_csv: bool,
+    precision: Precision,
 ) -> None:
     """Scan the bundled synthetic demo world and show its known truth next to the ranking.
 
@@ -817,7 +869,7 @@ def demo(
 
     ui.out.print(safe(verdict(world.truth, table)), soft_wrap=True)
     if output:
-        _write(table, output, raw_csv=raw_csv)
+        _write(table, output, raw_csv=raw_csv, precision=precision)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)

@@ -30,6 +30,7 @@ import polars as pl
 from rerouting._exceptions import InputError
 
 if TYPE_CHECKING:
+    from rerouting._columns import Precision
     from rerouting._config import Scenario
     from rerouting._ingest import IngestReport
     from rerouting._legs import Windows
@@ -202,26 +203,41 @@ class RouteTable:
         )
 
     # ------------------------------------------------------------------ export
-    def write_csv(self, path: str | Path) -> Path:
-        """Write ``routes`` to CSV (one row per route)."""
+    def readable(self, *, precision: Precision = "short") -> pl.DataFrame:
+        """``routes`` for a reader: leading columns first (rank, route, hs, description,
+        score, value, currency, explanation, missing legs), money in whole units, other
+        measures to 4 significant digits (``precision="full"`` keeps every digit), capped
+        ratios named in ``capped``. Column meanings: ``docs/columns.md``."""
+        from rerouting._columns import readable_routes
+
+        return readable_routes(self, precision=precision)
+
+    def write_csv(self, path: str | Path, *, precision: Precision = "short") -> Path:
+        """Write :meth:`readable` routes to CSV (one row per route)."""
         p = Path(path)
-        self.routes.write_csv(p)
+        self.readable(precision=precision).write_csv(p)
         return p
 
     def write_parquet(self, path: str | Path, *, legs: bool = False) -> Path:
-        """Write ``routes`` to Parquet; with ``legs=True`` also ``<stem>.legs.parquet``."""
+        """Write :meth:`readable` routes at full precision to Parquet; with ``legs=True``
+        also ``<stem>.legs.parquet``."""
         p = Path(path)
-        self.routes.write_parquet(p)
+        self.readable(precision="full").write_parquet(p)
         if legs:
             self.legs.write_parquet(p.with_name(f"{p.stem}.legs.parquet"))
         return p
 
-    def write_json(self, path: str | Path) -> Path:
-        """Write the scenario and ``routes`` (records) as one JSON document."""
+    def write_json(self, path: str | Path, *, precision: Precision = "short") -> Path:
+        """Write the scenario and :meth:`readable` routes (records) as one UTF-8 JSON document."""
         p = Path(path)
+        routes = self.readable(precision=precision)
+        floats = [c for c, t in routes.schema.items() if t.is_float()]
+        routes = routes.with_columns(  # JSON has no NaN or infinity
+            pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats
+        )
         doc = {
             "scenario": self.scenario.model_dump(mode="json"),
-            "routes": self.routes.to_dicts(),
+            "routes": routes.to_dicts(),
         }
         p.write_text(
             json.dumps(doc, default=str, allow_nan=False, indent=1, ensure_ascii=False),
