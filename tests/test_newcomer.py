@@ -434,3 +434,32 @@ def test_cli_routes_csv_is_readable_and_full_precision_on_request(
     a, b = pl.read_csv(short), pl.read_csv(full)
     assert a.width == b.width
     assert (a["score"] - b["score"]).abs().max() < 1e-4  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------- the report
+@pytest.mark.parametrize(
+    ("base", "post", "shown"),
+    [(100.0, 5.0, "-95%"), (100.0, 240.0, "+140%"), (100.0, 1500.0, "×15"), (0.0, 5.0, "new")],
+)
+def test_report_changes_read_as_new_or_times(base: float, post: float, shown: str) -> None:
+    from rerouting._report._html import fmt_change
+
+    assert fmt_change(base, post) == shown
+    assert fmt_change(1.0, 1_022_344.0) == "new"  # not +102234300%
+
+
+def test_report_warns_of_a_short_baseline_and_names_the_currency(
+    kaz_table: rr.RouteTable,
+) -> None:
+    from rerouting._report._html import render_html
+
+    page = render_html(kaz_table, top=3)
+    assert "USD, as in the data" in page
+    assert "Before reading" not in page  # 24-month baseline, legs reported
+    from rerouting.synthetic import load_world
+
+    demo = load_world(FIXTURES / "demo")
+    table = rr.scan(demo.trade, scenario=demo.scenario, hubs=["KAZ"], baseline="2021-12:2022-02")
+    page = render_html(table, top=3)
+    assert "Before reading" in page
+    assert "The baseline is only 3 months long" in page
