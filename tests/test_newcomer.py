@@ -463,3 +463,19 @@ def test_report_warns_of_a_short_baseline_and_names_the_currency(
     page = render_html(table, top=3)
     assert "Before reading" in page
     assert "The baseline is only 3 months long" in page
+
+
+def test_mixed_currency_hint_is_cli_syntax_for_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mixed = tmp_path / "mixed.csv"
+    text = (FIXTURES / "formats" / "tidy_sample.csv").read_text(encoding="utf-8")
+    mixed.write_text(text, encoding="utf-8")
+    code, _, err = _run(capsys, "scan", mixed, *SCENARIO)
+    assert code == 3
+    assert "--currency USD --rates FILE" in err
+    assert "convert_currency(" not in err
+    assert "Python:" not in err
+    with pytest.raises(rr.CurrencyError) as python:
+        rr.scan(rr.read_trade(mixed), origin="BLR", destination="EU", event="2022-03")
+    assert "--currency" not in str(python.value)
