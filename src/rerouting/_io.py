@@ -240,9 +240,6 @@ def _stage_one(
     reader = get_reader(fmt)
     if reader is None:
         raise ConfigError(f"unknown format {fmt!r}", hint=f"use one of: auto, {', '.join(FORMATS)}")
-    for key, column in (columns or {}).items():
-        if src.kind != "memory" and column not in src.headers:
-            raise SchemaError.column_not_found(key, column, list(src.headers), file=src.path)
     args = StageArgs(
         file_index=file_index,
         columns=columns,
@@ -251,6 +248,9 @@ def _stage_one(
         baci_table=baci_table,
         notes=notes,
     )
+    for key, column in (columns or {}).items():
+        if src.kind != "memory" and column not in src.headers:
+            raise SchemaError.column_not_found(key, column, list(src.headers), file=src.path)
     return reader.stage(src, args)
 
 
