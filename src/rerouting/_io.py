@@ -167,14 +167,19 @@ def _detection_error(src: SourceFile) -> FormatDetectionError:
     if near is not None:
         fmt, missing = near
         parts = [f"{m!r}" + (f" (did you mean {g!r}?)" if g else "") for m, g in missing]
-        guessed = [(m, g) for m, g in missing if g]
-        if fmt == "tidy" and guessed:
-            py = ", ".join(f"{m!r}: {g!r}" for m, g in guessed)
-            cli = shlex.quote(",".join(f"{m}={g}" for m, g in guessed))
+        if fmt == "tidy":  # tidy files can be mapped: say how, with the guesses filled in
+            py = ", ".join(f"{m!r}: {g or '...'!r}" for m, g in missing)
+            cli = shlex.quote(",".join(f"{m}={g or 'YOURS'}" for m, g in missing))
             hint, cli_hint = f"map it: columns={{{py}}}", f"map it: --columns {cli}"
         else:
-            hint = f"rename the column, or name the format to see every check: format={fmt!r}"
-            cli_hint = f"rename the column, or name the format to see every check: --format {fmt}"
+            hint = (
+                f"rename the column, name the format to see every check (format={fmt!r}), "
+                "or map your columns to the canonical ones: columns={'value': ..., ...}"
+            )
+            cli_hint = (
+                f"rename the column, name the format to see every check (--format {fmt}), "
+                "or map your columns to the canonical ones: --columns value=YOURS,..."
+            )
         return FormatDetectionError(
             f"the columns match no known trade format; looks like {fmt}, missing "
             + ", ".join(parts),
