@@ -222,7 +222,7 @@ def scan(
     # Sorted by route key: group-by order varies run to run, and the IsolationForest
     # (and ties in the ranking) must not depend on it.
     wide = (
-        route_features(route_table(routes, legs), w.n_post)
+        route_features(route_table(routes, legs), w.n_post, w.n_baseline)
         .collect()
         .sort(["origin", "hub", "destination", "hs"])
     )
