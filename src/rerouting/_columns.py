@@ -93,6 +93,10 @@ _FEATURE_UNITS: Final[dict[str, tuple[str, Kind]]] = {
     "gap_oh": ("relative gap (−0.1 = 10% lost)", "measure"),
     "gap_hd": ("relative gap (−0.1 = 10% lost)", "measure"),
     "materiality": ("currency, whole post window", "money"),
+    "oh_shift_z": ("standard errors (t-like)", "measure"),
+    "hd_shift_z": ("standard errors (t-like)", "measure"),
+    "hd_under_recorded": ("true/false", "flag"),
+    "hub_declared_ratio": ("ratio post/baseline (×, ≤ 1)", "measure"),
 }
 
 _SCORE = "0–1"
