@@ -13,10 +13,15 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -80,6 +85,7 @@ def test_every_doc_example_is_found() -> None:
 @pytest.mark.parametrize(
     "page", [p for p in PAGES if any(b.lang in PYTHON for b in blocks(p))], ids=lambda p: p.name
 )
+@pytest.mark.usefixtures("shell_runs")  # the shell blocks run meanwhile
 def test_python_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(_workdir(tmp_path))
     namespace: dict[str, object] = {"__name__": "__docs__"}
@@ -112,20 +118,45 @@ def _shell(code: str) -> tuple[str, bool]:
     return "\n".join(out), transcript
 
 
-@pytest.mark.parametrize(
-    "block", [b for b in ALL if b.lang in SHELL and b.not_run is None], ids=lambda b: b.id
-)
-def test_shell_examples_run(block: Block, tmp_path: Path) -> None:
+SHELL_BLOCKS = [b for b in ALL if b.lang in SHELL and b.not_run is None]
+
+
+def _run_shell(block: Block, workdir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     code, transcript = _shell(block.code)
-    r = subprocess.run(
+    return subprocess.run(
         ["bash", *([] if transcript else ["-e"]), "-o", "pipefail", "-c", code],
-        cwd=_workdir(tmp_path),
+        cwd=_workdir(workdir),
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=900,  # generous: a loaded machine runs the blocks side by side
+        check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def shell_runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Future[subprocess.CompletedProcess[str]]]]:
+    """Every shell block, started at once in its own folder (they are independent).
+
+    The blocks are separate processes, so they run side by side (one per core, and
+    beside the Python pages) instead of one after the other: every block still runs.
+    ``REROUTING_DOCS_WORKERS=1`` runs them one at a time.
+    """
+    workers = int(os.environ.get("REROUTING_DOCS_WORKERS", 0)) or max(2, os.cpu_count() or 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield {
+            b.id: pool.submit(_run_shell, b, tmp_path_factory.mktemp("shell")) for b in SHELL_BLOCKS
+        }
+
+
+@pytest.mark.parametrize("block", SHELL_BLOCKS, ids=lambda b: b.id)
+def test_shell_examples_run(
+    block: Block, shell_runs: dict[str, Future[subprocess.CompletedProcess[str]]]
+) -> None:
+    r = shell_runs[block.id].result()
     assert r.returncode == 0, (
         f"{block.id} exited {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
     )

@@ -148,8 +148,11 @@ def test_unknown_header(tmp_path: Path) -> None:
     assert "country, year, amount" in text
     for fmt in FORMATS:
         assert fmt in text
-    assert "--format" in text
+    assert "format=" in text  # Python terms for Python callers (issue 17) ...
     assert "columns=" in text
+    assert "--format" not in text
+    assert err.value.cli_hint is not None
+    assert "--format" in err.value.cli_hint  # ... flags for the CLI
     with pytest.raises(FormatDetectionError):
         detect_format(path)
 

@@ -202,7 +202,11 @@ def test_mixed_currencies_without_rates() -> None:
     with pytest.raises(CurrencyError, match="needs exchange rates") as err:
         convert_currency(_money(), to="USD")
     assert err.value.hint is not None
-    assert "--rates FILE" in err.value.hint
+    assert err.value.cli_hint is not None
+    # Python syntax for Python callers, flags for the CLI (issue 17)
+    assert "rates=" in err.value.hint
+    assert "--rates" not in err.value.hint
+    assert "--rates FILE" in err.value.cli_hint
     assert "currency, period, rate" in err.value.hint
 
 

@@ -83,8 +83,8 @@ class Opened:
         return state
 
 
-def open_report(browser: Browser, path: Path) -> Opened:
-    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+def open_report(browser: Browser, path: Path, width: int = 1280) -> Opened:
+    page = browser.new_page(viewport={"width": width, "height": 1400})
     opened = Opened(page)
     # Warnings count too: Vega reports bad specs and empty data as console warnings.
     page.on(
@@ -112,11 +112,13 @@ def demo_table() -> RouteTable:
 
 
 @pytest.fixture(scope="module")
-def demo_report(
-    browser: Browser, demo_table: RouteTable, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Opened]:
-    path = write_html(demo_table, tmp_path_factory.mktemp("report") / "report.html")
-    opened = open_report(browser, path)
+def demo_report_path(demo_table: RouteTable, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_html(demo_table, tmp_path_factory.mktemp("report") / "report.html")
+
+
+@pytest.fixture(scope="module")
+def demo_report(browser: Browser, demo_report_path: Path) -> Iterator[Opened]:
+    opened = open_report(browser, demo_report_path)
     yield opened
     opened.page.close()
 
@@ -254,3 +256,70 @@ def test_degenerate_values_draw_without_nan_or_console_warnings(
     )
     assert sum("no data" in t for t in titles) == 3  # the all-null route's three panels
     opened.page.close()
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_report_fits_wide_and_narrow_screens(
+    browser: Browser, demo_report_path: Path, width: int
+) -> None:
+    """No horizontal overflow, no console message, charts use the width they have."""
+    opened = open_report(browser, demo_report_path, width=width)
+    page = opened.page
+    assert opened.console == []
+    assert opened.errors == []
+    geometry = page.evaluate(
+        """() => ({
+            page: document.documentElement.scrollWidth,
+            view: window.innerWidth,
+            routes: document.querySelector('table.rr-routes').getBoundingClientRect().right,
+            over: Array.from(document.querySelectorAll('main *'))
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .map(e => e.tagName + '.' + e.className).slice(0, 5),
+            chart: document.querySelector('[data-rr-chart="legs"] svg')
+                .getBoundingClientRect().width,
+            main: document.querySelector('main').getBoundingClientRect().width,
+        })"""
+    )
+    assert geometry["page"] <= geometry["view"], geometry
+    assert geometry["over"] == [], geometry
+    assert geometry["routes"] <= geometry["view"]  # the routes table itself fits
+    assert geometry["chart"] >= 0.7 * geometry["main"] - 60, geometry  # fills the page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"report-{width}.png")
+    page.locator("section.rr-route").first.screenshot(path=ARTIFACTS / f"report-{width}-route.png")
+    assert (ARTIFACTS / f"report-{width}.png").stat().st_size > 10_000
+    page.close()
+
+
+def test_clipped_unit_value_axes_are_marked(
+    browser: Browser, demo_report_path: Path, demo_table: RouteTable
+) -> None:
+    from rerouting._report._data import prepare
+    from rerouting._report._html import uv_clips
+
+    clipped = uv_clips(prepare(demo_table, 20).legs)
+    assert clipped, "the demo world has a route with an extreme unit-value month"
+    opened = open_report(browser, demo_report_path)
+    marked = opened.page.evaluate(
+        """() => Array.from(document.querySelectorAll('section.rr-route'))
+            .filter(s => Array.from(s.querySelectorAll('svg text'))
+                .some(t => t.textContent.startsWith('axis clipped at')))
+            .map(s => Number(s.id.replace('route-', '')))"""
+    )
+    assert sorted(marked) == sorted(clipped)
+    opened.page.close()
+
+
+def test_report_names_currency_and_units(demo_report: Opened) -> None:
+    text = demo_report.page.inner_text("body")
+    assert "USD, as in the data" in text
+    assert "as in the data" in text
+    assert "Pass-through / mo" not in text
+    head = demo_report.page.inner_text("table.rr-routes thead")
+    assert "USD, post window" in head
+    assert "What the provenance labels mean" in text
+    axis = demo_report.page.evaluate(
+        "Array.from(document.querySelectorAll('.vega-embed svg text'), t => t.textContent)"
+    )
+    assert "0M" not in axis
+    assert "0" in axis

@@ -8,6 +8,7 @@ error's code; tracebacks only appear with ``--debug``. Exit codes are documented
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -32,9 +33,10 @@ from rerouting._score import get_scorer_names
 if TYPE_CHECKING:
     import polars as pl
 
+    from rerouting._columns import Precision
     from rerouting._config import Scenario
     from rerouting._engine import LegBuilder
-    from rerouting._ingest import IngestReport
+    from rerouting._ingest import FileReport, IngestReport
     from rerouting._io import LazyTradeData, TradeData
     from rerouting._result import RouteTable
 
@@ -95,6 +97,18 @@ def _format_choices() -> list[str]:
     from rerouting._readers._registry import READERS
 
     return ["auto", *(r.name for r in READERS)]
+
+
+def _precision_option(func: F) -> F:
+    """Add --precision (rounded or every digit in CSV/JSON route tables)."""
+    return click.option(
+        "--precision",
+        type=click.Choice(["short", "full"]),
+        default="short",
+        show_default=True,
+        help="short: money and kg in whole units, other measures to 4 significant digits "
+        "(CSV and JSON; Parquet keeps every digit); full: every digit.",
+    )(func)
 
 
 def _raw_csv_option(func: F) -> F:
@@ -162,8 +176,9 @@ def _read(
 ) -> TradeData:
     from rerouting._io import read_trade
 
-    with ui.step(f"Read {len(inputs)} input(s)"):
+    with ui.step(f"Read {_count_files(inputs)}"):
         data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))
+    ui.info(_formats_line(data.report))
     if summary:
         ui.info(data.report.summary())
     if data.report.rows_read >= _STREAM_TIP_ROWS:
@@ -172,6 +187,23 @@ def _read(
             "canonical Parquet input, --stream reads lazily (docs/performance.md)"
         )
     return data
+
+
+def _count_files(inputs: Sequence[str]) -> str:
+    """``5 files`` (what the inputs expand to), for progress lines."""
+    from rerouting._readers._source import expand_sources
+
+    n = len(expand_sources(list(inputs)))
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+def _formats_line(report: IngestReport) -> str:
+    """``format: comext (2 files), tidy (1 file)``: what detection chose, always shown."""
+    counts: dict[str, int] = {}
+    for f in report.files:
+        counts[f.format] = counts.get(f.format, 0) + 1
+    shown = (f"{k} ({n} file{'s' if n > 1 else ''})" for k, n in counts.items())
+    return "format: " + ", ".join(shown)
 
 
 #: Above this many rows the CLI suggests --stream.
@@ -188,7 +220,7 @@ def _stream(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> Laz
             hint="convert once: rerouting validate FILES --format "
             f"{fmt} --output trade.parquet; then scan trade.parquet --stream",
         )
-    with ui.step(f"Check {len(inputs)} input(s), streaming"):
+    with ui.step(f"Check {_count_files(inputs)}, streaming"):
         data = scan_trade(list(inputs), columns=_parse_columns(columns))
     ui.info(data.report.summary())
     return data
@@ -245,12 +277,19 @@ def neutralise_csv(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = False) -> None:
+def _write(
+    result: pl.DataFrame | RouteTable,
+    path: str,
+    *,
+    raw_csv: bool = False,
+    precision: Precision = "short",
+) -> None:
     """Write a frame or a route table in the format its extension names, atomically.
 
     The file is written under a temporary name in the same folder and renamed
     into place, so an interrupted write leaves the old file (or none).
-    CSV cells that start like a formula are neutralised unless ``raw_csv``.
+    CSV cells that start like a formula are neutralised unless ``raw_csv``. Route
+    tables go out readable (:meth:`RouteTable.readable`) in CSV and JSON.
     """
     import json
 
@@ -263,11 +302,13 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
     suffix = target.suffix.lower()
     with atomic_path(target) as tmp:
         if isinstance(result, _RouteTable) and suffix == ".json":
-            result.write_json(tmp)
+            result.write_json(tmp, precision=precision)
         elif isinstance(result, _RouteTable) and suffix == ".parquet":
             result.write_parquet(tmp)
         else:
-            frame = result.routes if isinstance(result, _RouteTable) else result
+            frame = (
+                result.readable(precision=precision) if isinstance(result, _RouteTable) else result
+            )
             if suffix == ".parquet":
                 frame.write_parquet(tmp)
             elif suffix == ".csv":
@@ -282,22 +323,90 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
                 )
 
 
-def _check_output(path: str | None, *, option: str = "--output") -> None:
+def _check_output(
+    path: str | None, *, option: str = "--output", suffixes: Sequence[str] = OUTPUT_SUFFIXES
+) -> None:
     """Fail before the work starts if the output cannot be written."""
     if path is None:
         return
-    if Path(path).suffix.lower() not in OUTPUT_SUFFIXES:
+    if Path(path).suffix.lower() not in suffixes:
         raise ConfigError(
             "unknown output format",
             column=option,
             value=path,
-            hint="name the output file .csv, .parquet or .json",
+            hint=f"name the file {' or '.join(suffixes)}",
         )
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise ConfigError(
             "output folder does not exist", column=option, value=path, hint=f"create {parent} first"
         )
+
+
+def _scenario(fields: dict[str, Any], config_path: str | None) -> Scenario:
+    """The scenario from the flags (and the --config file); errors name the flag."""
+    from rerouting._config import Scenario
+
+    try:
+        if config_path:
+            return Scenario.from_toml(config_path, **fields)
+        missing = [f"--{k}" for k in ("origin", "destination", "event") if not fields[k]]
+        if missing:
+            raise ConfigError(
+                f"scan needs {', '.join(missing)}",
+                hint="e.g. --origin BLR --destination EU --event 2022-03, or --config scan.toml",
+            )
+        return Scenario.build(**fields)
+    except ConfigError as exc:
+        raise _as_flag(exc, fields) from None
+
+
+def _as_flag(exc: ConfigError, fields: dict[str, Any]) -> ConfigError:
+    """The error with its field named as the flag the user typed (``--event``)."""
+    if exc.file is not None or exc.column is None or fields.get(exc.column) is None:
+        return exc
+    return type(exc)(
+        exc.message,
+        column=f"--{exc.column.replace('_', '-')}",
+        value=exc.value,
+        hint=exc.hint,
+        cli_hint=exc.cli_hint,
+    )
+
+
+def _check_scenario(scenario: Scenario, fields: dict[str, Any], config_path: str | None) -> None:
+    """Resolve countries, blocs, hubs and the product list before any data is read.
+
+    These are the scan's own checks (the same functions), run early so that a typo
+    fails in a second instead of after the read.
+    """
+    from rerouting._blocs import resolve_countries
+    from rerouting._legs import resolve_sides
+    from rerouting._lists import product_list
+
+    def check(name: str, run: Callable[[], object]) -> None:
+        try:
+            run()
+        except ConfigError as exc:
+            name = exc.column or name
+            from_file = fields.get(name) is None and config_path is not None
+            raise type(exc)(
+                exc.message,
+                file=config_path if from_file else exc.file,
+                column=name if from_file else f"--{name.replace('_', '-')}",
+                value=exc.value,
+                hint=exc.hint,
+                cli_hint=exc.cli_hint,
+            ) from None
+
+    for side in ("origin", "destination", "hubs"):
+        codes: tuple[str, ...] = getattr(scenario, side) or ()
+        if codes:
+            check(side, functools.partial(resolve_countries, list(codes), at=scenario.event))
+    spec = scenario.products
+    if spec is not None:
+        check("products", lambda: product_list(list(spec) if isinstance(spec, tuple) else spec))
+    check("origin", lambda: resolve_sides(scenario))
 
 
 def _print_routes(ui: Ui, table: RouteTable, top: int, truth: pl.DataFrame | None = None) -> None:
@@ -416,6 +525,7 @@ def cli() -> None:
     type=click.IntRange(min=1),
     help="Start a local Dask cluster of N worker processes; implies --engine dask.",
 )
+@_precision_option
 @_raw_csv_option
 @_output_options
 def scan(
@@ -445,6 +555,7 @@ def scan(
     verbose: bool,
     debug: bool,
     raw_csv: bool,
+    precision: Precision,
 ) -> None:
     """Rank likely rerouting routes in trade files.
 
@@ -463,7 +574,6 @@ def scan(
       rerouting scan world/*.parquet --config scan.toml --stream --workers 2
       rerouting scan /shared/world/ --config scan.toml --stream --scheduler tcp://host:8786
     """
-    from rerouting._config import Scenario
     from rerouting._scan import scan as run_scan
 
     ui = _setup(quiet, verbose, debug)
@@ -479,22 +589,16 @@ def scan(
         "currency": currency,
         "sort": sort,
     }
-    if config_path:
-        scenario = Scenario.from_toml(config_path, **fields)
-    else:
-        missing = [f"--{k}" for k in ("origin", "destination", "event") if not fields[k]]
-        if missing:
-            raise ConfigError(
-                f"scan needs {', '.join(missing)}",
-                hint="e.g. --origin BLR --destination EU --event 2022-03, or --config scan.toml",
-            )
-        scenario = Scenario.build(**fields)
+    scenario = _scenario(fields, config_path)
     if not inputs:
         raise ConfigError(
             "scan needs at least one INPUT file, glob or folder",
             hint="e.g. rerouting scan downloads/ --origin ...",
         )
+    # Check first, read second: every flag is checked before the (long) read.
+    _check_scenario(scenario, fields, config_path)
     _check_output(output)
+    _check_output(report_path, option="--report", suffixes=(".html", ".htm"))
     builder = _engine(ui, engine, scheduler, workers)
     raw = _stream(ui, inputs, fmt, columns) if stream else _read(ui, inputs, fmt, columns)
     data = _apply_currency(ui, raw, currency, rates)
@@ -505,7 +609,7 @@ def scan(
         ui.info(f"note: {note}")
     if output:
         with ui.step(f"Write {len(table)} routes to {output}"):
-            _write(table, output, raw_csv=raw_csv)
+            _write(table, output, raw_csv=raw_csv, precision=precision)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
@@ -620,11 +724,12 @@ def validate(
     debug: bool,
     raw_csv: bool,
 ) -> None:
-    """Read files and print the ingest report: rows read, kept and dropped by reason.
+    """Read files and print one line per file and the ingest report (kept, dropped by reason).
 
-    Exits 0 when the files are usable, 3 on input errors (unreadable file, unknown
-    format, missing columns), and with --strict also when any row was dropped.
-    With --output it also writes the canonical table it read.
+    Every file is checked, also after a bad one. Exits with the worst file's code: 0 when
+    all are usable, 3 on input errors (unreadable file, unknown format, missing columns,
+    no usable row), and with --strict also when any row was dropped. With --output it
+    also writes the canonical table it read.
 
     \b
     Examples:
@@ -636,13 +741,24 @@ def validate(
 
     ui = _setup(quiet, verbose, debug)
     _check_output(output)
-    data = _read(ui, inputs, fmt, columns, summary=False)
+    try:
+        data = _read(ui, inputs, fmt, columns, summary=False)
+    except InputError as exc:
+        # A bad file: check every file alone, so that the user sees all of them.
+        raise _validate_each(ui, inputs, fmt, columns) or exc from None
     report = data.report
     for f in report.files:
-        ui.detail(f"{f.path}: {f.format}, read {f.rows_read:,}, kept {f.rows_kept:,}")
+        ui.out.print(_file_line(f), soft_wrap=True)
     _print_report(ui, report)
     if report.rows_kept == 0:
         raise InputError("no usable rows in the input", hint="see the drop reasons above")
+    empty = [f.path for f in report.files if f.rows_kept == 0]
+    if empty:
+        raise InputError(
+            f"{len(empty)} of {len(report.files)} files have no usable rows",
+            value=", ".join(empty),
+            hint="see the lines and drop reasons above",
+        )
     if strict and report.rows_dropped:
         raise InputError(
             f"{report.rows_dropped:,} rows were dropped (--strict)",
@@ -653,6 +769,40 @@ def validate(
             _write(data.frame, output, raw_csv=raw_csv)
 
 
+def _file_line(f: FileReport) -> Text:
+    dropped = f.rows_read - f.rows_kept
+    ok = f.rows_kept > 0
+    return Text.assemble(
+        ("ok    " if ok else "FAIL  ", "green" if ok else "bold red"),
+        safe(
+            f"{f.path}: {f.format}, read {f.rows_read:,}, kept {f.rows_kept:,}, "
+            f"dropped {dropped:,}" + ("" if ok else " (no usable rows)")
+        ),
+    )
+
+
+def _validate_each(
+    ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None
+) -> ReroutingError | None:
+    """Read every file alone and print one line each; return the worst file's error."""
+    from rerouting._io import read_trade
+    from rerouting._readers._source import expand_sources
+
+    worst: ReroutingError | None = None
+    for path in expand_sources(list(inputs)):
+        try:
+            report = read_trade(path, format=fmt, columns=_parse_columns(columns)).report
+        except ReroutingError as exc:
+            line = Text.assemble(("FAIL  ", "bold red"), safe(f"{path}: {exc.located()}"))
+            ui.out.print(line, soft_wrap=True)
+            if worst is None or exc.exit_code > worst.exit_code:
+                worst = exc
+            continue
+        for f in report.files:
+            ui.out.print(_file_line(f), soft_wrap=True)
+    return worst
+
+
 def _print_report(ui: Ui, report: IngestReport) -> None:
     grid = Table(title="Ingest report")
     grid.add_column("reason")
@@ -660,7 +810,7 @@ def _print_report(ui: Ui, report: IngestReport) -> None:
     grid.add_column("what it means")
     grid.add_column("examples", overflow="fold")
     for row in report.to_frame().iter_rows(named=True):
-        examples = ", ".join(report.examples.get(row["reason"], ())[:3])
+        examples = ", ".join(list(dict.fromkeys(report.examples.get(row["reason"], ())))[:3])
         grid.add_row(row["reason"], f"{row['rows']:,}", row["description"], safe(examples))
     grid.add_row("[bold]read[/]", f"[bold]{report.rows_read:,}[/]", "", "")
     ui.out.print(grid)
@@ -689,6 +839,32 @@ def lists_(quiet: bool, verbose: bool, debug: bool) -> None:
         ui.out.print(grid)
 
 
+@cli.command(name="columns", context_settings=CONTEXT)
+@click.option("--markdown", is_flag=True, help="Print docs/columns.md (Markdown) instead.")
+@_output_options
+def columns_(markdown: bool, quiet: bool, verbose: bool, debug: bool) -> None:
+    """Show what each column of routes.csv means, with its unit, in output order.
+
+    \b
+    Examples:
+      rerouting columns
+      rerouting columns --markdown > docs/columns.md
+    """
+    from rerouting._columns import COLUMNS, columns_markdown
+
+    ui = _setup(quiet, verbose, debug)
+    if markdown:
+        click.echo(columns_markdown(), nl=False)
+        return
+    grid = Table(title="Columns of routes.csv (docs/columns.md)")
+    grid.add_column("column", no_wrap=True)
+    grid.add_column("meaning", overflow="fold")
+    grid.add_column("unit", overflow="fold")
+    for c in COLUMNS.values():
+        grid.add_row(c.name, safe(c.meaning), safe(c.unit))
+    ui.out.print(grid)
+
+
 def _short(value: object, width: int = 70) -> str:
     text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -706,6 +882,7 @@ def _short(value: object, width: int = 70) -> str:
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("-o", "--output", help="Also write the routes (.csv, .parquet, .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
+@_precision_option
 @_raw_csv_option
 @_output_options
 def demo(
@@ -718,6 +895,7 @@ def demo(
     verbose: bool,
     debug: bool,
     raw_csv: bool,
+    precision: Precision,
 ) -> None:
     """Scan the bundled synthetic demo world and show its known truth next to the ranking.
 
@@ -735,14 +913,18 @@ def demo(
 
     ui = _setup(quiet, verbose, debug)
     _check_output(output)
+    _check_output(report_path, option="--report", suffixes=(".html", ".htm"))
     with ui.step("Build the demo world"):
         world = demo_world(direction=direction, seed=seed)  # type: ignore[arg-type]
     ui.info(f"{world.trade.height:,} records; scenario: {_describe(world.scenario)}")
     with ui.step("Scan routes"):
         table = run_scan(world.trade, scenario=world.scenario)
     _print_routes(ui, table, top, truth=world.truth)
+    from rerouting._evaluate import verdict
+
+    ui.out.print(safe(verdict(world.truth, table)), soft_wrap=True)
     if output:
-        _write(table, output, raw_csv=raw_csv)
+        _write(table, output, raw_csv=raw_csv, precision=precision)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
@@ -757,12 +939,12 @@ def _describe(scenario: Scenario) -> str:
 
 
 def _print_error(err: ReroutingError) -> None:
+    """One ``error:`` line and the hint in CLI terms (flags, not Python keywords)."""
     console = Console(stderr=True, highlight=False)
-    text = err.cli_text()
-    first, _, rest = text.partition("\nHint: ")
-    console.print(Text.assemble(("error: ", "bold red"), safe(first)), soft_wrap=True)
-    if rest:
-        console.print(Text.assemble(("hint: ", "yellow"), safe(rest)), soft_wrap=True)
+    console.print(Text.assemble(("error: ", "bold red"), safe(err.located())), soft_wrap=True)
+    hint = err.cli_hint or err.hint
+    if hint:
+        console.print(Text.assemble(("hint: ", "yellow"), safe(hint)), soft_wrap=True)
 
 
 _SHOW_WARNING = warnings.showwarning

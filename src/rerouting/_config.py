@@ -207,7 +207,12 @@ class Scenario(BaseModel):
             if exc.column in overrides:  # a flag's own error: the file is not at fault
                 raise
             raise ConfigError(
-                exc.message, file=str(p), column=exc.column, value=exc.value, hint=exc.hint
+                exc.message,
+                file=str(p),
+                column=exc.column,
+                value=exc.value,
+                hint=exc.hint,
+                cli_hint=exc.cli_hint,
             ) from None
 
 
@@ -216,6 +221,9 @@ def _scenario_error(exc: ValidationError) -> ConfigError:
     errors = exc.errors()
     unknown = [e for e in errors if e["type"] == "extra_forbidden"]
     err = (unknown or errors)[0]
+    inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, ConfigError):  # our own check (a date, a window): its own message
+        return inner
     loc = ".".join(str(p) for p in err["loc"]) or "scenario"
     if unknown:
         near = difflib.get_close_matches(loc, list(Scenario.model_fields), n=1, cutoff=0.6)
@@ -233,5 +241,6 @@ def _scenario_error(exc: ValidationError) -> ConfigError:
         f"invalid scenario: {msg}",
         column=loc,
         value=None if isinstance(value, dict) else value,
-        hint="see docs/cli.md (command line) or help(rerouting.Scenario) for accepted values",
+        hint="see help(rerouting.Scenario) for accepted values",
+        cli_hint="see rerouting scan --help or docs/cli.md for accepted values",
     )

@@ -24,7 +24,15 @@ from rerouting.synthetic import World, make_world
 if TYPE_CHECKING:
     from rerouting._result import RouteTable
 
-__all__ = ["DEV_SEEDS", "HELDOUT_SEEDS", "ablation", "evaluate", "evaluate_routes", "random_world"]
+__all__ = [
+    "DEV_SEEDS",
+    "HELDOUT_SEEDS",
+    "ablation",
+    "evaluate",
+    "evaluate_routes",
+    "random_world",
+    "verdict",
+]
 
 #: Frozen before any detector change of issue 13. Measure on these, never tune on them.
 HELDOUT_SEEDS: range = range(900_000, 900_100)
@@ -380,3 +388,28 @@ def ablation(world: World, routes: pl.DataFrame) -> dict[str, float]:
         name: float(evaluate_routes(world, default_score(base, gates, terms))["ap"])
         for name, (gates, terms) in variants.items()
     }
+
+
+def verdict(truth: pl.DataFrame, table: RouteTable) -> str:
+    """One line against the known truth: how many planted routes rank above every decoy.
+
+    ``truth`` is a world's truth table (``kind`` route or decoy, ``decoy_type``); a
+    planted route the scan did not produce counts as not above.
+    """
+    labelled = truth.select(*KEY, "kind", "decoy_type").unique(KEY, maintain_order=True)
+    ranked = labelled.join(table.routes.select(*KEY, "rank"), on=KEY, how="left")
+    routes = ranked.filter(pl.col("kind") == "route")
+    decoys = ranked.filter((pl.col("kind") == "decoy") & pl.col("rank").is_not_null()).sort("rank")
+    found = routes["rank"].drop_nulls()
+    line = f"{routes.height} planted routes"
+    if decoys.is_empty():
+        return f"verdict: {found.len()}/{line} found; no labelled decoy was ranked"
+    best = decoys.row(0, named=True)
+    above = int((found < best["rank"]).sum())
+    text = (
+        f"verdict: {above}/{line} rank above every decoy; the best-ranked decoy is "
+        f"#{best['rank']} ({best['decoy_type']}: {best['hub']} {best['hs']})"
+    )
+    if found.len() < routes.height:
+        text += f"; {routes.height - found.len()} planted route(s) not found by the scan"
+    return text

@@ -54,9 +54,9 @@ class ReroutingError(Exception):
         line: The 1-based line of the file (the header is line 1), if known.
         column: The column at fault, if any.
         value: The offending value, if any.
-        hint: What the user can do about it, in Python syntax when it shows a call.
-        cli_hint: The same advice in command-line syntax, when it differs; the CLI
-            prints it instead of ``hint`` (:meth:`cli_text`).
+        hint: What the user can do about it, in Python terms (``format='tidy'``).
+        cli_hint: The same advice in command-line terms (``--format tidy``), when it
+            differs; the CLI prints it instead of ``hint``.
     """
 
     exit_code: int = 1
@@ -87,7 +87,11 @@ class ReroutingError(Exception):
         """The error as the command line shows it: with the CLI hint when there is one."""
         return self._render(self.cli_hint or self.hint)
 
-    def _render(self, hint: str | None = None) -> str:
+    def located(self) -> str:
+        """The message with its place (file, line, row, column, value), without the hint."""
+        return self._render(hint=None)
+
+    def _render(self, hint: str | None = "") -> str:
         where = []
         if self.file is not None:
             where.append(f"file {self.file}")
@@ -95,15 +99,16 @@ class ReroutingError(Exception):
             where.append(f"line {self.line}")
         if self.row is not None:
             where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column {self.column!r}")
+        if self.column is not None:  # a CLI flag is an option, anything else a column
+            flag = self.column.startswith("--")
+            where.append(f"option {self.column}" if flag else f"column {self.column!r}")
         if self.value is not None:
             shown = repr(self.value)
             where.append(f"value {shown if len(shown) <= 60 else shown[:57] + '...'}")
         text = self.message
         if where:
             text = f"{text} ({', '.join(where)})"
-        hint = hint or self.hint
+        hint = self.hint if hint == "" else hint
         if hint:
             text = f"{text}\nHint: {hint}"
         return text
@@ -131,16 +136,64 @@ class SchemaError(InputError):
         cls, missing: list[str], available: list[str], *, file: str | None = None
     ) -> SchemaError:
         """Build the error for missing columns, suggesting near matches."""
-        import difflib
-
-        close = {m: difflib.get_close_matches(m, available, n=1, cutoff=0.6) for m in missing}
-        guesses = [f"{m!r} -> {c[0]!r}" for m, c in close.items() if c]
-        hint = f"available columns: {', '.join(available[:25])}"
-        if guesses:
-            hint = f"did you mean {', '.join(guesses)}? " + hint
-        hint += ". Map columns explicitly with columns={'canonical': 'yours'} (CLI: --columns)."
+        guesses = {m: c for m in missing if (c := near_miss(m, available))}
+        found = f"available columns: {', '.join(available[:25])}"
         names = ", ".join(map(repr, missing))
-        return cls(f"missing required column(s) {names}", file=file, line=1, hint=hint)
+        if not guesses:
+            return cls(
+                f"missing required column(s) {names}",
+                file=file,
+                line=1,
+                hint=f"{found}. Map columns explicitly with columns={{'canonical': 'yours'}}",
+                cli_hint=f"{found}. Map columns explicitly with --columns canonical=yours",
+            )
+        py = ", ".join(f"{m!r}: {c!r}" for m, c in guesses.items())
+        cli = ",".join(f"{m}={c}" for m, c in guesses.items())
+        did = ", ".join(f"{c!r} for {m!r}" for m, c in guesses.items())
+        return cls(
+            f"missing required column(s) {names}; did you mean {did}?",
+            file=file,
+            line=1,
+            hint=f"map it: columns={{{py}}}; {found}",
+            cli_hint=f"map it: --columns {_shell_word(cli)}; {found}",
+        )
+
+    @classmethod
+    def column_not_found(
+        cls, key: str, column: str, available: list[str], *, file: str | None = None
+    ) -> SchemaError:
+        """A column named in a ``columns=`` / ``--columns`` mapping is not in the file."""
+        near = near_miss(column, available)
+        found = f"the file's columns: {', '.join(available[:25])}"
+        msg = f"column {column!r} not found" + (f"; did you mean {near!r}?" if near else "")
+        use = near or "..."
+        return cls(
+            msg,
+            file=file,
+            line=1,
+            column=key,
+            hint=f"e.g. columns={{{key!r}: {use!r}}}; {found}",
+            cli_hint=f"e.g. --columns {_shell_word(f'{key}={use}')}; {found}",
+        )
+
+
+def near_miss(name: str, available: list[str]) -> str | None:
+    """The available name closest to ``name`` (case and punctuation ignored), if close."""
+    import difflib
+
+    def norm(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    by_norm = {norm(a): a for a in reversed(available)}
+    close = difflib.get_close_matches(norm(name), list(by_norm), n=1, cutoff=0.6)
+    return by_norm[close[0]] if close else None
+
+
+def _shell_word(text: str) -> str:
+    """``text`` quoted for a POSIX shell when it needs it."""
+    import shlex
+
+    return shlex.quote(text)
 
 
 class ParseError(InputError):

@@ -98,7 +98,8 @@ class IngestReport(BaseModel):
         dropped.update(other.dropped)
         examples = {k: tuple(v) for k, v in self.examples.items()}
         for k, v in other.examples.items():
-            examples[k] = (examples.get(k, ()) + tuple(v))[:5]
+            # the same code dropped in two files is one example, not two
+            examples[k] = tuple(dict.fromkeys(examples.get(k, ()) + tuple(v)))[:5]
         return IngestReport(
             rows_read=self.rows_read + other.rows_read,
             rows_kept=self.rows_kept + other.rows_kept,

@@ -18,13 +18,14 @@ See ``docs/readers.md`` for each format's rules.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from rerouting._exceptions import ConfigError, FormatDetectionError, ParseError
+from rerouting._exceptions import ConfigError, FormatDetectionError, ParseError, SchemaError
 from rerouting._readers import tidy
 from rerouting._readers._common import (
     REASONS,
@@ -124,19 +125,82 @@ def _detect_from_headers(headers: Sequence[str]) -> str | None:
     return reader.name if reader else None
 
 
+def _near_format(headers: Sequence[str]) -> tuple[str, list[tuple[str, str | None]]] | None:
+    """The format the header almost matches: its name and each missing column with a guess.
+
+    A format is "almost" matched when at most two of its required columns are missing
+    and more are present than missing; the guess is the file's closest column name.
+    """
+    from rerouting._exceptions import near_miss
+    from rerouting._readers._reader import missing_groups
+
+    normalised = {normalise_header(h) for h in headers}
+    best: tuple[int, Reader, list[tuple[str, ...]]] | None = None
+    for reader in READERS:
+        if not reader.requires:
+            continue
+        missing = missing_groups(reader.requires, normalised)
+        present = len(reader.requires) - len(missing)
+        near = 0 < len(missing) <= 2 and present > len(missing)
+        if near and (best is None or len(missing) < best[0]):
+            best = (len(missing), reader, missing)
+    if best is None:
+        return None
+    _, reader, missing = best
+    unused = [h for h in headers if normalise_header(h) not in reader_names(reader)]
+    return reader.name, [(group[0], near_miss(group[0], unused)) for group in missing]
+
+
+def reader_names(reader: Reader) -> set[str]:
+    """Every normalised header name a reader's requirements mention."""
+    return {name for group in reader.requires for name in group}
+
+
 def _detection_error(src: SourceFile) -> FormatDetectionError:
     shown = ", ".join(src.headers[:25]) + (" ..." if len(src.headers) > 25 else "")
+    where: dict[str, Any] = {
+        "file": src.path,
+        "line": 1 if src.kind == "csv" else None,
+        "value": shown,
+    }
+    near = _near_format(src.headers)
+    if near is not None:
+        fmt, missing = near
+        parts = [f"{m!r}" + (f" (did you mean {g!r}?)" if g else "") for m, g in missing]
+        if fmt == "tidy":  # tidy files can be mapped: say how, with the guesses filled in
+            py = ", ".join(f"{m!r}: {g or '...'!r}" for m, g in missing)
+            cli = shlex.quote(",".join(f"{m}={g or 'YOURS'}" for m, g in missing))
+            hint, cli_hint = f"map it: columns={{{py}}}", f"map it: --columns {cli}"
+        else:
+            hint = (
+                f"rename the column, name the format to see every check (format={fmt!r}), "
+                "or map your columns to the canonical ones: columns={'value': ..., ...}"
+            )
+            cli_hint = (
+                f"rename the column, name the format to see every check (--format {fmt}), "
+                "or map your columns to the canonical ones: --columns value=YOURS,..."
+            )
+        return FormatDetectionError(
+            f"the columns match no known trade format; looks like {fmt}, missing "
+            + ", ".join(parts),
+            hint=hint,
+            cli_hint=cli_hint,
+            **where,
+        )
+    canonical = "period, reporter, partner, flow, hs, value"
     return FormatDetectionError(
         "the columns match no known trade format",
-        file=src.path,
-        line=1 if src.kind == "csv" else None,
-        value=shown,
         hint=(
-            f"known formats: {', '.join(FORMATS)}. Name the format with format='...' "
-            "(CLI: --format), or map your columns to the canonical ones with "
-            "columns={'period': ..., 'reporter': ..., 'partner': ..., 'flow': ..., "
-            "'hs': ..., 'value': ...} (CLI: --columns)"
+            f"known formats: {', '.join(FORMATS)}. Name the format with format='...', or map "
+            "your columns to the canonical ones with columns={'period': ..., 'reporter': ..., "
+            "'partner': ..., 'flow': ..., 'hs': ..., 'value': ...}"
         ),
+        cli_hint=(
+            f"known formats: {', '.join(FORMATS)}. Name the format with --format FORMAT, or "
+            f"map your columns to the canonical ones ({canonical}) with "
+            "--columns period=month,reporter=country,..."
+        ),
+        **where,
     )
 
 
@@ -189,6 +253,9 @@ def _stage_one(
         baci_table=baci_table,
         notes=notes,
     )
+    for key, column in (columns or {}).items():
+        if src.kind != "memory" and column not in src.headers:
+            raise SchemaError.column_not_found(key, column, list(src.headers), file=src.path)
     return reader.stage(src, args)
 
 

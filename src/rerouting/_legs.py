@@ -130,7 +130,8 @@ def resolve_sides(scenario: Scenario) -> Sides:
                 "a hub is also an origin or destination",
                 column="hubs",
                 value=",".join(clash),
-                hint="remove it from --hubs",
+                hint="remove it from hubs=",
+                cli_hint="remove it from --hubs",
             )
     return Sides(origin=origin, destination=dest, hubs=hubs)
 
@@ -344,7 +345,9 @@ def build_legs(
     # flow and month first (a streaming pass), which gives the same scores.
     reliability = reporter_reliability(_pair_month_totals(scanned), cif_fob_margin=plan.margin)
     flows, totals, other = product_legs(base, plan, grid, mapping, summary.target, reliability)
-    return finish_legs(plan, grid, summary, flows, totals, other_label(other, plan.sides))
+    return finish_legs(
+        plan, grid, summary, flows, totals, other_label(other, plan.sides), trade=trade
+    )
 
 
 @dataclass(frozen=True)
@@ -468,8 +471,12 @@ def finish_legs(
     flows_df: pl.DataFrame,
     totals_df: pl.DataFrame,
     other_flows: pl.LazyFrame,
+    trade: pl.LazyFrame | None = None,
 ) -> LegSet:
     """The :class:`LegSet` from the (combined) product-level results.
+
+    ``trade`` (the records, when the caller has them in one frame) lets a scan whose
+    product list matches no record say so instead of "no hub trades the products".
 
     Raises:
         NoDataError: no hub trades a scanned product with both sides.
@@ -483,10 +490,13 @@ def finish_legs(
     flows = flows_df.lazy()
     hubs = _hub_candidates(flows, plan.sides)
     if not hubs:
+        if trade is not None and plan.products is not None and flows_df.is_empty():
+            _check_list_in_data(trade, plan.products)
         raise NoDataError(
             "no hub trades the scanned products with the origin or the destination",
             value=",".join(plan.scenario.hubs or ()) or None,
-            hint="check --origin/--destination/--products, or widen --hubs",
+            hint="check origin=, destination= and products=, or widen hubs=",
+            cli_hint="check --origin/--destination/--products, or widen --hubs",
         )
     return LegSet(
         flows=flows,
@@ -514,6 +524,26 @@ def _with_vintage(rows: pl.LazyFrame) -> pl.LazyFrame:
 def _distinct_codes(rows: pl.LazyFrame, *extra: str) -> pl.DataFrame:
     """The distinct (code, declared vintage, period) of ``rows`` (and ``extra`` columns)."""
     return _with_vintage(rows).select(*_CODE_KEYS, *extra).unique().collect(engine="streaming")
+
+
+def _check_list_in_data(trade: pl.LazyFrame, plist: ProductList) -> None:
+    """Say so when no code of the product list occurs anywhere in the data.
+
+    Runs only on the way to a no-data error (one more pass), so that "your list and
+    your data share no code" is not reported as "no hub trades the products".
+    """
+    if trade.filter(_superset(plist)).head(1).collect().height:
+        return
+    shown = ", ".join(plist.codes[:5]) + (", ..." if len(plist.codes) > 5 else "")
+    raise NoDataError(
+        f"none of the {len(plist.codes)} codes of product list {plist.name!r} occur in the "
+        "data (in any HS vintage)",
+        value=shown,
+        hint="check that the files hold these products, or choose another list "
+        "(rerouting.reference.list_catalog()) or products=None for every product",
+        cli_hint="check that the files hold these products, or choose another list "
+        "(rerouting lists), or leave out --products to scan every product",
+    )
 
 
 def _code_mapping(distinct: pl.DataFrame) -> tuple[pl.DataFrame, HarmoniseSummary]:

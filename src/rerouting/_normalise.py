@@ -408,11 +408,21 @@ def harmonise_hs(trade: FrameLike, *, target: str | None = None, level: int = 6)
 
 # -- currency --------------------------------------------------------------------------
 
-_RATE_HINT: Final = (
-    "give a rate table with --rates FILE (Python: rates=...): a CSV with columns "
-    "currency, period, rate, where rate is units of {to} per one unit of currency and "
-    "period is YYYY (annual) or YYYY-MM (monthly)"
+_RATE_TABLE: Final = (
+    "a CSV with columns currency, period, rate, where rate is units of {to} per one unit "
+    "of currency and period is YYYY (annual) or YYYY-MM (monthly)"
 )
+
+
+def _rate_hints(to: str | None, before: str = "") -> tuple[str, str]:
+    """The rate-table hint for Python callers (``rates=``) and the CLI (``--rates``)."""
+    table = _RATE_TABLE.format(to=to or "the target currency")
+    return (
+        f"{before}give a rate table with rates=...: {table}",
+        f"{before}give a rate table with --rates FILE: {table}",
+    )
+
+
 _PERIOD = re.compile(r"^\s*(\d{4})(?:\s*[-/.]?\s*(\d{1,2}))?\s*$")
 
 
@@ -464,7 +474,8 @@ def read_rates(rates: pl.DataFrame | str | Path, *, to: str | None = None) -> pl
             raise CurrencyError(
                 "rate table file not found",
                 file=file,
-                hint=_RATE_HINT.format(to=to or "the target currency"),
+                hint=_rate_hints(to)[0],
+                cli_hint=_rate_hints(to)[1],
             )
         from rerouting._readers._source import open_source
 
@@ -474,7 +485,8 @@ def read_rates(rates: pl.DataFrame | str | Path, *, to: str | None = None) -> pl
             raise CurrencyError(
                 "cannot read the rate table",
                 file=file,
-                hint=f"{exc}. " + _RATE_HINT.format(to=to or "the target currency"),
+                hint=_rate_hints(to, f"{exc}. ")[0],
+                cli_hint=_rate_hints(to, f"{exc}. ")[1],
             ) from exc
     else:
         df = rates
@@ -484,8 +496,8 @@ def read_rates(rates: pl.DataFrame | str | Path, *, to: str | None = None) -> pl
         raise CurrencyError(
             f"the rate table lacks column(s) {', '.join(missing)}",
             file=file,
-            hint=f"columns found: {', '.join(df.columns)}. "
-            + _RATE_HINT.format(to=to or "the target currency"),
+            hint=_rate_hints(to, f"columns found: {', '.join(df.columns)}. ")[0],
+            cli_hint=_rate_hints(to, f"columns found: {', '.join(df.columns)}. ")[1],
         )
     rows: list[tuple[str, str, dt.date, float]] = []
     seen: dict[tuple[str, str, int, int], int] = {}
@@ -566,9 +578,11 @@ def check_single_currency(trade: FrameLike) -> str | None:
         "values come in more than one currency",
         column="currency",
         value=listed,
-        hint="convert to one currency: --currency USD --rates FILE (Python: "
-        "convert_currency(trade, to='USD', rates=...)); "
-        + _RATE_HINT.format(to="the target currency"),
+        hint="convert to one currency: convert_currency(trade, to='USD', rates=...), "
+        "or scan(..., currency='USD', rates=...); rates: "
+        + _RATE_TABLE.format(to="the target currency"),
+        cli_hint="convert to one currency: --currency USD --rates FILE; FILE: "
+        + _RATE_TABLE.format(to="the target currency"),
     )
 
 
@@ -630,7 +644,8 @@ def convert_currency(
             "exchange rates",
             column="currency",
             value=others[0],
-            hint=_RATE_HINT.format(to=target),
+            hint=_rate_hints(target)[0],
+            cli_hint=_rate_hints(target)[1],
         )
     table = read_rates(rates, to=target)
     freq = (

@@ -33,6 +33,7 @@ from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError, InputError
 
 if TYPE_CHECKING:
+    from rerouting._columns import Precision
     from rerouting._config import Scenario
     from rerouting._ingest import IngestReport
     from rerouting._legs import Windows
@@ -231,29 +232,44 @@ class RouteTable:
         )
 
     # ------------------------------------------------------------------ export
-    def write_csv(self, path: str | Path) -> Path:
-        """Write ``routes`` to CSV (one row per route)."""
+    def readable(self, *, precision: Precision = "short") -> pl.DataFrame:
+        """``routes`` for a reader: leading columns first (rank, route, hs, description,
+        score, value, currency, explanation, missing legs), money in whole units, other
+        measures to 4 significant digits (``precision="full"`` keeps every digit), capped
+        ratios named in ``capped``. Column meanings: ``docs/columns.md``."""
+        from rerouting._columns import readable_routes
+
+        return readable_routes(self, precision=precision)
+
+    def write_csv(self, path: str | Path, *, precision: Precision = "short") -> Path:
+        """Write :meth:`readable` routes to CSV (one row per route)."""
         p = Path(path)
         with atomic_path(p) as tmp:
-            self.routes.write_csv(tmp)
+            self.readable(precision=precision).write_csv(tmp)
         return p
 
     def write_parquet(self, path: str | Path, *, legs: bool = False) -> Path:
-        """Write ``routes`` to Parquet; with ``legs=True`` also ``<stem>.legs.parquet``."""
+        """Write :meth:`readable` routes at full precision to Parquet; with ``legs=True``
+        also ``<stem>.legs.parquet``."""
         p = Path(path)
         with atomic_path(p) as tmp:
-            self.routes.write_parquet(tmp)
+            self.readable(precision="full").write_parquet(tmp)
         if legs:
             with atomic_path(p.with_name(f"{p.stem}.legs.parquet")) as tmp:
                 self.legs.write_parquet(tmp)
         return p
 
-    def write_json(self, path: str | Path) -> Path:
-        """Write the scenario and ``routes`` (records) as one JSON document."""
+    def write_json(self, path: str | Path, *, precision: Precision = "short") -> Path:
+        """Write the scenario and :meth:`readable` routes (records) as one UTF-8 JSON document."""
         p = Path(path)
+        routes = self.readable(precision=precision)
+        floats = [c for c, t in routes.schema.items() if t.is_float()]
+        routes = routes.with_columns(  # JSON has no NaN or infinity
+            pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats
+        )
         doc = {
             "scenario": self.scenario.model_dump(mode="json"),
-            "routes": self.routes.to_dicts(),
+            "routes": routes.to_dicts(),
         }
         text = json.dumps(doc, default=str, allow_nan=False, indent=1, ensure_ascii=False)
         with atomic_path(p) as tmp:

@@ -240,7 +240,9 @@ def scan(
             "no candidate route: no hub trades a scanned product with both the origin "
             "and the destination",
             value=f"{'+'.join(sc.origin)} → {'+'.join(sc.destination)}",
-            hint="check --origin/--destination/--products and the periods covered; a leg "
+            hint="check origin=, destination=, products= and the periods covered; a leg "
+            "that nobody reports is not required, a reported leg without trade is",
+            cli_hint="check --origin/--destination/--products and the periods covered; a leg "
             "that nobody reports is not required, a reported leg without trade is",
         )
     for measure in ("kg", "value"):

@@ -937,7 +937,7 @@ def _unmapped_value_notes(drop: pl.Series, value: pl.Series) -> list[str]:
             share = f"{lost / total:.1%}" if total > 0 else "n/a"
             out.append(
                 f"{n:,} row(s) dropped as {REASONS[code - 1]} carry {share} of the value read; "
-                "check report.examples for the codes"
+                "the ingest report's examples show the codes"
             )
     return out
 

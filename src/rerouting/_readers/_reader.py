@@ -13,7 +13,15 @@ if TYPE_CHECKING:
 
     from rerouting._readers._source import SourceFile
 
-__all__ = ["Reader", "StageArgs"]
+__all__ = ["Reader", "Requires", "StageArgs", "missing_groups"]
+
+#: What a format's header must hold: one name of each group (normalised header names).
+Requires = tuple[tuple[str, ...], ...]
+
+
+def missing_groups(requires: Requires, normalised: set[str]) -> list[tuple[str, ...]]:
+    """The groups of ``requires`` that no header name satisfies."""
+    return [group for group in requires if not normalised & set(group)]
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class Reader:
             ``None`` when ``columns=`` maps canonical names directly (tidy); empty when
             the format's columns are fixed (BACI).
         doc: One line for help texts.
+        requires: The header groups ``matches`` tests, for "looks like FORMAT; missing X"
+            messages when no format matches.
     """
 
     name: str
@@ -47,3 +57,4 @@ class Reader:
     stage: Callable[[SourceFile, StageArgs], pl.LazyFrame]
     fields: Mapping[str, str] | None
     doc: str
+    requires: Requires = ()

@@ -332,7 +332,7 @@ def stream_report(
         share = f"{v / value_read:.1%}" if value_read > 0 else "n/a"
         all_notes.append(
             f"{k:,} row(s) dropped as {reason} carry {share} of the value read; "
-            "check report.examples for the codes"
+            "the ingest report's examples show the codes"
         )
     all_notes.append(GROUP_RULES_NOTE)
     dropped_total: dict[str, int] = {}

@@ -26,7 +26,7 @@ from rerouting._readers._common import (
     stage,
     text,
 )
-from rerouting._readers._reader import Reader, StageArgs
+from rerouting._readers._reader import Reader, Requires, StageArgs, missing_groups
 from rerouting._readers._source import SourceFile, normalise_header
 
 __all__ = ["ALIASES", "baci_vintage", "country_table", "matches", "stage_baci"]
@@ -51,9 +51,13 @@ _VINTAGES: Final = {
 }
 
 
+#: BACI headers: t, i, j, k and v.
+REQUIRES: Final[Requires] = (("t",), ("i",), ("j",), ("k",), ("v",))
+
+
 def matches(h: set[str]) -> bool:
     """BACI headers: t, i, j, k and v."""
-    return {"t", "i", "j", "k", "v"} <= h
+    return not missing_groups(REQUIRES, h)
 
 
 def baci_vintage(path: str) -> str | None:
@@ -179,4 +183,6 @@ def _stage(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
     )
 
 
-READER: Final = Reader("baci", matches, _stage, {}, "CEPII BACI (fixed columns t,i,j,k,v,q)")
+READER: Final = Reader(
+    "baci", matches, _stage, {}, "CEPII BACI (fixed columns t,i,j,k,v,q)", REQUIRES
+)

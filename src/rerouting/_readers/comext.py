@@ -16,7 +16,7 @@ from rerouting._readers._common import (
     stage,
     text,
 )
-from rerouting._readers._reader import Reader, StageArgs
+from rerouting._readers._reader import Reader, Requires, StageArgs, missing_groups
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -56,25 +56,31 @@ _VALUE_INDICATORS: Final = ("VALUE_IN_EUROS", "VALUE_IN_EUR", "VALUE_EUR", "VALU
 _NO_UNIT: Final = ("NO_SU", "-", "", "0")
 
 
+#: Bulk headers: PRODUCT_NC, FLOW, PERIOD, a EUR value and a reporter.
+REQUIRES_BULK: Final[Requires] = (
+    ("productnc",),
+    ("flow",),
+    ("period",),
+    ("valueineuros", "valueeur"),
+    ("declarantiso", "reporter"),
+)
+#: Extract headers: reporter, partner, a period and a EUR value.
+REQUIRES_BROWSER: Final[Requires] = (
+    ("reporter",),
+    ("partner",),
+    ("period", "timeperiod", "time", "year"),
+    ("valueeur", "valueineur", "valueineuros"),
+)
+
+
 def matches_bulk(h: set[str]) -> bool:
     """Bulk headers: PRODUCT_NC, FLOW, PERIOD and a EUR value."""
-    return (
-        "productnc" in h
-        and "flow" in h
-        and "period" in h
-        and bool(h & {"valueineuros", "valueeur"})
-        and bool(h & {"declarantiso", "reporter"})
-    )
+    return not missing_groups(REQUIRES_BULK, h)
 
 
 def matches_browser(h: set[str]) -> bool:
     """Extract headers: reporter, partner, a period and a EUR value."""
-    return (
-        "reporter" in h
-        and "partner" in h
-        and bool(h & {"period", "timeperiod", "time", "year"})
-        and bool(h & {"valueeur", "valueineur", "valueineuros"})
-    )
+    return not missing_groups(REQUIRES_BROWSER, h)
 
 
 def stage_bulk(
@@ -211,6 +217,7 @@ READER_BULK: Final = Reader(
         "quantity_unit": "supunit",
     },
     "Eurostat Comext bulk files",
+    REQUIRES_BULK,
 )
 READER_BROWSER: Final = Reader(
     "comext-browser",
@@ -225,4 +232,5 @@ READER_BROWSER: Final = Reader(
         "value": "value",
     },
     "Eurostat Data Browser extracts",
+    REQUIRES_BROWSER,
 )

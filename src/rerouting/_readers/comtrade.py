@@ -23,7 +23,7 @@ from rerouting._readers._common import (
     stage,
     text,
 )
-from rerouting._readers._reader import Reader, StageArgs
+from rerouting._readers._reader import Reader, Requires, StageArgs, missing_groups
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -101,23 +101,29 @@ _LEGACY_FLOWS: Final = {"3": "re-export", "4": "re-import"}
 _NO_UNIT: Final = ("N/A", "NA", "-1", "No Quantity", "No quantity", "")
 
 
+#: Comtrade+ headers: cmdCode, flowCode, a reporter and a value column.
+REQUIRES_CURRENT: Final[Requires] = (
+    ("cmdcode",),
+    ("flowcode",),
+    ("reportercode", "reporteriso"),
+    ("primaryvalue", "cifvalue", "fobvalue"),
+)
+#: Legacy Comtrade headers: a commodity code, a trade flow, a trade value.
+REQUIRES_LEGACY: Final[Requires] = (
+    ("commoditycode", "cmdcode"),
+    ("tradeflowcode", "tradeflow", "rgcode", "rgdesc"),
+    ("tradevalueus", "tradevalueusd", "tradevalue"),
+)
+
+
 def matches_current(h: set[str]) -> bool:
     """Comtrade+ headers: cmdCode, flowCode, a reporter and a value column."""
-    return (
-        "cmdcode" in h
-        and "flowcode" in h
-        and bool(h & {"reportercode", "reporteriso"})
-        and bool(h & {"primaryvalue", "cifvalue", "fobvalue"})
-    )
+    return not missing_groups(REQUIRES_CURRENT, h)
 
 
 def matches_legacy(h: set[str]) -> bool:
     """Legacy Comtrade headers: a commodity code, a trade flow, a trade value."""
-    return (
-        bool(h & {"commoditycode", "cmdcode"})
-        and bool(h & {"tradeflowcode", "tradeflow", "rgcode", "rgdesc"})
-        and bool(h & {"tradevalueus", "tradevalueusd", "tradevalue"})
-    )
+    return not missing_groups(REQUIRES_LEGACY, h)
 
 
 def _country(f: Fields, role: Literal["reporter", "partner"]) -> tuple[pl.Expr, pl.Expr]:
@@ -284,8 +290,18 @@ def _stager(legacy: bool) -> Callable[[SourceFile, StageArgs], pl.LazyFrame]:
 
 
 READER_CURRENT: Final = Reader(
-    "comtrade", matches_current, _stager(legacy=False), FIELDS, "UN Comtrade+ API or bulk CSV"
+    "comtrade",
+    matches_current,
+    _stager(legacy=False),
+    FIELDS,
+    "UN Comtrade+ API or bulk CSV",
+    REQUIRES_CURRENT,
 )
 READER_LEGACY: Final = Reader(
-    "comtrade-legacy", matches_legacy, _stager(legacy=True), FIELDS, "legacy UN Comtrade CSV"
+    "comtrade-legacy",
+    matches_legacy,
+    _stager(legacy=True),
+    FIELDS,
+    "legacy UN Comtrade CSV",
+    REQUIRES_LEGACY,
 )

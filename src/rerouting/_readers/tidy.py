@@ -17,7 +17,7 @@ from rerouting._readers._common import (
     stage,
     text,
 )
-from rerouting._readers._reader import Reader, StageArgs
+from rerouting._readers._reader import Reader, Requires, StageArgs, missing_groups
 from rerouting.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
@@ -47,9 +47,13 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
 _LEGACY_FLOW_CODES: Final = {"3": "re-export", "4": "re-import"}
 
 
+#: Every required canonical column, by its own name (aliases need ``columns=``).
+REQUIRES: Final[Requires] = tuple(ALIASES[c][:1] for c in REQUIRED_COLUMNS)
+
+
 def matches(normalised: set[str]) -> bool:
     """Whether normalised headers hold every required canonical column."""
-    return all(any(a in normalised for a in ALIASES[c][:1]) for c in REQUIRED_COLUMNS)
+    return not missing_groups(REQUIRES, normalised)
 
 
 def _fields(src: SourceFile, columns: Mapping[str, str] | None) -> Fields:
@@ -122,4 +126,6 @@ def _stage(src: SourceFile, a: StageArgs) -> pl.LazyFrame:
     )
 
 
-READER: Final = Reader("tidy", matches, _stage, None, "canonical column names (docs/data-model.md)")
+READER: Final = Reader(
+    "tidy", matches, _stage, None, "canonical column names (docs/data-model.md)", REQUIRES
+)

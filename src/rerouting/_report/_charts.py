@@ -22,6 +22,13 @@ LEG_COLORS: Final = ("#3b6fb6", "#d9534f", "#8c8c8c")
 _DASH: Final = ([1, 0], [1, 0], [5, 3])
 _DUMMY_DOMAIN: Final = ["__leg_oh__", "__leg_hd__", "__leg_direct__"]
 LEG_DOMAIN: Final = "$rr:legDomain"
+#: Placeholders of the unit-value panel: its y scale (clipped or not) and its title.
+UV_SCALE: Final = "$rr:uvScale"
+UV_TITLE: Final = "$rr:uvTitle"
+#: Axis labels: 0 as "0" (not "0M"), billions as "bn" (not "G"), each label on its own.
+_SI_LABEL: Final = (
+    "datum.value === 0 ? '0' : replace(replace(format(datum.value, '~s'), 'G', 'bn'), 'µ', 'u')"
+)
 FONT: Final = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
 
@@ -55,14 +62,16 @@ def legs_template(
     event: dt.date,
     baseline: tuple[dt.date, dt.date],
     post: tuple[dt.date, dt.date],
-    currency: str | None,
+    money: str,
+    per: str = "month",
 ) -> dict[str, Any]:
     """Three panels (value, kg, unit value) of the three legs, with the event marked.
 
     Reads the named dataset ``legs`` with fields ``period`` (ISO date), ``label``,
-    ``value``, ``kg``, ``uv`` and ``provenance``.
+    ``value``, ``kg``, ``uv`` and ``provenance``. The unit-value panel's scale and
+    title are the placeholders :data:`UV_SCALE` and :data:`UV_TITLE`: the page script
+    clips a route's axis where a few points would flatten it, and says so in the title.
     """
-    money = currency or "data currency"
     x = alt.X("period:T", timeUnit="utcyearmonth", title=None, axis=alt.Axis(tickCount=6))
     # Same legend for colour and dash, so Vega-Lite merges them into one.
     legend = alt.Legend(title=None, orient="top", direction="horizontal", symbolSize=120)
@@ -110,12 +119,13 @@ def legs_template(
     )
 
     def panel(field: str, title: str, fmt: str) -> alt.LayerChart:
+        axis = alt.Axis(labelExpr=_SI_LABEL) if fmt == "~s" else alt.Axis(format=fmt)
         line = (
             alt.Chart(alt.NamedData(name="legs"))
             .mark_line(point=alt.OverlayMarkDef(size=14, filled=True), strokeWidth=1.8)
             .encode(
                 x=x,
-                y=alt.Y(f"{field}:Q", title=None, axis=alt.Axis(format=fmt)),
+                y=alt.Y(f"{field}:Q", title=None, axis=axis),
                 color=color,
                 strokeDash=dash,
                 tooltip=tooltip,
@@ -125,12 +135,17 @@ def legs_template(
         return cast("alt.LayerChart", layer)
 
     chart = alt.hconcat(
-        panel("value", f"Value per month ({money})", "~s"),
-        panel("kg", "Net weight per month (kg)", "~s"),
+        panel("value", f"Value per {per} ({money})", "~s"),
+        panel("kg", f"Net weight per {per} (kg)", "~s"),
         panel("uv", f"Unit value ({money} per kg)", "~r"),
         spacing=24,
     ).resolve_scale(color="shared", strokeDash="shared")
     spec: dict[str, Any] = _config(chart).to_dict()
+    uv_panel = spec["hconcat"][2]
+    uv_panel["title"] = UV_TITLE
+    uv_line = uv_panel["layer"][-1]
+    uv_line["encoding"]["y"]["scale"] = UV_SCALE
+    uv_line["mark"]["clip"] = True
     spec["description"] = (
         f"Monthly legs; shaded: baseline {baseline[0]:%Y-%m} to {baseline[1]:%Y-%m}; "
         f"dashed line: event {event:%Y-%m}; post window {post[0]:%Y-%m} to {post[1]:%Y-%m}"

@@ -112,6 +112,28 @@ def fmt_pct(v: Any) -> str:
     return "–" if x is None else f"{x:+.0%}"
 
 
+def fmt_change(base: Any, post: Any) -> str:
+    """A leg's change as a reader says it: ``-95%``, ``+140%``, ``×26``, or ``new``.
+
+    ``new`` when the baseline is (almost) no trade (below ``NOVELTY_SHARE`` of the post
+    level, the novelty feature's rule); ``×N`` from ten-fold up, where a percentage
+    (+2,508%) no longer reads.
+    """
+    from rerouting.features import NOVELTY_SHARE
+
+    b, p = _finite(base), _finite(post)
+    if b is None or p is None:
+        return "–"
+    if p > 0 and b <= NOVELTY_SHARE * p:
+        return "new"
+    if b <= 0:
+        return "–"
+    ratio = p / b
+    if ratio >= 10:
+        return f"×{ratio:,.0f}"
+    return f"{ratio - 1:+.0%}"
+
+
 def fmt_score(v: Any) -> str:
     x = _finite(v)
     return "–" if x is None else f"{x:.2f}"
@@ -147,8 +169,47 @@ def _truthy(v: Any) -> bool:
     return bool(v)
 
 
+def money_of(table: RouteTable) -> str:
+    """The currency every value of the table is in, as the report names it."""
+    resolved = table.resolved.currency if table.resolved is not None else None
+    return table.scenario.currency or resolved or "data currency (not stated in the data)"
+
+
+def period_of(table: RouteTable) -> str:
+    """``month`` or ``year``: the period of the data's grid (per-period amounts)."""
+    annual = table.resolved is not None and table.resolved.frequency == "A"
+    return "year" if annual else "month"
+
+
+def _abbrev(per: str) -> str:
+    return "yr" if per == "year" else "mo"
+
+
+#: What each provenance label of a leg-month means (legs, coverage and the legend).
+PROVENANCE_LEGEND: Final = {
+    "both": "exporter and importer both reported the flow (the figure weighs the two)",
+    "exporter only": "only the exporting country reported it",
+    "importer only": "only the importing country reported it",
+    "reconciled": "a source that already reconciles both sides (e.g. BACI)",
+    "none": "an observed leg without any record that month: counted as zero trade",
+    "missing": "no country on either side reports this leg: left out, not zero",
+    "a+b": "a bloc's members differ (e.g. both+importer only: some members' flows are "
+    "reported by both sides, others by the importer only)",
+}
+
+
+def _provenance_legend() -> str:
+    items = "".join(
+        f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in PROVENANCE_LEGEND.items()
+    )
+    return (
+        '<details class="rr-legend"><summary>What the provenance labels mean</summary>'
+        f'<dl class="rr-facts">{items}</dl></details>'
+    )
+
+
 # --------------------------------------------------------------------- sections
-def _scenario_facts(sc: Scenario, data: ReportData) -> str:
+def _scenario_facts(sc: Scenario, data: ReportData, money: str) -> str:
     products = sc.products
     if isinstance(products, tuple):
         shown = ", ".join(products[:12])
@@ -172,7 +233,7 @@ def _scenario_facts(sc: Scenario, data: ReportData) -> str:
         ("Scorer", escape(sc.scorer)),
         ("CIF/FOB margin", escape(f"{sc.cif_fob_margin:.0%}")),
         ("Max lag", escape(f"{sc.max_lag} months")),
-        ("Currency", escape(sc.currency or "as in the data")),
+        ("Currency", escape(f"{money} (converted)" if sc.currency else f"{money}, as in the data")),
     ]
     if sc.min_value:
         rows.append(("Min. value", escape(fmt_amount(sc.min_value))))
@@ -204,9 +265,54 @@ def _coverage(table: RouteTable, data: ReportData) -> str:
         ("Hubs", escape(f"{routes.get_column('hub').n_unique() if routes.height else 0}")),
         ("Products (HS)", escape(f"{routes.get_column('hs').n_unique() if routes.height else 0}")),
         ("Origin and destination", _codes(countries, none="–")),
-        ("Provenance", f"{prov_text} of leg-months"),
+        ("Provenance", f"{prov_text} of leg-months{_provenance_legend()}"),
     ]
     return _facts(rows)
+
+
+def warnings_of(table: RouteTable, data: ReportData) -> list[str]:
+    """What a reader must know before trusting the ranking: short baselines, legs
+    reported by one side only, legs nobody reports."""
+    out = []
+    if table.resolved is not None:
+        w = table.resolved.windows
+        months = w.n_baseline * w.step
+        if months < 12:
+            out.append(
+                f"The baseline is only {months} months long ({_month(w.baseline[0])} to "
+                f"{_month(w.baseline[1])}): seasonality and one-off shipments can pass for "
+                "growth. 24 months is the usual baseline (EC rule)."
+            )
+    top = data.top
+    if "missing_legs" in top.columns:
+        missing = top.filter(pl.col("missing_legs").is_not_null())
+        if missing.height:
+            legs = sorted(set(", ".join(missing["missing_legs"].to_list()).split(", ")))
+            out.append(
+                f"{missing.height} of the top {top.height} routes have legs that no country "
+                f"reports ({', '.join(legs)}): those legs are unknown, not zero, and the score "
+                "rests on the others."
+            )
+    hub_legs = data.leg_stats.filter(pl.col("leg") != "direct")
+    one_sided = hub_legs.filter(
+        pl.col("provenance").str.contains(r"^(exporter|importer) only 100%$")
+    )
+    if one_sided.height:
+        n = one_sided["rid"].n_unique()
+        out.append(
+            f"{n} of the top {top.height} routes have a hub leg reported by one side only "
+            "(provenance exporter only or importer only in every month): its mirror gap "
+            "cannot be checked."
+        )
+    return out
+
+
+def _warnings(table: RouteTable, data: ReportData) -> str:
+    items = warnings_of(table, data)
+    if not items:
+        return ""
+    body = "".join(f"<li>{escape(w)}</li>" for w in items)
+    return f'<div class="rr-warnings" role="note"><b>Before reading</b><ul>{body}</ul></div>'
 
 
 def _ingest(report: IngestReport | None, scan_notes: tuple[str, ...] = ()) -> str:
@@ -293,8 +399,10 @@ def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
             else ""
         )
         + (
-            f'<th class="num" data-type="num" title="min(leg 1 excess, leg 2 excess) per '
-            f'month, {escape(money)}">Pass-through / mo</th>'
+            '<th class="num" data-type="num" title="the most that can have passed through '
+            "the hub: min(origin → hub, hub → destination) summed over the post-event "
+            f'window (Iyoha et al.), in {escape(money)}">Pass-through<br>'
+            f'<span class="rr-unit">{escape(money)}, post window</span></th>'
             if has_pt
             else ""
         )
@@ -340,7 +448,7 @@ def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
     )
 
 
-def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str) -> str:
+def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str, per: str) -> str:
     names = {
         "origin_hub": f"{row['origin']} → {row['hub']}",
         "hub_destination": f"{row['hub']} → {row['destination']}",
@@ -351,7 +459,7 @@ def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str) -> str:
         body.append(
             f'<tr><td class="rr-leg">{escape(names.get(s["leg"], s["leg"]))}</td>'
             f'<td class="num">{fmt_amount(s["base_value"])} → {fmt_amount(s["post_value"])}</td>'
-            f'<td class="num">{fmt_pct(s["change"])}</td>'
+            f'<td class="num">{fmt_change(s["base_value"], s["post_value"])}</td>'
             f'<td class="num">{fmt_amount(s["base_kg"])} → {fmt_amount(s["post_kg"])}</td>'
             f'<td class="num">{fmt_amount(s["base_uv"])} → {fmt_amount(s["post_uv"])}</td>'
             f"<td>{escape(s['provenance'] or '–')}</td></tr>"
@@ -360,18 +468,17 @@ def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str) -> str:
         return '<p class="rr-empty">No monthly data for this route’s legs.</p>'
     return (
         '<table class="rr-legs"><thead><tr><th>Leg</th>'
-        f'<th class="num" title="mean per month, baseline → post, {escape(money)}">'
-        "Value / month</th>"
-        '<th class="num">Change</th>'
-        '<th class="num" title="mean per month, baseline → post">kg / month</th>'
-        f'<th class="num" title="{escape(money)} per kg, baseline → post">Unit value</th>'
+        f'<th class="num">Value<br><span class="rr-unit">{escape(money)} / {per}</span></th>'
+        '<th class="num" title="of the value; new: (almost) no trade before">Change</th>'
+        f'<th class="num">Net weight<br><span class="rr-unit">kg / {per}</span></th>'
+        f'<th class="num">Unit value<br><span class="rr-unit">{escape(money)} / kg</span></th>'
         "<th>Provenance</th>"
         f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        '<p class="rr-note">Means per month, baseline → post-event.</p>'
+        f'<p class="rr-note">Means per {per}, baseline → post-event.</p>'
     )
 
 
-def _route_sections(data: ReportData, money: str) -> str:
+def _route_sections(data: ReportData, money: str, per: str) -> str:
     stats_by_rid = data.leg_stats.partition_by("rid", as_dict=True)
     # A chart without data would draw empty axes (and Vega warns): leave it out.
     with_legs = set(data.legs.get_column("rid").unique())
@@ -403,7 +510,7 @@ def _route_sections(data: ReportData, money: str) -> str:
             f"{' · ' + _flags(row) if _flags(row) else ''}</p>"
             f'<p class="rr-expl">{escape(str(row.get("explanation") or ""))}</p>'
             f"{legs}"
-            f'<div class="rr-route-grid"><div>{_leg_table(stats, row, money)}</div>'
+            f'<div class="rr-route-grid"><div>{_leg_table(stats, row, money, per)}</div>'
             f"{contrib}</div></section>"
         )
     return "".join(out)
@@ -453,9 +560,10 @@ to {escape(_month(data.post[1]))}.</p>
 <li><b>Excess</b> of a leg: its post-event monthly level above the baseline level
 (robust, in value and kg); the substitution ratio relates the hub legs' excess to the fall
 of the direct flow (EBRD).</li>
-<li><b>Pass-through</b> = min(excess of origin → hub, excess of hub → destination) per
-month: the most that can have gone through the hub (Iyoha et al.). It is an upper bound:
-country-level mirror data can overstate firm-level rerouting by an order of magnitude.</li>
+<li><b>Pass-through</b> = min(origin → hub, hub → destination) summed over the post-event
+window, in {escape(money)}: the most that can have gone through the hub (Iyoha et al.). It is
+an upper bound: country-level mirror data can overstate firm-level rerouting by an order of
+magnitude.</li>
 <li><b>Freund criteria</b>: the origin loses share at the destination while the hub gains
 share in both legs, and the hub's imports from the origin are at least 0.75 × its exports to
 the destination; T = min(excess in, excess out).</li>
@@ -475,8 +583,33 @@ baseline rules shown as flags.</li>
 comes from.</p>
 <table><thead><tr><th>Leg</th><th>Provenance</th><th class="num">Leg-months</th></tr>
 </thead><tbody>{prov_rows}</tbody></table>
+{_provenance_legend()}
 <details><summary>Scenario as scanned (JSON)</summary><pre>{scenario_json}</pre></details>
 """
+
+
+#: A unit-value axis stops at this multiple of the route's median unit value: a month
+#: with a few kilograms can have a unit value 100× the others and flatten the chart.
+UV_CLIP: Final = 4.0
+
+
+def uv_clips(legs: pl.DataFrame) -> dict[int, tuple[float, int]]:
+    """Per route id: where its unit-value axis is clipped and how many points lie above.
+
+    Only routes with a point above ``UV_CLIP`` × the median unit value are clipped.
+    """
+    uv = (
+        legs.filter((pl.col("kg") > 0) & (pl.col("value") > 0))
+        .with_columns(uv=pl.col("value") / pl.col("kg"))
+        .group_by("rid")
+        .agg(cap=pl.col("uv").median() * UV_CLIP, uv=pl.col("uv"))
+    )
+    out = {}
+    for rid, cap, values in uv.select("rid", "cap", "uv").iter_rows():
+        above = sum(v > cap for v in values)
+        if above:
+            out[int(rid)] = (float(cap), int(above))
+    return out
 
 
 def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
@@ -500,9 +633,15 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
     pairs: dict[int, list[list[Any]]] = {}
     for rid, feature, value in data.contrib.iter_rows():
         pairs.setdefault(rid, []).append([feature, value])
+    clips = uv_clips(legs)
     routes = [
         {
             "id": row["rid"],
+            "uvClip": (
+                {"max": clips[row["rid"]][0], "above": clips[row["rid"]][1]}
+                if row["rid"] in clips
+                else None
+            ),
             "labels": {
                 "origin_hub": f"{row['origin']} → {row['hub']}",
                 "hub_destination": f"{row['hub']} → {row['destination']}",
@@ -516,12 +655,13 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
     blob: dict[str, Any] = jsonable(
         {
             "legNames": list(LEG_ORDER),
+            "uvTitle": f"Unit value ({money} per kg)",
             "provenance": provenance,
             "routes": routes,
             "legs": {str(r.pop("rid")): r for r in series.to_dicts()},
             "templates": {
                 "legs": _charts.legs_template(
-                    table.scenario.event, data.baseline, data.post, table.scenario.currency
+                    table.scenario.event, data.baseline, data.post, money, period_of(table)
                 ),
                 "contrib": _charts.contrib_template(features),
             },
@@ -540,12 +680,12 @@ def render_html(table: RouteTable, *, top: int = 20) -> str:
 
     data = prepare(table, top)
     sc = table.scenario
-    money = sc.currency or "data currency"
+    money, per = money_of(table), period_of(table)
     title = _title(sc)
     sankey = sankey_svg(
         data.links,
         label=country_name,
-        fmt=lambda v: f"{fmt_amount(v)}/mo",
+        fmt=lambda v: f"{fmt_amount(v)}/{_abbrev(per)}",
         caption=f"Excess flows of the top {data.top.height} routes: origin → hubs → destination",
     )
     versions = _assets.vega_versions()
@@ -579,18 +719,19 @@ shown · generated {escape(generated)} by rerouting {escape(__version__)}</p>
 <p class="rr-caveat">Scores rank routes whose legs move the way rerouting does. They are
 leads for investigation and upper bounds, not estimates of evasion: trade statistics cannot
 tell re-exported goods from a hub's own production.</p>
+{_warnings(table, data)}
 <section id="summary"><h2>Summary</h2>
 <div class="rr-grid">
-<div><h3>Scenario</h3>{_scenario_facts(sc, data)}</div>
+<div><h3>Scenario</h3>{_scenario_facts(sc, data, money)}</div>
 <div><h3>Data coverage</h3>{_coverage(table, data)}</div>
 <div><h3>Rows read</h3>{_ingest(table.ingest, table.notes)}</div>
 </div></section>
 <section id="routes"><h2>Top routes</h2>
 <p class="rr-note">Click a column heading to sort; click a route for its charts.</p>
-{routes_html}</section>
+<div class="rr-scroll">{routes_html}</div></section>
 <section id="flows"><h2>Excess flows</h2>
 {sankey}
-<p class="rr-note">Band width: monthly excess over the baseline, in {escape(money)} —
+<p class="rr-note">Band width: excess per {per} over the baseline, in {escape(money)} —
 {escape(data.excess_source)} — summed over the top {data.top.height} routes; legs that
 fell are left out.
 The bands into a hub and out of it need not match: that gap is part of the evidence.</p>
@@ -599,7 +740,7 @@ The bands into a hub and out of it need not match: that gap is part of the evide
 <p class="rr-note">Lines: origin → hub (blue), hub → destination (red), direct origin →
 destination (grey, dashed). Shaded: baseline window. Dashed rule: the event. Hover a point for
 its numbers and provenance.</p>
-{_route_sections(data, money)}</section>
+{_route_sections(data, money, per)}</section>
 <section id="method"><h2>Method, sources and provenance</h2>
 {_method(table, data, money)}</section>
 <footer>Made with rerouting {escape(__version__)}. Charts: Vega {escape(versions.get("vega", ""))},
@@ -657,11 +798,11 @@ def repr_html(table: RouteTable, *, top: int = 10) -> str:
     """
     data = prepare(table, top)
     sc = table.scenario
-    money = sc.currency or "data currency"
+    money = money_of(table)
     sankey = sankey_svg(
         data.links,
         label=country_name,
-        fmt=lambda v: f"{fmt_amount(v)}/mo",
+        fmt=lambda v: f"{fmt_amount(v)}/{_abbrev(period_of(table))}",
         width=720,
         height=max(140, min(320, 40 * data.links.height)),
         caption="Excess flows: origin → hubs → destination",

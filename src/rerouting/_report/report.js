@@ -112,10 +112,34 @@
     return spec;
   }
 
-  function buildSpec(kind, route) {
+  // The unit-value axis of a route with a few extreme months stops at a cap; the
+  // panel's subtitle says where and how many points lie above it.
+  function uvVars(route) {
+    const clip = route.uvClip;
+    if (!clip) return { "$rr:uvScale": {}, "$rr:uvTitle": DATA.uvTitle };
+    const n = clip.above;
+    return {
+      "$rr:uvScale": { domainMax: clip.max, nice: false },
+      "$rr:uvTitle": {
+        text: DATA.uvTitle,
+        subtitle: `axis clipped at ${Number(clip.max.toPrecision(3))}: ${n} point${n > 1 ? "s" : ""} above`,
+        subtitleColor: "#b35c00",
+      },
+    };
+  }
+
+  // Three panels share the chart's width: wide screens get wide charts, 800 px fits.
+  function panelWidth(el) {
+    const room = (el.clientWidth || 900) - 3 * 78 - 2 * 24;
+    return Math.max(130, Math.min(460, Math.floor(room / 3)));
+  }
+
+  function buildSpec(kind, route, el) {
     if (kind === "legs") {
       const domain = DATA.legNames.map((leg) => route.labels[leg]);
-      const spec = fill(DATA.templates.legs, { "$rr:legDomain": domain });
+      const spec = fill(DATA.templates.legs, Object.assign({ "$rr:legDomain": domain }, uvVars(route)));
+      const width = panelWidth(el);
+      for (const panel of spec.hconcat) panel.width = width;
       const rows = legRows(route);
       // Keep the template's own inline datasets (event, baseline window).
       spec.datasets = Object.assign({}, spec.datasets, { legs: rows });
@@ -145,7 +169,7 @@
       const route = routes.get(el.dataset.rrRoute);
       try {
         if (!route) throw new Error("no data for route " + el.dataset.rrRoute);
-        await window.vegaEmbed(el, buildSpec(el.dataset.rrChart, route), embedOptions);
+        await window.vegaEmbed(el, buildSpec(el.dataset.rrChart, route, el), embedOptions);
         drawn += 1;
       } catch (err) {
         failed += 1;
