@@ -108,6 +108,18 @@ LEADING: Final = (
     Column("hs", "product code, HS6 in the scan's vintage", "HS code", "key"),
     Column("description", "product description of the HS code", "text", "text"),
     Column("score", "the chosen score (default: gate × weighted evidence)", _SCORE, "measure"),
+    Column(
+        "priority",
+        "the default order: score × (value at stake / the scan's largest)^0.1",
+        _SCORE,
+        "measure",
+    ),
+    Column(
+        "value_at_stake",
+        "min(pass-through bound, new trade on the hub legs) per year: an upper bound",
+        "currency per year",
+        "money",
+    ),
     Column("pass_through", FEATURES["pass_through"], "currency, whole post window", "money"),
     Column("currency", "currency of every money column (ISO 4217)", "ISO 4217 code", "text"),
     Column("explanation", "plain-language account of what moved", "text", "text"),
