@@ -18,7 +18,7 @@ See ``docs/readers.md`` for each format's rules.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -51,6 +51,7 @@ __all__ = [
     "detect_format",
     "read_trade",
     "scan_trade",
+    "spool_trade",
 ]
 
 #: A format name from :data:`FORMATS`, or ``"auto"`` to detect it from the header.
@@ -103,6 +104,8 @@ class LazyTradeData:
 
     frame: pl.LazyFrame
     report: IngestReport
+    #: What the plan reads from and must outlive it (a temporary spool folder).
+    _keep: object = field(default=None, repr=False, compare=False)
 
     def lazy(self) -> pl.LazyFrame:
         """The lazy frame."""
@@ -241,6 +244,55 @@ def _open_inputs(source: str | Path | Sequence[str | Path], notes: list[str]) ->
     return opened
 
 
+def _staged_inputs(
+    source: str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame,
+    format: Format,
+    columns: Mapping[str, str] | None,
+    currency: str | None,
+    baci_country_table: str | Path | None,
+) -> tuple[dict[str, Staged], list[str]]:
+    """Open and stage every input lazily, grouped by format (nothing is read yet)."""
+    _check_args(format, currency)
+    if columns is not None and format == "auto":
+        format = "tidy"
+    notes: list[str] = []
+    sources: list[tuple[SourceFile, str]] = []
+    table = Path(baci_country_table) if baci_country_table is not None else None
+    if table is not None and not table.is_file():
+        from rerouting._exceptions import SourceNotFoundError
+
+        raise SourceNotFoundError("BACI country table not found", file=str(table))
+    if isinstance(source, pl.DataFrame | pl.LazyFrame):
+        src = _frame_source(source)
+        fmt: str = format
+        if fmt == "auto":
+            fmt = _detect_from_headers(src.headers) or "tidy"
+        sources.append((src, fmt))
+    else:
+        for src in _open_inputs(source, notes):
+            fmt = format
+            if fmt == "auto":
+                detected = _detect_from_headers(src.headers)
+                if detected is None:
+                    raise _detection_error(src)
+                fmt = detected
+            sources.append((src, fmt))
+    by_format: dict[str, Staged] = {}
+    for src, fmt in sources:
+        staged = by_format.setdefault(fmt, Staged(fmt))
+        lf = _stage_one(
+            src,
+            fmt,
+            columns=columns,
+            currency=currency,
+            baci_table=table,
+            notes=staged.notes,
+            file_index=len(staged.frames),
+        )
+        staged.frames.append((src.path, lf))
+    return by_format, notes
+
+
 def read_trade(
     source: str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame,
     *,
@@ -285,44 +337,7 @@ def read_trade(
         >>> read_trade(df, currency="EUR").frame.select("reporter", "hs", "value").row(0)
         ('KAZ', '870321', 1500000.0)
     """
-    _check_args(format, currency)
-    if columns is not None and format == "auto":
-        format = "tidy"
-    notes: list[str] = []
-    sources: list[tuple[SourceFile, str]] = []
-    table = Path(baci_country_table) if baci_country_table is not None else None
-    if table is not None and not table.is_file():
-        from rerouting._exceptions import SourceNotFoundError
-
-        raise SourceNotFoundError("BACI country table not found", file=str(table))
-    if isinstance(source, pl.DataFrame | pl.LazyFrame):
-        src = _frame_source(source)
-        fmt: str = format
-        if fmt == "auto":
-            fmt = _detect_from_headers(src.headers) or "tidy"
-        sources.append((src, fmt))
-    else:
-        for src in _open_inputs(source, notes):
-            fmt = format
-            if fmt == "auto":
-                detected = _detect_from_headers(src.headers)
-                if detected is None:
-                    raise _detection_error(src)
-                fmt = detected
-            sources.append((src, fmt))
-    by_format: dict[str, Staged] = {}
-    for src, fmt in sources:
-        staged = by_format.setdefault(fmt, Staged(fmt))
-        lf = _stage_one(
-            src,
-            fmt,
-            columns=columns,
-            currency=currency,
-            baci_table=table,
-            notes=staged.notes,
-            file_index=len(staged.frames),
-        )
-        staged.frames.append((src.path, lf))
+    by_format, notes = _staged_inputs(source, format, columns, currency, baci_country_table)
     frames: list[pl.DataFrame] = []
     report: IngestReport | None = None
     # One pass over every input: all formats' plans are collected together.
@@ -338,6 +353,39 @@ def read_trade(
     out = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
     out = canonical_cast(out)
     return TradeData(out, report)
+
+
+def spool_trade(
+    source: str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame,
+    *,
+    format: Format = "auto",
+    columns: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    baci_country_table: str | Path | None = None,
+) -> LazyTradeData:
+    """:func:`read_trade`'s records and report as a lazy plan, in bounded memory.
+
+    The default read of ``rerouting.scan`` and ``rerouting scan``: every format, every
+    row rule (parent commodity rows, duplicates, merged split rows included), each row
+    staged once into a temporary Parquet file that lives as long as the returned frame
+    (see :mod:`rerouting._readers._spool`). Arguments are :func:`read_trade`'s.
+    """
+    from rerouting._readers._spool import Spool, spool
+
+    by_format, notes = _staged_inputs(source, format, columns, currency, baci_country_table)
+    where = Spool()
+    frames: list[pl.LazyFrame] = []
+    report: IngestReport | None = None
+    for staged in by_format.values():
+        files = [p for p, _ in staged.frames]
+        frame, rep = spool(staged, files, where)
+        frames.append(frame)
+        report = rep if report is None else report + rep
+    assert report is not None
+    if notes:
+        report = report.model_copy(update={"notes": tuple(notes) + report.notes})
+    out = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+    return LazyTradeData(out, report, _keep=where)
 
 
 def scan_trade(

@@ -957,12 +957,19 @@ def _report(
             .head(5)
         )
         examples = {REASONS[int(c) - 1]: tuple(v) for c, v in ex.iter_rows()}
-    file_reports = []
+    return report_of(file_reports(per_file, fmt, files), records, notes, examples)
+
+
+def file_reports(
+    per_file: Mapping[int, Mapping[int, int]], fmt: str, files: Sequence[str]
+) -> list[FileReport]:
+    """One :class:`FileReport` per file from row counts by file index and drop code."""
+    out = []
     for i, path in enumerate(files):
         by_code = per_file.get(i, {})
-        dropped = {REASONS[c - 1]: n for c, n in sorted(by_code.items()) if c}
+        dropped = {REASONS[c - 1]: n for c, n in sorted(by_code.items()) if c and n}
         kept = by_code.get(0, 0)
-        file_reports.append(
+        out.append(
             FileReport(
                 path=path,
                 format=fmt,
@@ -971,16 +978,26 @@ def _report(
                 dropped=dropped,
             )
         )
+    return out
+
+
+def report_of(
+    reports: Sequence[FileReport],
+    records: int,
+    notes: Sequence[str],
+    examples: dict[str, tuple[str, ...]],
+) -> IngestReport:
+    """The :class:`IngestReport` of one format's files."""
     dropped_total: dict[str, int] = {}
-    for fr in file_reports:
+    for fr in reports:
         for r, n in fr.dropped.items():
             dropped_total[r] = dropped_total.get(r, 0) + n
     return IngestReport(
-        rows_read=sum(fr.rows_read for fr in file_reports),
-        rows_kept=sum(fr.rows_kept for fr in file_reports),
+        rows_read=sum(fr.rows_read for fr in reports),
+        rows_kept=sum(fr.rows_kept for fr in reports),
         records_out=records,
         dropped=dropped_total,
-        files=tuple(file_reports),
+        files=tuple(reports),
         notes=tuple(notes),
         examples=examples,
     )
