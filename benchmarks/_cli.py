@@ -79,12 +79,15 @@ def format_file(canonical: Path, fmt: str) -> Path:
     return out
 
 
-def scan_command(path: Path, scenario: dict[str, Any]) -> list[str]:
-    """The user's command line for one file."""
-    exe = Path(sys.executable).with_name("rerouting")
+def scan_command(path: Path, scenario: dict[str, Any], src: str | None = None) -> list[str]:
+    """The user's command line for one file (``src``: run the package from that folder)."""
+    exe = [str(Path(sys.executable).with_name("rerouting"))]
+    if src:  # another checkout of the package, e.g. the code before a change
+        exe = [sys.executable, "-c", f"import sys; sys.path.insert(0, {src!r}); "
+               "from rerouting._cli import main; sys.argv[0] = 'rerouting'; main()"]  # fmt: skip
     products = ",".join(scenario["products"])
     return [
-        str(exe), "scan", str(path),
+        *exe, "scan", str(path),
         "--origin", ",".join(scenario["origin"]),
         "--destination", ",".join(scenario["destination"]),
         "--event", str(scenario["event"])[:7],
@@ -180,12 +183,14 @@ def timed(cmd: list[str]) -> dict[str, Any]:
     }
 
 
-def contenders(canonical: Path, scenario: dict[str, Any], formats: list[str]) -> dict[str, Any]:
+def contenders(
+    canonical: Path, scenario: dict[str, Any], formats: list[str], src: str | None = None
+) -> dict[str, Any]:
     """``{name: command}`` for every format: the CLI and DuckDB on the same file."""
     out: dict[str, list[str]] = {}
     for fmt in formats:
         path = format_file(canonical, fmt)
-        out[f"rerouting ({fmt})"] = scan_command(path, scenario)
+        out[f"rerouting ({fmt})"] = scan_command(path, scenario, src)
         out[f"duckdb ({fmt})"] = duckdb_command(path, fmt, scenario)
     return out
 

@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--pandas-max", default="1M", help="largest size pandas runs at (it needs ~10x memory)"
     )
+    p.add_argument(
+        "--rerouting-src",
+        default=None,
+        help="cli stage: run the package from this src folder (e.g. a checkout before a change)",
+    )
     p.add_argument("--engine", default=None, help="polars engine affinity (streaming/in-memory)")
     p.add_argument("--json", type=Path, default=None, help="also write all results here")
     p.add_argument(
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             if stage == "cli":
                 reps = args.repeat if rows <= 5_000_000 else args.repeat_large
                 formats = [f for f in args.formats.split(",") if f]
-                results.extend(_run_cli(rows, info, formats, reps, only))
+                results.extend(_run_cli(rows, info, formats, reps, only, args.rerouting_src))
                 continue
             contenders = [
                 c
@@ -175,10 +180,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_cli(
-    rows: int, info: dict[str, Any], formats: list[str], reps: int, only: set[str]
+    rows: int,
+    info: dict[str, Any],
+    formats: list[str],
+    reps: int,
+    only: set[str],
+    src: str | None,
 ) -> list[dict[str, Any]]:
     """The ``cli`` stage: each command a fresh process, contenders interleaved."""
-    cmds = _cli.contenders(world_path(rows), world_scenario(rows), formats)
+    cmds = _cli.contenders(world_path(rows), world_scenario(rows), formats, src)
     cmds = {k: v for k, v in cmds.items() if not only or k in only or k.split()[0] in only}
     runs: dict[str, list[dict[str, Any]]] = {c: [] for c in cmds}
     for _ in range(reps):
@@ -193,7 +203,7 @@ def _run_cli(
             "stage": "cli",
             "contender": name,
             "runs": runs[name],
-            "command": " ".join(cmds[name][:2] + [Path(cmds[name][2]).name] + cmds[name][3:])
+            "command": " ".join(cmds[name][cmds[name].index("scan") :])
             if name.startswith("rerouting")
             else "duckdb SQL (benchmarks/_cli.py)",
         }

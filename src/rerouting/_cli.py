@@ -8,6 +8,8 @@ error's code; tracebacks only appear with ``--debug``. Exit codes are documented
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 import sys
@@ -164,30 +166,24 @@ def _read(
         data = read_trade(list(inputs), format=fmt, columns=_parse_columns(columns))
     if summary:
         ui.info(data.report.summary())
-    if data.report.rows_read >= _STREAM_TIP_ROWS:
+    if data.report.rows_read >= _MEMORY_TIP_ROWS:
         ui.info(
-            f"tip: {data.report.rows_read:,} rows were read into memory; for tidy or "
-            "canonical Parquet input, --stream reads lazily (docs/performance.md)"
+            f"tip: {data.report.rows_read:,} rows were read into memory; `rerouting scan` "
+            "reads the same files in bounded memory (docs/performance.md)"
         )
     return data
 
 
-#: Above this many rows the CLI suggests --stream.
-_STREAM_TIP_ROWS = 20_000_000
+#: Above this many rows read into memory the CLI points at the bounded-memory scan.
+_MEMORY_TIP_ROWS = 20_000_000
 
 
-def _stream(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> LazyTradeData:
-    from rerouting._io import scan_trade
+def _spool(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> LazyTradeData:
+    """Stage every row once into a temporary Parquet file (every row rule, bounded memory)."""
+    from rerouting._io import spool_trade
 
-    if fmt not in ("auto", "tidy"):
-        raise ConfigError(
-            f"--stream reads tidy tables, not --format {fmt}",
-            column="--stream",
-            hint="convert once: rerouting validate FILES --format "
-            f"{fmt} --output trade.parquet; then scan trade.parquet --stream",
-        )
-    with ui.step(f"Check {len(inputs)} input(s), streaming"):
-        data = scan_trade(list(inputs), columns=_parse_columns(columns))
+    with ui.step(f"Read {len(inputs)} input(s)"):
+        data = spool_trade(list(inputs), format=fmt, columns=_parse_columns(columns))
     ui.info(data.report.summary())
     return data
 
@@ -210,7 +206,7 @@ def _apply_currency(
         with ui.step(f"Convert values to {currency}"):
             lazy = convert_currency(data.frame.lazy(), to=currency, rates=rates)
             if isinstance(data, _LazyTradeData):
-                return _LazyTradeData(frame=lazy, report=data.report)
+                return dataclasses.replace(data, frame=lazy)
             return _TradeData(frame=lazy.collect(), report=data.report)
     check_single_currency(data.frame)
     return data
@@ -399,8 +395,8 @@ def cli() -> None:
 @click.option(
     "--stream",
     is_flag=True,
-    help="Read tidy/canonical files lazily: bounded memory on inputs of any size "
-    "(row rules only; see docs/performance.md).",
+    hidden=True,
+    help="No effect (kept for old scripts): every scan reads in bounded memory.",
 )
 @_raw_csv_option
 @_output_options
@@ -440,7 +436,7 @@ def scan(
       rerouting scan comext/ --origin EU --destination RUS --event 2022-03 \\
           --hubs KAZ,KGZ,ARM --products eu-833 --report report.html
       rerouting scan data/ --config scan.toml --scorer freund --top 30
-      rerouting scan world/*.parquet --config scan.toml --stream
+      rerouting scan world/*.parquet --config scan.toml
     """
     from rerouting._config import Scenario
     from rerouting._scan import scan as run_scan
@@ -473,7 +469,8 @@ def scan(
             hint="e.g. rerouting scan downloads/ --origin ...",
         )
     _check_output(output)
-    raw = _stream(ui, inputs, fmt, columns) if stream else _read(ui, inputs, fmt, columns)
+    del stream  # every scan reads in bounded memory now; the flag is kept for old scripts
+    raw = _spool(ui, inputs, fmt, columns)
     data = _apply_currency(ui, raw, currency, rates)
     with ui.step("Scan routes"):
         table = run_scan(data, scenario=scenario)
@@ -550,7 +547,7 @@ def mirror(
     "-o",
     "--output",
     help="Write the canonical table here (.parquet, .csv or .json); a .parquet file "
-    "can then be scanned with --stream.",
+    "is the fastest input of later scans.",
 )
 @_raw_csv_option
 @_output_options

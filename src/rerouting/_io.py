@@ -115,6 +115,12 @@ class LazyTradeData:
         """Materialise the table."""
         return TradeData(self.frame.collect(), self.report)
 
+    def close(self) -> None:
+        """Remove the temporary files the frame reads, if any (it can't be collected after)."""
+        close = getattr(self._keep, "close", None)
+        if close is not None:
+            close()
+
     def __repr__(self) -> str:
         return (
             f"LazyTradeData({self.report.rows_kept:,} rows kept of {self.report.rows_read:,} "
@@ -370,7 +376,7 @@ def spool_trade(
     staged once into a temporary Parquet file that lives as long as the returned frame
     (see :mod:`rerouting._readers._spool`). Arguments are :func:`read_trade`'s.
     """
-    from rerouting._readers._spool import Spool, spool
+    from rerouting._readers._spool import Spool, passthrough, spool
 
     by_format, notes = _staged_inputs(source, format, columns, currency, baci_country_table)
     where = Spool()
@@ -378,7 +384,8 @@ def spool_trade(
     report: IngestReport | None = None
     for staged in by_format.values():
         files = [p for p, _ in staged.frames]
-        frame, rep = spool(staged, files, where)
+        as_is = passthrough(staged, files, currency) if columns is None else None
+        frame, rep = as_is if as_is is not None else spool(staged, files, where)
         frames.append(frame)
         report = rep if report is None else report + rep
     assert report is not None

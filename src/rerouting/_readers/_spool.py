@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -48,23 +47,29 @@ if TYPE_CHECKING:
     from rerouting._ingest import IngestReport
     from rerouting._readers._common import Staged
 
-__all__ = ["Spool", "spool"]
+__all__ = ["Spool", "passthrough", "spool"]
 
 _KEY: Final = "_key"
 
 
 class Spool:
-    """A temporary folder that lives as long as the lazy frames reading from it."""
+    """A temporary folder for spooled rows: removed by :meth:`close`, or at exit.
+
+    Not when the object is garbage-collected: a lazy frame reading from the folder
+    may outlive every reference to its owner (``spool_trade(p).frame.collect()``).
+    """
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="rerouting-"))
-        # Removed when the owner is garbage-collected, or at exit at the latest.
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self.dir, True)
-        atexit.register(self._finalizer)
+        atexit.register(shutil.rmtree, self.dir, True)
 
     def path(self, name: str) -> Path:
         """A file in the folder."""
         return self.dir / name
+
+    def close(self) -> None:
+        """Remove the folder (the frames reading from it can no longer be collected)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _sink(staged: Staged, out: Path) -> None:
@@ -190,6 +195,56 @@ def spool(
     notes.extend(_unmapped_notes(book, value_by))
     reports = file_reports(book, staged.format, files)
     return frame, report_of(reports, n_records, notes, examples)
+
+
+def passthrough(
+    staged: Staged, files: Sequence[str], currency: str | None
+) -> tuple[pl.LazyFrame, IngestReport] | None:
+    """Canonical Parquet files whose every row passes every rule, as a plain Parquet scan.
+
+    One pass checks the row rules and hashes each record key; when no row fails, no
+    code is a TOTAL, codes have one length (no parent rows) and no record key repeats
+    (no duplicate, nothing to merge), nothing needs staging and the scan's filters
+    reach the Parquet reader. Otherwise ``None``: the files are spooled.
+    """
+    from rerouting._readers._stream import PATH_COLUMN, canonical_recipe
+
+    if staged.format != "tidy" or not all(f.endswith(".parquet") for f in files):
+        return None
+    schemas = {tuple(pl.scan_parquet(f, glob=False).collect_schema().items()) for f in files}
+    if len(schemas) != 1:
+        return None
+    recipe = canonical_recipe(pl.Schema(next(iter(schemas))), currency=currency)
+    if recipe is None or recipe.passthrough is None:
+        return None
+    raw = pl.scan_parquet(list(files), glob=False, include_file_paths=PATH_COLUMN)
+    canon = {e.meta.output_name(): e for e in recipe.passthrough}
+    check = raw.select(
+        pl.col(PATH_COLUMN),
+        (recipe.ok & recipe.same & (pl.col("hs").cast(pl.String) != "TOTAL"))
+        .fill_null(False)
+        .alias("_pass"),
+        canon["hs"].str.len_bytes().alias("_len"),
+        pl.struct([canon[c] for c in RECORD_KEY]).hash().alias(_KEY),
+    )
+    counts_plan = check.group_by(PATH_COLUMN).agg(
+        pl.len().alias("n"),
+        (~pl.col("_pass")).sum().alias("bad"),
+        pl.col("_len").min().alias("lo"),
+        pl.col("_len").max().alias("hi"),
+    )
+    counts, keys = pl.collect_all([counts_plan, check.select(_KEY)])
+    if counts["bad"].sum() or counts["lo"].min() != counts["hi"].max():
+        return None
+    h = keys[_KEY].sort()
+    if (h == h.shift(1)).any():
+        return None
+    n_by = dict(zip(counts[PATH_COLUMN].to_list(), counts["n"].to_list(), strict=True))
+    book = {i: {0: int(n_by.get(f, 0))} for i, f in enumerate(files)}
+    reports = file_reports(book, staged.format, files)
+    frame = pl.scan_parquet(list(files), glob=False).select(recipe.passthrough)
+    n = sum(b[0] for b in book.values())
+    return frame, report_of(reports, n, list(staged.notes), {})
 
 
 def _line_frame(lf: pl.LazyFrame, multi: pl.DataFrame) -> pl.DataFrame:
