@@ -7,7 +7,7 @@ the rows:
 
 1. the staged rows of one format (canonical columns plus bookkeeping, see
    :mod:`._common`) are written once, in one streaming pass, to a temporary Parquet
-   file, with a row index and a 64-bit hash of each row's record key;
+   file; read back, each row gets its index and a 64-bit hash of its record key;
 2. small passes over that file count the rows by file and drop reason, and find the
    few rows the group rules concern: ``commodity_total`` (a file's TOTAL rows next to
    product rows), ``parent_commodity_row`` (only looked for when code lengths differ),
@@ -73,13 +73,10 @@ class Spool:
 
 
 def _sink(staged: Staged, out: Path) -> None:
-    plan = (
-        pl.concat([lf for _, lf in staged.frames], how="vertical")
-        .with_row_index("_idx")
-        .with_columns(pl.struct(list(RECORD_KEY)).hash().alias(_KEY))
-    )
+    plan = pl.concat([lf for _, lf in staged.frames], how="vertical")
     try:
-        plan.sink_parquet(out, compression="lz4", statistics=True)
+        # Row index and key hash are made when reading back: writing them costs more.
+        plan.sink_parquet(out, compression="lz4")
     except pl.exceptions.PolarsError as exc:
         _collect(staged)  # names the file at fault
         raise ParseError(f"input cannot be parsed: {str(exc).splitlines()[0]}") from exc
@@ -96,7 +93,8 @@ def spool(
     """
     out = where.path(f"{staged.format}-{id(staged)}.parquet")
     _sink(staged, out)
-    lf = pl.scan_parquet(out)
+    lf = pl.scan_parquet(out, row_index_name="_idx")
+    key = pl.struct(list(RECORD_KEY)).hash().alias(_KEY)
     usable = (pl.col("value").is_finite() & (pl.col("value") >= 0)).fill_null(False)
     kept = pl.col("_drop") == 0
     counts_plan = lf.group_by("_file", "_drop").agg(
@@ -109,7 +107,7 @@ def spool(
         pl.col("hs").str.len_bytes().min().alias("lo"),
         pl.col("hs").str.len_bytes().max().alias("hi"),
     )
-    keys_plan = lf.filter(kept).select(_KEY)
+    keys_plan = lf.filter(kept).select(key)
     counts, lens, keys = pl.collect_all([counts_plan, lens_plan, keys_plan])
     book: dict[int, dict[int, int]] = {}
     value_by: dict[int, float] = {}
@@ -159,7 +157,7 @@ def spool(
     del keys, h
     merged: pl.DataFrame | None = None
     if repeated.len():
-        cand = lf.filter(ok & pl.col(_KEY).is_in(repeated.implode())).collect()
+        cand = lf.filter(ok & key.is_in(repeated.implode())).collect()
         if parent_idx.len():
             cand = cand.filter(~pl.col("_idx").is_in(parent_idx.implode()))
         first = cand.select(pl.struct([*CANONICAL_COLUMNS, "_split"]).is_first_distinct())
