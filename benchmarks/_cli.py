@@ -184,12 +184,23 @@ def timed(cmd: list[str]) -> dict[str, Any]:
 
 
 def contenders(
-    canonical: Path, scenario: dict[str, Any], formats: list[str], src: str | None = None
+    canonical: Path,
+    scenario: dict[str, Any],
+    formats: list[str],
+    before: str | None = None,
+    src: str | None = None,
 ) -> dict[str, Any]:
-    """``{name: command}`` for every format: the CLI and DuckDB on the same file."""
+    """``{name: command}`` for every format: the CLI and DuckDB on the same file.
+
+    ``before``: also the CLI of the package in that ``src`` folder (``before (FORMAT)``),
+    e.g. a checkout of the code before a change, interleaved in the same run; ``src``:
+    run ``rerouting`` itself from that folder (default: the installed package).
+    """
     out: dict[str, list[str]] = {}
     for fmt in formats:
         path = format_file(canonical, fmt)
+        if before:
+            out[f"before ({fmt})"] = scan_command(path, scenario, before)
         out[f"rerouting ({fmt})"] = scan_command(path, scenario, src)
         out[f"duckdb ({fmt})"] = duckdb_command(path, fmt, scenario)
     return out

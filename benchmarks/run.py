@@ -97,9 +97,17 @@ def main(argv: list[str] | None = None) -> int:
         "--pandas-max", default="1M", help="largest size pandas runs at (it needs ~10x memory)"
     )
     p.add_argument(
-        "--rerouting-src",
+        "--before",
         default=None,
-        help="cli stage: run the package from this src folder (e.g. a checkout before a change)",
+        metavar="SRC",
+        help="cli stage: also run the package in this src folder (e.g. a checkout of the "
+        "code before a change), interleaved",
+    )
+    p.add_argument(
+        "--src",
+        default=None,
+        metavar="SRC",
+        help="cli stage: run `rerouting` from this src folder (default: the installed one)",
     )
     p.add_argument("--engine", default=None, help="polars engine affinity (streaming/in-memory)")
     p.add_argument("--json", type=Path, default=None, help="also write all results here")
@@ -124,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             if stage == "cli":
                 reps = args.repeat if rows <= 5_000_000 else args.repeat_large
                 formats = [f for f in args.formats.split(",") if f]
-                results.extend(_run_cli(rows, info, formats, reps, only, args.rerouting_src))
+                results.extend(_run_cli(rows, info, formats, reps, only, args.before, args.src))
                 continue
             contenders = [
                 c
@@ -185,10 +193,11 @@ def _run_cli(
     formats: list[str],
     reps: int,
     only: set[str],
+    before: str | None,
     src: str | None,
 ) -> list[dict[str, Any]]:
     """The ``cli`` stage: each command a fresh process, contenders interleaved."""
-    cmds = _cli.contenders(world_path(rows), world_scenario(rows), formats, src)
+    cmds = _cli.contenders(world_path(rows), world_scenario(rows), formats, before, src)
     cmds = {k: v for k, v in cmds.items() if not only or k in only or k.split()[0] in only}
     runs: dict[str, list[dict[str, Any]]] = {c: [] for c in cmds}
     for _ in range(reps):
@@ -204,7 +213,7 @@ def _run_cli(
             "contender": name,
             "runs": runs[name],
             "command": " ".join(cmds[name][cmds[name].index("scan") :])
-            if name.startswith("rerouting")
+            if not name.startswith("duckdb")
             else "duckdb SQL (benchmarks/_cli.py)",
         }
         if ok:

@@ -149,7 +149,9 @@ def _write(world: World, fmt: str, folder: Path) -> Path:
         pl.col("partner").alias("partnerISO"),
         pl.col("flow").cast(pl.String).replace_strict(flow).alias("flowCode"),
         pl.col("hs").alias("cmdCode"),
-        pl.col("hs_vintage").replace_strict({"HS2017": "H5", "HS2022": "H6"}).alias("classificationCode"),
+        pl.col("hs_vintage")
+        .replace_strict({"HS2017": "H5", "HS2022": "H6"})
+        .alias("classificationCode"),
         pl.col("value").alias("primaryValue"),
         pl.col("net_weight_kg").alias("netWgt"),
     ).write_csv(path)

@@ -9,7 +9,6 @@ error's code; tracebacks only appear with ``--debug``. Exit codes are documented
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import re
 import sys

@@ -82,9 +82,7 @@ def _sink(staged: Staged, out: Path) -> None:
         raise ParseError(f"input cannot be parsed: {str(exc).splitlines()[0]}") from exc
 
 
-def spool(
-    staged: Staged, files: Sequence[str], where: Spool
-) -> tuple[pl.LazyFrame, IngestReport]:
+def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFrame, IngestReport]:
     """Stage one format's files once into ``where`` and apply every row rule.
 
     Returns the canonical rows as a lazy frame over the spooled file (plus merged
