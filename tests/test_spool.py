@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
 from rerouting import read_trade, scan
 from rerouting._io import LazyTradeData, spool_trade
@@ -188,3 +189,24 @@ def test_route_table_does_not_depend_on_the_format(world: World, tmp_path: Path)
             diff = float((got[c] - ref[c]).abs().max() or 0.0)
             assert got[c].is_null().equals(ref[c].is_null()), (fmt, c)
             assert diff <= 1e-12 * scale, (fmt, c, diff, scale)
+
+
+def test_convert_writes_canonical_parquet_by_year_and_chapter(world: World, tmp_path: Path) -> None:
+    from rerouting._cli import cli
+    from rerouting._exceptions import ConfigError
+    from rerouting._io import write_partitioned
+
+    src = _write(world, "tidy-csv", tmp_path)
+    out = tmp_path / "trade"
+    result = CliRunner().invoke(cli, ["convert", str(src), "--output", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    files = sorted(out.rglob("*.parquet"))
+    years = {f.parent.parent.name for f in files}
+    assert years == {f"year={y}" for y in world.trade["period"].dt.year().unique()}
+    assert all(f.parent.name == f"chapter={pl.read_parquet(f)['hs'][0][:2]}" for f in files)
+    back = spool_trade(out)  # read as they are: one plain scan of canonical files
+    assert "FILTER" not in back.frame.explain()
+    eager = read_trade(src).frame.sort(ORDER, nulls_last=True)
+    assert back.frame.collect().sort(ORDER, nulls_last=True).equals(eager)
+    with pytest.raises(ConfigError, match="already holds Parquet"):
+        write_partitioned(back, out)

@@ -607,6 +607,47 @@ def _print_report(ui: Ui, report: IngestReport) -> None:
     ui.out.print(grid)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FOLDER",
+    help="A new folder for the canonical Parquet files (year=Y/chapter=CC/...).",
+)
+@_input_options
+@_output_options
+def convert(
+    inputs: tuple[str, ...],
+    output: str,
+    fmt: str,
+    columns: str | None,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Read files once, with every check, into canonical Parquet for repeated scans.
+
+    The records are written by year and HS chapter; `rerouting scan FOLDER` then reads
+    them without staging, and reads only the chapters of the products it scans.
+
+    \b
+    Examples:
+      rerouting convert downloads/ --output trade/
+      rerouting scan trade/ --origin BLR --destination EU --event 2022-03 --products belarus
+    """
+    from rerouting._io import write_partitioned
+
+    ui = _setup(quiet, verbose, debug)
+    data = _spool(ui, inputs, fmt, columns)
+    _print_report(ui, data.report)
+    with ui.step(f"Write {data.report.records_out:,} records to {output}"):
+        files = write_partitioned(data, output)
+    data.close()
+    ui.info(f"{len(files):,} Parquet file(s) under {output}")
+
+
 @cli.command(name="lists", context_settings=CONTEXT)
 @_output_options
 def lists_(quiet: bool, verbose: bool, debug: bool) -> None:

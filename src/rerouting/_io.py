@@ -37,6 +37,7 @@ from rerouting._readers._reader import Reader, StageArgs
 from rerouting._readers._registry import READERS, get_reader, reader_for_headers
 from rerouting._readers._source import SourceFile, expand_sources, normalise_header, open_source
 from rerouting._readers._stream import PATH_COLUMN
+from rerouting.schema import CANONICAL_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -52,6 +53,7 @@ __all__ = [
     "read_trade",
     "scan_trade",
     "spool_trade",
+    "write_partitioned",
 ]
 
 #: A format name from :data:`FORMATS`, or ``"auto"`` to detect it from the header.
@@ -393,6 +395,31 @@ def spool_trade(
         report = report.model_copy(update={"notes": tuple(notes) + report.notes})
     out = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
     return LazyTradeData(out, report, _keep=where)
+
+
+def write_partitioned(trade: TradeData | LazyTradeData, folder: str | Path) -> list[Path]:
+    """Write canonical records as Parquet files under ``folder/year=Y/chapter=CC/``.
+
+    The files hold the canonical columns only (the folder names are not columns), so a
+    later ``rerouting scan folder`` reads them as they are, and a product list skips
+    every other chapter's files by their statistics. ``folder`` must not hold Parquet
+    files already (they would be read as part of the data).
+
+    Returns:
+        The files written, sorted.
+    """
+    out = Path(folder)
+    if out.exists() and any(out.rglob("*.parquet")):
+        raise ConfigError(
+            "the output folder already holds Parquet files",
+            file=str(out),
+            hint="write to a new or empty folder (its files are all read back as one input)",
+        )
+    key = {"year": pl.col("period").dt.year(), "chapter": pl.col("hs").str.slice(0, 2)}
+    trade.frame.lazy().select(CANONICAL_COLUMNS).sink_parquet(
+        pl.PartitionBy(out, key=key, include_key=False), mkdir=True
+    )
+    return sorted(out.rglob("*.parquet"))
 
 
 def scan_trade(
