@@ -144,7 +144,7 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
         if parent_idx.len():
             hit = rows.filter(pl.col("_idx").is_in(parent_idx.implode()))
             for (f,), part in hit.group_by("_file"):
-                move(int(f), "parent_commodity_row", part.height)  # type: ignore[arg-type]
+                move(int(f), "parent_commodity_row", part.height)
             padded -= int(hit["_padded"].sum())
             group_examples["parent_commodity_row"] = hit["hs"].to_list()
             removed.append(parent_idx)
@@ -161,7 +161,7 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
         first = cand.select(pl.struct([*CANONICAL_COLUMNS, "_split"]).is_first_distinct())
         dups = cand.filter(~first.to_series())
         for (f,), part in dups.group_by("_file"):
-            move(int(f), "duplicate", part.height)  # type: ignore[arg-type]
+            move(int(f), "duplicate", part.height)
         if dups.height:
             padded -= int(dups["_padded"].sum())
             group_examples["duplicate"] = dups["hs"].to_list()
