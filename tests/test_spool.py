@@ -58,7 +58,12 @@ def test_every_format_reads_like_read_trade(name: str) -> None:
     same_read(FORMATS / name)
 
 
-def test_group_rules_count_like_read_trade(tmp_path: Path) -> None:
+@pytest.mark.parametrize("at_once", [None, 3], ids=["one-pass", "hash-slices"])
+def test_group_rules_count_like_read_trade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int | None
+) -> None:
+    if at_once is not None:  # inputs too large to sort every key hash at once
+        monkeypatch.setattr("rerouting._readers._spool._KEYS_AT_ONCE", at_once)
     rows = [
         "period,reporter,partner,flow,hs,value",
         "2022-01,KAZ,DEU,import,870321,5",

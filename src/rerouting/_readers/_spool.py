@@ -106,7 +106,7 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
         pl.col("hs").str.len_bytes().max().alias("hi"),
     )
     keys_plan = lf.filter(kept).select(key)
-    counts, lens, keys = pl.collect_all([counts_plan, lens_plan, keys_plan])
+    counts, lens, repeated = _with_repeated(lf, [counts_plan, lens_plan], keys_plan)
     book: dict[int, dict[int, int]] = {}
     value_by: dict[int, float] = {}
     padded = 0
@@ -150,9 +150,6 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
             removed.append(parent_idx)
         del rows
     # Duplicates and records to merge: only rows whose record-key hash repeats.
-    h = keys[_KEY].sort()
-    repeated = h.filter(h == h.shift(1)).unique()
-    del keys, h
     merged: pl.DataFrame | None = None
     if repeated.len():
         cand = lf.filter(ok & key.is_in(repeated.implode())).collect()
@@ -229,11 +226,8 @@ def passthrough(
         pl.col("_len").min().alias("lo"),
         pl.col("_len").max().alias("hi"),
     )
-    counts, keys = pl.collect_all([counts_plan, check.select(_KEY)])
-    if counts["bad"].sum() or counts["lo"].min() != counts["hi"].max():
-        return None
-    h = keys[_KEY].sort()
-    if (h == h.shift(1)).any():
+    counts, repeated = _with_repeated(raw, [counts_plan], check.select(_KEY))
+    if counts["bad"].sum() or counts["lo"].min() != counts["hi"].max() or repeated.len():
         return None
     n_by = dict(zip(counts[PATH_COLUMN].to_list(), counts["n"].to_list(), strict=True))
     book = {i: {0: int(n_by.get(f, 0))} for i, f in enumerate(files)}
@@ -241,6 +235,36 @@ def passthrough(
     frame = pl.scan_parquet(list(files), glob=False).select(recipe.passthrough)
     n = sum(b[0] for b in book.values())
     return frame, report_of(reports, n, list(staged.notes), {})
+
+
+#: Record-key hashes held at once when looking for repeated keys (8 bytes each, and as
+#: much again to sort them): larger inputs are looked at in slices of the hash range.
+_KEYS_AT_ONCE: Final = 40_000_000
+
+
+def _with_repeated(
+    source: pl.LazyFrame, plans: list[pl.LazyFrame], keys: pl.LazyFrame
+) -> tuple[pl.DataFrame, ...]:
+    """Collect ``plans`` and the record-key hashes (column ``_key`` of ``keys``) that repeat.
+
+    Up to :data:`_KEYS_AT_ONCE` rows the hashes are sorted in one go, in the same pass as
+    ``plans``; beyond, one pass per slice of the hash range keeps memory bounded.
+    """
+    n = int(source.select(pl.len()).collect().item())  # Parquet metadata: no data read
+    slices = -(-n // _KEYS_AT_ONCE) if n else 1
+    if slices == 1:
+        *out, h = pl.collect_all([*plans, keys])
+        return (*out, _repeats(h[_KEY]))
+    out = pl.collect_all(plans)
+    parts = [
+        _repeats(keys.filter(pl.col(_KEY) % slices == i).collect()[_KEY]) for i in range(slices)
+    ]
+    return (*out, pl.concat(parts))
+
+
+def _repeats(h: pl.Series) -> pl.Series:
+    h = h.sort()
+    return h.filter(h == h.shift(1)).unique()
 
 
 def _line_frame(lf: pl.LazyFrame, multi: pl.DataFrame) -> pl.DataFrame:
