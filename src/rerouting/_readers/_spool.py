@@ -169,9 +169,16 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
             merged = _merge(multi)
             _check_sums(merged, multi, _line_frame(lf, multi), files)
             removed.append(multi["_idx"])
-    gone = pl.concat(removed) if removed else None
-    keep = ok if gone is None else ok & ~pl.col("_idx").is_in(gone.implode())
-    frame = lf.filter(keep).select([pl.col(c).cast(t) for c, t in CANONICAL_SCHEMA.items()])
+    # The scan's passes read this plan: no row index and no filter unless needed, so
+    # that their own filters reach the Parquet reader.
+    canon = [pl.col(c).cast(t) for c, t in CANONICAL_SCHEMA.items()]
+    if removed:
+        gone = pl.concat(removed).implode()
+        frame = lf.filter(ok & ~pl.col("_idx").is_in(gone)).select(canon)
+    else:
+        frame = pl.scan_parquet(out)
+        dropped_any = any(n for b in book.values() for c, n in b.items() if c)
+        frame = (frame.filter(ok) if dropped_any else frame).select(canon)
     n_records = sum(b.get(0, 0) for b in book.values())
     if merged is not None:
         n_records += merged.height - multi.height
