@@ -106,7 +106,7 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
         pl.col("hs").str.len_bytes().max().alias("hi"),
     )
     keys_plan = lf.filter(kept).select(key)
-    counts, lens, repeated = _with_repeated(lf, [counts_plan, lens_plan], keys_plan)
+    (counts, lens), repeated = _with_repeated(lf, [counts_plan, lens_plan], keys_plan)
     book: dict[int, dict[int, int]] = {}
     value_by: dict[int, float] = {}
     padded = 0
@@ -233,7 +233,7 @@ def passthrough(
         pl.col("_len").min().alias("lo"),
         pl.col("_len").max().alias("hi"),
     )
-    counts, repeated = _with_repeated(raw, [counts_plan], check.select(_KEY))
+    (counts,), repeated = _with_repeated(raw, [counts_plan], check.select(_KEY))
     if counts["bad"].sum() or counts["lo"].min() != counts["hi"].max() or repeated.len():
         return None
     n_by = dict(zip(counts[PATH_COLUMN].to_list(), counts["n"].to_list(), strict=True))
@@ -251,7 +251,7 @@ _KEYS_AT_ONCE: Final = 40_000_000
 
 def _with_repeated(
     source: pl.LazyFrame, plans: list[pl.LazyFrame], keys: pl.LazyFrame
-) -> tuple[pl.DataFrame, ...]:
+) -> tuple[list[pl.DataFrame], pl.Series]:
     """Collect ``plans`` and the record-key hashes (column ``_key`` of ``keys``) that repeat.
 
     Up to :data:`_KEYS_AT_ONCE` rows the hashes are sorted in one go, in the same pass as
@@ -261,12 +261,12 @@ def _with_repeated(
     slices = -(-n // _KEYS_AT_ONCE) if n else 1
     if slices == 1:
         *out, h = pl.collect_all([*plans, keys])
-        return (*out, _repeats(h[_KEY]))
+        return out, _repeats(h[_KEY])
     out = pl.collect_all(plans)
     parts = [
         _repeats(keys.filter(pl.col(_KEY) % slices == i).collect()[_KEY]) for i in range(slices)
     ]
-    return (*out, pl.concat(parts))
+    return out, pl.concat(parts)
 
 
 def _repeats(h: pl.Series) -> pl.Series:
