@@ -33,6 +33,8 @@ from rerouting._hs import hs_description
 from rerouting._io import LazyTradeData, TradeData, spool_trade
 from rerouting._legs import candidate_routes
 from rerouting._normalise import convert_currency
+from rerouting._one_sided import one_sided_notes
+from rerouting._rank import Sort, priority, sort_keys, value_at_stake
 from rerouting._result import LEGS_SCHEMA, ResolvedScan, RouteTable
 from rerouting._score import (
     EC_MIN_VALUE,
@@ -154,6 +156,7 @@ def scan(
     random_state: int = 0,
     ec_min_value: float = EC_MIN_VALUE,
     engine: str | LegBuilder = "polars",
+    sort: Sort | None = None,
 ) -> RouteTable:
     """Rank candidate rerouting routes in mirror trade data.
 
@@ -183,6 +186,9 @@ def scan(
         ec_min_value: The EC rule's value threshold per year, in the data's currency.
         engine: ``"polars"`` (default, one process) or an object with
             ``build(trade, scenario) -> LegSet`` (``docs/scale-out.md``).
+        sort: What ranks the routes: ``"priority"`` (default: evidence, then the money
+            at stake), ``"score"`` (evidence only) or ``"value"`` (``value_at_stake``);
+            see ``docs/detection.md#ranking``.
 
     Returns:
         A :class:`rerouting._result.RouteTable`, best-ranked route first.
@@ -206,6 +212,7 @@ def scan(
         "min_value": min_value,
         "max_lag": max_lag,
         "currency": currency,
+        "sort": sort,
     }
     sc = _scenario(scenario, fields)
     if isinstance(chosen, str):
@@ -232,16 +239,18 @@ def _scan(
     lf, data_currency = _currency(lf, sc, rates)
 
     legs = resolve_engine(engine).build(lf, sc)
+    # Facts about the data, not problems: in the result, not warnings.
+    side_notes = one_sided_notes(legs.coverage, legs.sides, legs.hubs, legs.windows)
     for note in legs.notes:
         warnings.warn(note, DataQualityWarning, stacklevel=3)  # the caller of scan()
-    if report is not None and legs.notes:
-        report = report.model_copy(update={"notes": (*report.notes, *legs.notes)})
+    if report is not None and (legs.notes or side_notes):
+        report = report.model_copy(update={"notes": (*report.notes, *legs.notes, *side_notes)})
     w = legs.windows
     routes = candidate_routes(legs)
     # Sorted by route key: group-by order varies run to run, and the IsolationForest
     # (and ties in the ranking) must not depend on it.
     wide = (
-        route_features(route_table(routes, legs), w.n_post)
+        route_features(route_table(routes, legs), w.n_post, w.n_baseline)
         .collect()
         .sort(["origin", "hub", "destination", "hs"])
     )
@@ -273,18 +282,18 @@ def _scan(
     wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
     wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)
     wide = wide.with_columns(explanation=explanation_expr(sc.event, annual=w.step == 12))
-    wide = wide.sort(
-        ["score", "materiality", "hub", "hs"],
-        descending=[True, True, False, False],
-        nulls_last=True,
-    ).with_row_index("rank", offset=1)
+    wide = wide.with_columns(value_at_stake=value_at_stake(12.0 / w.step)).with_columns(
+        priority=priority()
+    )
+    by, descending = sort_keys(sc.sort)
+    wide = wide.sort(by, descending=descending, nulls_last=True).with_row_index("rank", offset=1)
     wide = wide.with_columns(pl.col("rank").cast(pl.Int64))
 
     contrib = [c for c in wide.columns if c.startswith("contrib_")]
     base_cols = ["ec_surge", "freund", "both_up", "ec_surge_flag", "freund_flag", "both_up_flag"]
     front = [
-        "rank", "origin", "hub", "destination", "hs", "score", "explanation", "missing_legs",
-        "material",
+        "rank", "origin", "hub", "destination", "hs", "score", "priority", "value_at_stake",
+        "explanation", "missing_legs", "material",
     ]  # fmt: skip
     gates = [f"gate_{g.name}" for g in GATES]
     cols = [*front, *FEATURES, "gate", *gates, *contrib, "iforest_score", *base_cols]
@@ -305,6 +314,7 @@ def _scan(
         ingest=report,
         descriptions=_descriptions(out, legs.vintage),
         resolved=resolved,
+        notes=(*legs.notes, *side_notes),
     )
 
 
