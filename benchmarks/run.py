@@ -24,6 +24,7 @@ from typing import Any, Final
 HERE: Final = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import _cli  # noqa: E402
 from _data import label, parquet_glob, parse_rows, world_info, world_path, world_scenario  # noqa: E402
 from _stages import EXPERIMENTS, STAGES, STREAMING, Ctx  # noqa: E402
 
@@ -81,12 +82,32 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print a table."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rows", default="1M,25M", help="sizes, e.g. 1M,25M (250M: scan only)")
-    p.add_argument("--stages", default=",".join(STAGES), help="read,mirror,legs,scan (also: keys)")
+    p.add_argument(
+        "--stages", default=",".join(STAGES), help="read,mirror,legs,scan (also: keys, cli)"
+    )
+    p.add_argument(
+        "--formats",
+        default=",".join(_cli.FORMATS),
+        help="cli stage: input formats (" + ",".join(_cli.FORMATS) + ")",
+    )
     p.add_argument("--contenders", default="", help="only these (comma-separated); default all")
     p.add_argument("--repeat", type=int, default=3, help="runs per cell (best is reported)")
     p.add_argument("--repeat-large", type=int, default=2, help="runs per cell above 5M rows")
     p.add_argument(
         "--pandas-max", default="1M", help="largest size pandas runs at (it needs ~10x memory)"
+    )
+    p.add_argument(
+        "--before",
+        default=None,
+        metavar="SRC",
+        help="cli stage: also run the package in this src folder (e.g. a checkout of the "
+        "code before a change), interleaved",
+    )
+    p.add_argument(
+        "--src",
+        default=None,
+        metavar="SRC",
+        help="cli stage: run `rerouting` from this src folder (default: the installed one)",
     )
     p.add_argument("--engine", default=None, help="polars engine affinity (streaming/in-memory)")
     p.add_argument("--json", type=Path, default=None, help="also write all results here")
@@ -108,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         info = world_info(rows)  # generates and caches the data on first use
         big = rows > 50_000_000
         for stage in stages:
+            if stage == "cli":
+                reps = args.repeat if rows <= 5_000_000 else args.repeat_large
+                formats = [f for f in args.formats.split(",") if f]
+                results.extend(_run_cli(rows, info, formats, reps, only, args.before, args.src))
+                continue
             contenders = [
                 c
                 for c in ALL[stage]
@@ -161,6 +187,61 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _run_cli(
+    rows: int,
+    info: dict[str, Any],
+    formats: list[str],
+    reps: int,
+    only: set[str],
+    before: str | None,
+    src: str | None,
+) -> list[dict[str, Any]]:
+    """The ``cli`` stage: each command a fresh process, contenders interleaved."""
+    cmds = _cli.contenders(world_path(rows), world_scenario(rows), formats, before, src)
+    cmds = {k: v for k, v in cmds.items() if not only or k in only or k.split()[0] in only}
+    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in cmds}
+    for _ in range(reps):
+        for name, cmd in cmds.items():
+            runs[name].append(_cli.timed(cmd))
+    out = []
+    for name in cmds:
+        ok = [r for r in runs[name] if "error" not in r]
+        row: dict[str, Any] = {
+            "rows": rows,
+            "actual_rows": info["rows"],
+            "stage": "cli",
+            "contender": name,
+            "runs": runs[name],
+            "command": " ".join(cmds[name][cmds[name].index("scan") :])
+            if not name.startswith("duckdb")
+            else "duckdb SQL (benchmarks/_cli.py)",
+        }
+        if ok:
+            walls = sorted(r["wall"] for r in ok)
+            row |= {
+                "wall": walls[0],
+                "wall_median": walls[len(walls) // 2],
+                "cpu": min(r["cpu"] for r in ok),
+                "rss_gb": max(r["rss_gb"] for r in ok),
+                "load": sum(r["load"] for r in ok) / len(ok),
+                "summary": {},
+            }
+        else:
+            row["error"] = runs[name][0]["error"]
+        out.append(row)
+        print(
+            f"  {label(rows):>5} cli     {name:32} "
+            + (
+                f"{row['wall']:8.2f} s  cpu {row['cpu']:7.2f} s  "
+                f"{row['rss_gb']:5.2f} GB  load {row['load']:.1f}"
+                if "wall" in row
+                else f"ERROR {row['error']}"
+            ),
+            flush=True,
+        )
+    return out
+
+
 def _find(
     results: list[dict[str, Any]], rows: int, stage: str, contender: str
 ) -> dict[str, Any] | None:
@@ -194,6 +275,8 @@ def table(results: list[dict[str, Any]]) -> str:
             continue
         ref_stage = "mirror" if r["stage"] == "scan" else r["stage"]
         duck = _best_duckdb(results, r["rows"], ref_stage)
+        if r["stage"] == "cli":  # DuckDB reading the same file
+            duck = _find(results, r["rows"], "cli", "duckdb " + r["contender"].split(" ", 1)[1])
         pandas_stage = "legs" if r["stage"] == "scan" else r["stage"]
         pd_row = _find(results, r["rows"], pandas_stage, "pandas")
         vs_duck = r["wall"] / duck["wall"] if duck else None
@@ -213,7 +296,18 @@ def table(results: list[dict[str, Any]]) -> str:
 def targets(results: list[dict[str, Any]]) -> str:
     """The issue's targets, checked on this run's numbers."""
     out = ["Targets (same run):"]
+    limits = {"tidy-parquet": 1.5, "tidy-csv": 1.5, "canonical-parquet": 0.5}
     for rows in sorted({r["rows"] for r in results}):
+        for fmt, limit in limits.items():
+            mine = _find(results, rows, "cli", f"rerouting ({fmt})")
+            duck = _find(results, rows, "cli", f"duckdb ({fmt})")
+            if mine and duck:
+                ratio = mine["wall"] / duck["wall"]
+                out.append(
+                    f"  {label(rows):>5} cli {fmt}: rerouting scan / DuckDB pairing = "
+                    f"{ratio:.2f} (target ≤ {limit}) {'OK' if ratio <= limit else 'MISSED'}; "
+                    f"peak RSS {mine['rss_gb']:.2f} GB"
+                )
         for stage in ("mirror", "legs"):
             mine, duck = _find(results, rows, stage, "polars"), _best_duckdb(results, rows, stage)
             if mine and duck:

@@ -2,6 +2,7 @@
 
     .venv/bin/pytest benchmarks --benchmark-only --bench-rows 1M
     .venv/bin/pytest benchmarks --benchmark-only --bench-rows 25M -k "mirror or legs"
+    .venv/bin/pytest benchmarks --benchmark-only -k cli     # the CLI per input format
 
 Each stage is one benchmark group; polars (the library), DuckDB SQL and pandas run in
 it side by side. The default test run skips these (``--benchmark-skip`` in pyproject).
@@ -9,10 +10,13 @@ it side by side. The default test run skips these (``--benchmark-skip`` in pypro
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from _cli import FORMATS, contenders
 from _data import label
 from _stages import STAGES
 
@@ -38,3 +42,19 @@ def test_stage(
     benchmark.extra_info.update(result)
     assert all(v == v for v in result.values())  # no NaN: the stage produced numbers
     assert next(iter(result.values())) > 0
+
+
+CLI_CASES = [(fmt, who) for fmt in FORMATS for who in ("rerouting", "duckdb")]
+
+
+@pytest.mark.parametrize(("fmt", "who"), CLI_CASES, ids=[f"cli-{w}-{f}" for f, w in CLI_CASES])
+def test_cli(benchmark: BenchmarkFixture, ctx: Ctx, rows: int, fmt: str, who: str) -> None:
+    """The command a user types, a fresh process each round, against DuckDB on the same file."""
+    cmd = contenders(Path(ctx.path), ctx.scenario_data, [fmt])[f"{who} ({fmt})"]
+    benchmark.group = f"cli {fmt} {label(rows)}"
+    benchmark.extra_info.update(stage="cli", contender=f"{who} ({fmt})", rows=rows)
+    proc = benchmark.pedantic(
+        subprocess.run, args=(cmd,), kwargs={"capture_output": True, "text": True}, rounds=3
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip()  # a ranking (rerouting) or the pair count (DuckDB)

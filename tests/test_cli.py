@@ -132,13 +132,13 @@ def test_validate_prints_report() -> None:
     assert "kept" in proc.stdout
 
 
-def test_scan_stream_ranks_like_the_eager_read(tmp_path: Path) -> None:
+def test_scan_stream_is_a_no_op_kept_for_old_scripts(tmp_path: Path) -> None:
     eager, lazy = tmp_path / "eager.csv", tmp_path / "lazy.csv"
     assert run("scan", DEMO, *SCENARIO, "-q", "-o", eager).returncode == 0
     proc = run("scan", DEMO, *SCENARIO, "--stream", "-o", lazy)
     assert proc.returncode == 0, proc.stderr
-    assert "streaming" in proc.stderr
-    assert "streamed read" in proc.stderr
+    # Every scan applies every row rule now: no "streamed read" caveat.
+    assert "streamed read" not in proc.stderr
     a, b = pl.read_csv(eager), pl.read_csv(lazy)
     key = ["rank", "origin", "hub", "destination", "hs"]
     assert a.height > 50
@@ -158,11 +158,6 @@ def test_validate_output_writes_the_canonical_table_for_stream(tmp_path: Path) -
 
     assert written.height > 0
     assert written.equals(read_trade(src).frame)
-    # The canonical file streams; the Comtrade file itself does not.
-    refused = run("scan", src, *SCENARIO, "--stream")
-    assert_clean_error(refused, 2, "streams tidy tables", "validate")
-    refused = run("scan", out, *SCENARIO, "--stream", "--format", "comtrade")
-    assert_clean_error(refused, 2, "--stream reads tidy tables", "--output trade.parquet")
 
 
 def test_lists_shows_named_lists_and_blocs() -> None:

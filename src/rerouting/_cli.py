@@ -8,6 +8,7 @@ error's code; tracebacks only appear with ``--debug``. Exit codes are documented
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -181,10 +182,10 @@ def _read(
     ui.info(_formats_line(data.report))
     if summary:
         ui.info(data.report.summary())
-    if data.report.rows_read >= _STREAM_TIP_ROWS:
+    if data.report.rows_read >= _MEMORY_TIP_ROWS:
         ui.info(
-            f"tip: {data.report.rows_read:,} rows were read into memory; for tidy or "
-            "canonical Parquet input, --stream reads lazily (docs/performance.md)"
+            f"tip: {data.report.rows_read:,} rows were read into memory; `rerouting scan` "
+            "reads the same files in bounded memory (docs/performance.md)"
         )
     return data
 
@@ -206,11 +207,22 @@ def _formats_line(report: IngestReport) -> str:
     return "format: " + ", ".join(shown)
 
 
-#: Above this many rows the CLI suggests --stream.
-_STREAM_TIP_ROWS = 20_000_000
+#: Above this many rows read into memory the CLI points at the bounded-memory scan.
+_MEMORY_TIP_ROWS = 20_000_000
+
+
+def _spool(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> LazyTradeData:
+    """Stage every row once into a temporary Parquet file (every row rule, bounded memory)."""
+    from rerouting._io import spool_trade
+
+    with ui.step(f"Read {_count_files(inputs)}"):
+        data = spool_trade(list(inputs), format=fmt, columns=_parse_columns(columns))
+    ui.info(data.report.summary())
+    return data
 
 
 def _stream(ui: Ui, inputs: Sequence[str], fmt: str, columns: str | None) -> LazyTradeData:
+    """Row rules only, in one streaming pass (``scan_trade``): for the Dask engine."""
     from rerouting._io import scan_trade
 
     if fmt not in ("auto", "tidy"):
@@ -244,7 +256,7 @@ def _apply_currency(
         with ui.step(f"Convert values to {currency}"):
             lazy = convert_currency(data.frame.lazy(), to=currency, rates=rates)
             if isinstance(data, _LazyTradeData):
-                return _LazyTradeData(frame=lazy, report=data.report)
+                return dataclasses.replace(data, frame=lazy)
             return _TradeData(frame=lazy.collect(), report=data.report)
     check_single_currency(data.frame)
     return data
@@ -506,8 +518,8 @@ def cli() -> None:
 @click.option(
     "--stream",
     is_flag=True,
-    help="Read tidy/canonical files lazily: bounded memory on inputs of any size "
-    "(row rules only; see docs/performance.md).",
+    help="With --engine dask: workers read tidy files themselves (row rules only). "
+    "Otherwise no effect: every scan reads in bounded memory with every rule.",
 )
 @click.option(
     "--engine",
@@ -570,7 +582,7 @@ def scan(
           --hubs KAZ,KGZ,ARM --products eu-833 --report report.html
       rerouting scan data/ --config scan.toml --scorer freund --top 30
       rerouting scan data/ --config scan.toml --sort value
-      rerouting scan world/*.parquet --config scan.toml --stream
+      rerouting scan world/*.parquet --config scan.toml
       rerouting scan world/*.parquet --config scan.toml --stream --workers 2
       rerouting scan /shared/world/ --config scan.toml --stream --scheduler tcp://host:8786
     """
@@ -600,7 +612,10 @@ def scan(
     _check_output(output)
     _check_output(report_path, option="--report", suffixes=(".html", ".htm"))
     builder = _engine(ui, engine, scheduler, workers)
-    raw = _stream(ui, inputs, fmt, columns) if stream else _read(ui, inputs, fmt, columns)
+    if builder == "polars":  # every rule, bounded memory: --stream changes nothing here
+        raw: TradeData | LazyTradeData = _spool(ui, inputs, fmt, columns)
+    else:  # Dask workers read the input files themselves (docs/scale-out.md)
+        raw = _stream(ui, inputs, fmt, columns) if stream else _read(ui, inputs, fmt, columns)
     data = _apply_currency(ui, raw, currency, rates)
     with ui.step("Scan routes"):
         table = run_scan(data, scenario=scenario, engine=builder)
@@ -709,7 +724,7 @@ def mirror(
     "-o",
     "--output",
     help="Write the canonical table here (.parquet, .csv or .json); a .parquet file "
-    "can then be scanned with --stream.",
+    "is the fastest input of later scans.",
 )
 @_raw_csv_option
 @_output_options
@@ -814,6 +829,47 @@ def _print_report(ui: Ui, report: IngestReport) -> None:
         grid.add_row(row["reason"], f"{row['rows']:,}", row["description"], safe(examples))
     grid.add_row("[bold]read[/]", f"[bold]{report.rows_read:,}[/]", "", "")
     ui.out.print(grid)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FOLDER",
+    help="A new folder for the canonical Parquet files (year=Y/chapter=CC/...).",
+)
+@_input_options
+@_output_options
+def convert(
+    inputs: tuple[str, ...],
+    output: str,
+    fmt: str,
+    columns: str | None,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Read files once, with every check, into canonical Parquet for repeated scans.
+
+    The records are written by year and HS chapter; `rerouting scan FOLDER` then reads
+    them without staging, and reads only the chapters of the products it scans.
+
+    \b
+    Examples:
+      rerouting convert downloads/ --output trade/
+      rerouting scan trade/ --origin BLR --destination EU --event 2022-03 --products belarus
+    """
+    from rerouting._io import write_partitioned
+
+    ui = _setup(quiet, verbose, debug)
+    data = _spool(ui, inputs, fmt, columns)
+    _print_report(ui, data.report)
+    with ui.step(f"Write {data.report.records_out:,} records to {output}"):
+        files = write_partitioned(data, output)
+    data.close()
+    ui.info(f"{len(files):,} Parquet file(s) under {output}")
 
 
 @cli.command(name="lists", context_settings=CONTEXT)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -38,6 +38,7 @@ from rerouting._readers._reader import Reader, StageArgs
 from rerouting._readers._registry import READERS, get_reader, reader_for_headers
 from rerouting._readers._source import SourceFile, expand_sources, normalise_header, open_source
 from rerouting._readers._stream import PATH_COLUMN
+from rerouting.schema import CANONICAL_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -52,6 +53,8 @@ __all__ = [
     "detect_format",
     "read_trade",
     "scan_trade",
+    "spool_trade",
+    "write_partitioned",
 ]
 
 #: A format name from :data:`FORMATS`, or ``"auto"`` to detect it from the header.
@@ -104,6 +107,8 @@ class LazyTradeData:
 
     frame: pl.LazyFrame
     report: IngestReport
+    #: What the plan reads from and must outlive it (a temporary spool folder).
+    _keep: object = field(default=None, repr=False, compare=False)
 
     def lazy(self) -> pl.LazyFrame:
         """The lazy frame."""
@@ -112,6 +117,12 @@ class LazyTradeData:
     def collect(self) -> TradeData:
         """Materialise the table."""
         return TradeData(self.frame.collect(), self.report)
+
+    def close(self) -> None:
+        """Remove the temporary files the frame reads, if any (it can't be collected after)."""
+        close = getattr(self._keep, "close", None)
+        if close is not None:
+            close()
 
     def __repr__(self) -> str:
         return (
@@ -308,6 +319,55 @@ def _open_inputs(source: str | Path | Sequence[str | Path], notes: list[str]) ->
     return opened
 
 
+def _staged_inputs(
+    source: str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame,
+    format: Format,
+    columns: Mapping[str, str] | None,
+    currency: str | None,
+    baci_country_table: str | Path | None,
+) -> tuple[dict[str, Staged], list[str]]:
+    """Open and stage every input lazily, grouped by format (nothing is read yet)."""
+    _check_args(format, currency)
+    if columns is not None and format == "auto":
+        format = "tidy"
+    notes: list[str] = []
+    sources: list[tuple[SourceFile, str]] = []
+    table = Path(baci_country_table) if baci_country_table is not None else None
+    if table is not None and not table.is_file():
+        from rerouting._exceptions import SourceNotFoundError
+
+        raise SourceNotFoundError("BACI country table not found", file=str(table))
+    if isinstance(source, pl.DataFrame | pl.LazyFrame):
+        src = _frame_source(source)
+        fmt: str = format
+        if fmt == "auto":
+            fmt = _detect_from_headers(src.headers) or "tidy"
+        sources.append((src, fmt))
+    else:
+        for src in _open_inputs(source, notes):
+            fmt = format
+            if fmt == "auto":
+                detected = _detect_from_headers(src.headers)
+                if detected is None:
+                    raise _detection_error(src)
+                fmt = detected
+            sources.append((src, fmt))
+    by_format: dict[str, Staged] = {}
+    for src, fmt in sources:
+        staged = by_format.setdefault(fmt, Staged(fmt))
+        lf = _stage_one(
+            src,
+            fmt,
+            columns=columns,
+            currency=currency,
+            baci_table=table,
+            notes=staged.notes,
+            file_index=len(staged.frames),
+        )
+        staged.frames.append((src.path, lf))
+    return by_format, notes
+
+
 def read_trade(
     source: str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame,
     *,
@@ -352,44 +412,7 @@ def read_trade(
         >>> read_trade(df, currency="EUR").frame.select("reporter", "hs", "value").row(0)
         ('KAZ', '870321', 1500000.0)
     """
-    _check_args(format, currency)
-    if columns is not None and format == "auto":
-        format = "tidy"
-    notes: list[str] = []
-    sources: list[tuple[SourceFile, str]] = []
-    table = Path(baci_country_table) if baci_country_table is not None else None
-    if table is not None and not table.is_file():
-        from rerouting._exceptions import SourceNotFoundError
-
-        raise SourceNotFoundError("BACI country table not found", file=str(table))
-    if isinstance(source, pl.DataFrame | pl.LazyFrame):
-        src = _frame_source(source)
-        fmt: str = format
-        if fmt == "auto":
-            fmt = _detect_from_headers(src.headers) or "tidy"
-        sources.append((src, fmt))
-    else:
-        for src in _open_inputs(source, notes):
-            fmt = format
-            if fmt == "auto":
-                detected = _detect_from_headers(src.headers)
-                if detected is None:
-                    raise _detection_error(src)
-                fmt = detected
-            sources.append((src, fmt))
-    by_format: dict[str, Staged] = {}
-    for src, fmt in sources:
-        staged = by_format.setdefault(fmt, Staged(fmt))
-        lf = _stage_one(
-            src,
-            fmt,
-            columns=columns,
-            currency=currency,
-            baci_table=table,
-            notes=staged.notes,
-            file_index=len(staged.frames),
-        )
-        staged.frames.append((src.path, lf))
+    by_format, notes = _staged_inputs(source, format, columns, currency, baci_country_table)
     frames: list[pl.DataFrame] = []
     report: IngestReport | None = None
     # One pass over every input: all formats' plans are collected together.
@@ -405,6 +428,65 @@ def read_trade(
     out = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
     out = canonical_cast(out)
     return TradeData(out, report)
+
+
+def spool_trade(
+    source: str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame,
+    *,
+    format: Format = "auto",
+    columns: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    baci_country_table: str | Path | None = None,
+) -> LazyTradeData:
+    """:func:`read_trade`'s records and report as a lazy plan, in bounded memory.
+
+    The default read of ``rerouting.scan`` and ``rerouting scan``: every format, every
+    row rule (parent commodity rows, duplicates, merged split rows included), each row
+    staged once into a temporary Parquet file that lives as long as the returned frame
+    (see :mod:`rerouting._readers._spool`). Arguments are :func:`read_trade`'s.
+    """
+    from rerouting._readers._spool import Spool, passthrough, spool
+
+    by_format, notes = _staged_inputs(source, format, columns, currency, baci_country_table)
+    where = Spool()
+    frames: list[pl.LazyFrame] = []
+    report: IngestReport | None = None
+    for staged in by_format.values():
+        files = [p for p, _ in staged.frames]
+        as_is = passthrough(staged, files, currency) if columns is None else None
+        frame, rep = as_is if as_is is not None else spool(staged, files, where)
+        frames.append(frame)
+        report = rep if report is None else report + rep
+    assert report is not None
+    if notes:
+        report = report.model_copy(update={"notes": tuple(notes) + report.notes})
+    out = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+    return LazyTradeData(out, report, _keep=where)
+
+
+def write_partitioned(trade: TradeData | LazyTradeData, folder: str | Path) -> list[Path]:
+    """Write canonical records as Parquet files under ``folder/year=Y/chapter=CC/``.
+
+    The files hold the canonical columns only (the folder names are not columns), so a
+    later ``rerouting scan folder`` reads them as they are, and a product list skips
+    every other chapter's files by their statistics. ``folder`` must not hold Parquet
+    files already (they would be read as part of the data).
+
+    Returns:
+        The files written, sorted.
+    """
+    out = Path(folder)
+    if out.exists() and any(out.rglob("*.parquet")):
+        raise ConfigError(
+            "the output folder already holds Parquet files",
+            file=str(out),
+            hint="write to a new or empty folder (its files are all read back as one input)",
+        )
+    key = {"year": pl.col("period").dt.year(), "chapter": pl.col("hs").str.slice(0, 2)}
+    trade.frame.lazy().select(CANONICAL_COLUMNS).sink_parquet(
+        pl.PartitionBy(out, key=key, include_key=False), mkdir=True
+    )
+    return sorted(out.rglob("*.parquet"))
 
 
 def scan_trade(

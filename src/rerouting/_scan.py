@@ -30,7 +30,7 @@ from rerouting._exceptions import (
 )
 from rerouting._explain import explanation_expr
 from rerouting._hs import hs_description
-from rerouting._io import LazyTradeData, TradeData, read_trade
+from rerouting._io import LazyTradeData, TradeData, spool_trade
 from rerouting._legs import candidate_routes
 from rerouting._normalise import convert_currency
 from rerouting._one_sided import one_sided_notes
@@ -50,7 +50,7 @@ from rerouting.features import FEATURES, comovement, route_features, route_table
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from rerouting._classifier import RouteClassifier
     from rerouting._ingest import IngestReport
@@ -81,19 +81,20 @@ def _canonical_frame(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf
 
 
-def _as_lazy(trade: Any) -> tuple[pl.LazyFrame, IngestReport | None]:
+def _as_lazy(trade: Any) -> tuple[pl.LazyFrame, IngestReport | None, Callable[[], None] | None]:
+    """The canonical lazy frame, its ingest report, and what to call once it is read."""
     if isinstance(trade, pl.LazyFrame):
-        return _canonical_frame(trade), None
+        return _canonical_frame(trade), None, None
     if isinstance(trade, pl.DataFrame):
-        return _canonical_frame(trade.lazy()), None
+        return _canonical_frame(trade.lazy()), None, None
     if isinstance(trade, TradeData | LazyTradeData):
         frame = trade.frame
-        return (frame.lazy() if isinstance(frame, pl.DataFrame) else frame), trade.report
+        return (frame.lazy() if isinstance(frame, pl.DataFrame) else frame), trade.report, None
     if isinstance(trade, str | Path) or (
         isinstance(trade, list | tuple) and all(isinstance(t, str | Path) for t in trade)
     ):
-        data = read_trade(trade)
-        return data.frame.lazy(), data.report
+        data = spool_trade(trade)  # staged once, every row rule, bounded memory
+        return data.frame, data.report, data.close
     raise InputError(
         "trade must be a TradeData, a polars DataFrame/LazyFrame or file paths",
         value=type(trade).__name__,
@@ -216,14 +217,32 @@ def scan(
     sc = _scenario(scenario, fields)
     if isinstance(chosen, str):
         chosen = sc.scorer  # a scenario's own scorer wins over the default argument
-    lf, report = _as_lazy(trade)
+    lf, report, done = _as_lazy(trade)
+    try:
+        return _scan(lf, report, sc, chosen, rates, engine, legs_top, random_state, ec_min_value)
+    finally:
+        if done is not None:  # a path was read: its spooled rows are no longer needed
+            done()
+
+
+def _scan(
+    lf: pl.LazyFrame,
+    report: IngestReport | None,
+    sc: Scenario,
+    chosen: str | RouteClassifier,
+    rates: Any,
+    engine: str | LegBuilder,
+    legs_top: int,
+    random_state: int,
+    ec_min_value: float,
+) -> RouteTable:
     lf, data_currency = _currency(lf, sc, rates)
 
     legs = resolve_engine(engine).build(lf, sc)
     # Facts about the data, not problems: in the result, not warnings.
     side_notes = one_sided_notes(legs.coverage, legs.sides, legs.hubs, legs.windows)
     for note in legs.notes:
-        warnings.warn(note, DataQualityWarning, stacklevel=2)
+        warnings.warn(note, DataQualityWarning, stacklevel=3)  # the caller of scan()
     if report is not None and (legs.notes or side_notes):
         report = report.model_copy(update={"notes": (*report.notes, *legs.notes, *side_notes)})
     w = legs.windows

@@ -1,0 +1,317 @@
+"""The default read for a scan: stage every row once, spool it to a temporary Parquet file.
+
+:func:`rerouting._io.read_trade` collects the staged rows of every file into memory and
+applies the rules that compare rows with each other there (:func:`._common.finish`): 5 GB
+at 25M rows. This module applies the same rules, with the same counts, without holding
+the rows:
+
+1. the staged rows of one format (canonical columns plus bookkeeping, see
+   :mod:`._common`) are written once, in one streaming pass, to a temporary Parquet
+   file; read back, each row gets its index and a 64-bit hash of its record key;
+2. small passes over that file count the rows by file and drop reason, and find the
+   few rows the group rules concern: ``commodity_total`` (a file's TOTAL rows next to
+   product rows), ``parent_commodity_row`` (only looked for when code lengths differ),
+   ``duplicate`` and rows to merge (only among rows whose record-key hash repeats);
+3. the result is a lazy scan of the file without those rows, plus the merged records.
+
+Later passes of the scan read canonical columns from a local Parquet file: staging
+(period parsing, country look-ups, code clean-up) runs once, not once per pass.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import polars as pl
+
+from rerouting._exceptions import ParseError
+from rerouting._readers._common import (
+    _CODE,
+    REASONS,
+    _check_sums,
+    _collect,
+    _merge,
+    _parents,
+    file_reports,
+    report_of,
+)
+from rerouting.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA, RECORD_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rerouting._ingest import IngestReport
+    from rerouting._readers._common import Staged
+
+__all__ = ["Spool", "passthrough", "spool"]
+
+_KEY: Final = "_key"
+
+
+class Spool:
+    """A temporary folder for spooled rows: removed by :meth:`close`, or at exit.
+
+    Not when the object is garbage-collected: a lazy frame reading from the folder
+    may outlive every reference to its owner (``spool_trade(p).frame.collect()``).
+    """
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="rerouting-"))
+        atexit.register(shutil.rmtree, self.dir, True)
+
+    def path(self, name: str) -> Path:
+        """A file in the folder."""
+        return self.dir / name
+
+    def close(self) -> None:
+        """Remove the folder (the frames reading from it can no longer be collected)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _sink(staged: Staged, out: Path) -> None:
+    plan = pl.concat([lf for _, lf in staged.frames], how="vertical")
+    try:
+        # Row index and key hash are made when reading back: writing them costs more.
+        plan.sink_parquet(out, compression="lz4")
+    except pl.exceptions.PolarsError as exc:
+        _collect(staged)  # names the file at fault
+        raise ParseError(f"input cannot be parsed: {str(exc).splitlines()[0]}") from exc
+
+
+def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFrame, IngestReport]:
+    """Stage one format's files once into ``where`` and apply every row rule.
+
+    Returns the canonical rows as a lazy frame over the spooled file (plus merged
+    records) and the ingest report; both equal :func:`._common.finish`'s up to row order
+    of merged records.
+    """
+    out = where.path(f"{staged.format}-{id(staged)}.parquet")
+    _sink(staged, out)
+    lf = pl.scan_parquet(out, row_index_name="_idx")
+    key = pl.struct(list(RECORD_KEY)).hash().alias(_KEY)
+    usable = (pl.col("value").is_finite() & (pl.col("value") >= 0)).fill_null(False)
+    kept = pl.col("_drop") == 0
+    counts_plan = lf.group_by("_file", "_drop").agg(
+        pl.len().alias("n"),
+        pl.when(usable).then("value").sum().alias("value"),
+        pl.col("_padded").sum().alias("padded"),
+        (pl.col("_total_code") & kept).sum().alias("total"),
+    )
+    lens_plan = lf.filter(kept).select(
+        pl.col("hs").str.len_bytes().min().alias("lo"),
+        pl.col("hs").str.len_bytes().max().alias("hi"),
+    )
+    keys_plan = lf.filter(kept).select(key)
+    (counts, lens), repeated = _with_repeated(lf, [counts_plan, lens_plan], keys_plan)
+    book: dict[int, dict[int, int]] = {}
+    value_by: dict[int, float] = {}
+    padded = 0
+    totals: dict[int, int] = {}
+    for row in counts.iter_rows(named=True):
+        f, code = int(row["_file"]), int(row["_drop"])
+        book.setdefault(f, {})[code] = int(row["n"])
+        value_by[code] = value_by.get(code, 0.0) + float(row["value"] or 0.0)
+        if code == 0:
+            padded += int(row["padded"] or 0)
+            totals[f] = int(row["total"] or 0)
+
+    def move(file: int, reason: str, n: int) -> None:
+        by = book.setdefault(file, {})
+        by[0] = by.get(0, 0) - n
+        by[_CODE[reason]] = by.get(_CODE[reason], 0) + n
+
+    group_examples: dict[str, list[str]] = {}
+    # commodity_total: the TOTAL rows of files that also hold product rows.
+    total_files = [f for f, n in totals.items() if n and book[f].get(0, 0) > n]
+    for f in total_files:
+        move(f, "commodity_total", totals[f])
+        group_examples["commodity_total"] = ["TOTAL"]
+    not_total = ~(pl.col("_total_code") & pl.col("_file").is_in(total_files))
+    ok = kept & not_total if total_files else kept
+    removed: list[pl.Series] = []
+    # parent_commodity_row: only possible when codes of different lengths are kept.
+    lo, hi = lens.row(0)
+    parent_idx = pl.Series("_idx", [], dtype=pl.UInt32)
+    if lo is not None and lo != hi:
+        from rerouting._readers._common import GROUP_KEY
+
+        rows = lf.filter(ok).select("_idx", "_file", "_padded", "hs", *GROUP_KEY).collect()
+        parent_idx = _parents(rows)
+        if parent_idx.len():
+            hit = rows.filter(pl.col("_idx").is_in(parent_idx.implode()))
+            for (f,), part in hit.group_by("_file"):
+                move(int(f), "parent_commodity_row", part.height)
+            padded -= int(hit["_padded"].sum())
+            group_examples["parent_commodity_row"] = hit["hs"].to_list()
+            removed.append(parent_idx)
+        del rows
+    # Duplicates and records to merge: only rows whose record-key hash repeats.
+    merged: pl.DataFrame | None = None
+    if repeated.len():
+        cand = lf.filter(ok & key.is_in(repeated.implode())).collect()
+        if parent_idx.len():
+            cand = cand.filter(~pl.col("_idx").is_in(parent_idx.implode()))
+        first = cand.select(pl.struct([*CANONICAL_COLUMNS, "_split"]).is_first_distinct())
+        dups = cand.filter(~first.to_series())
+        for (f,), part in dups.group_by("_file"):
+            move(int(f), "duplicate", part.height)
+        if dups.height:
+            padded -= int(dups["_padded"].sum())
+            group_examples["duplicate"] = dups["hs"].to_list()
+            removed.append(dups["_idx"])
+        cand = cand.filter(first.to_series())
+        multi = cand.filter(cand.select(pl.struct(list(RECORD_KEY)).is_duplicated()).to_series())
+        if multi.height:
+            merged = _merge(multi)
+            _check_sums(merged, multi, _line_frame(lf, multi), files)
+            removed.append(multi["_idx"])
+    # The scan's passes read this plan: no row index and no filter unless needed, so
+    # that their own filters reach the Parquet reader.
+    canon = [pl.col(c).cast(t) for c, t in CANONICAL_SCHEMA.items()]
+    if removed:
+        gone = pl.concat(removed).implode()
+        frame = lf.filter(ok & ~pl.col("_idx").is_in(gone)).select(canon)
+    else:
+        frame = pl.scan_parquet(out)
+        dropped_any = any(n for b in book.values() for c, n in b.items() if c)
+        frame = (frame.filter(ok) if dropped_any else frame).select(canon)
+    n_records = sum(b.get(0, 0) for b in book.values())
+    if merged is not None:
+        n_records += merged.height - multi.height
+        frame = pl.concat([frame, merged.lazy().select(list(CANONICAL_SCHEMA))], how="vertical")
+    examples = _row_examples(lf)
+    for reason, values in group_examples.items():
+        examples[reason] = tuple(dict.fromkeys(v.strip()[:60] for v in values))[:5]
+    notes = list(staged.notes)
+    if padded:
+        notes.append(
+            f"{padded:,} product code(s) had an odd number of digits and got their leading "
+            "zero back (e.g. 10121 -> 010121)"
+        )
+    notes.extend(_unmapped_notes(book, value_by))
+    reports = file_reports(book, staged.format, files)
+    return frame, report_of(reports, n_records, notes, examples)
+
+
+def passthrough(
+    staged: Staged, files: Sequence[str], currency: str | None
+) -> tuple[pl.LazyFrame, IngestReport] | None:
+    """Canonical Parquet files whose every row passes every rule, as a plain Parquet scan.
+
+    One pass checks the row rules and hashes each record key; when no row fails, no
+    code is a TOTAL, codes have one length (no parent rows) and no record key repeats
+    (no duplicate, nothing to merge), nothing needs staging and the scan's filters
+    reach the Parquet reader. Otherwise ``None``: the files are spooled.
+    """
+    from rerouting._readers._stream import PATH_COLUMN, canonical_recipe
+
+    if staged.format != "tidy" or not all(f.endswith(".parquet") for f in files):
+        return None
+    schemas = {tuple(pl.scan_parquet(f, glob=False).collect_schema().items()) for f in files}
+    if len(schemas) != 1:
+        return None
+    recipe = canonical_recipe(pl.Schema(next(iter(schemas))), currency=currency)
+    if recipe is None or recipe.passthrough is None:
+        return None
+    raw = pl.scan_parquet(list(files), glob=False, include_file_paths=PATH_COLUMN)
+    canon = {e.meta.output_name(): e for e in recipe.passthrough}
+    check = raw.select(
+        pl.col(PATH_COLUMN),
+        (recipe.ok & recipe.same & (pl.col("hs").cast(pl.String) != "TOTAL"))
+        .fill_null(False)
+        .alias("_pass"),
+        canon["hs"].str.len_bytes().alias("_len"),
+        pl.struct([canon[c] for c in RECORD_KEY]).hash().alias(_KEY),
+    )
+    counts_plan = check.group_by(PATH_COLUMN).agg(
+        pl.len().alias("n"),
+        (~pl.col("_pass")).sum().alias("bad"),
+        pl.col("_len").min().alias("lo"),
+        pl.col("_len").max().alias("hi"),
+    )
+    (counts,), repeated = _with_repeated(raw, [counts_plan], check.select(_KEY))
+    if counts["bad"].sum() or counts["lo"].min() != counts["hi"].max() or repeated.len():
+        return None
+    n_by = dict(zip(counts[PATH_COLUMN].to_list(), counts["n"].to_list(), strict=True))
+    book = {i: {0: int(n_by.get(f, 0))} for i, f in enumerate(files)}
+    reports = file_reports(book, staged.format, files)
+    frame = pl.scan_parquet(list(files), glob=False).select(recipe.passthrough)
+    n = sum(b[0] for b in book.values())
+    return frame, report_of(reports, n, list(staged.notes), {})
+
+
+#: Record-key hashes held at once when looking for repeated keys (8 bytes each, and as
+#: much again to sort them): larger inputs are looked at in slices of the hash range.
+_KEYS_AT_ONCE: Final = 40_000_000
+
+
+def _with_repeated(
+    source: pl.LazyFrame, plans: list[pl.LazyFrame], keys: pl.LazyFrame
+) -> tuple[list[pl.DataFrame], pl.Series]:
+    """Collect ``plans`` and the record-key hashes (column ``_key`` of ``keys``) that repeat.
+
+    Up to :data:`_KEYS_AT_ONCE` rows the hashes are sorted in one go, in the same pass as
+    ``plans``; beyond, one pass per slice of the hash range keeps memory bounded.
+    """
+    n = int(source.select(pl.len()).collect().item())  # Parquet metadata: no data read
+    slices = -(-n // _KEYS_AT_ONCE) if n else 1
+    if slices == 1:
+        *out, h = pl.collect_all([*plans, keys])
+        return out, _repeats(h[_KEY])
+    out = pl.collect_all(plans)
+    parts = [
+        _repeats(keys.filter(pl.col(_KEY) % slices == i).collect()[_KEY]) for i in range(slices)
+    ]
+    return out, pl.concat(parts)
+
+
+def _repeats(h: pl.Series) -> pl.Series:
+    h = h.sort()
+    return h.filter(h == h.shift(1)).unique()
+
+
+def _line_frame(lf: pl.LazyFrame, multi: pl.DataFrame) -> pl.DataFrame:
+    """``_file`` and ``_idx`` of the first row of each file that ``multi`` touches."""
+    files = multi["_file"].unique().implode()
+    return (
+        lf.filter(pl.col("_file").is_in(files))
+        .group_by("_file")
+        .agg(pl.col("_idx").min())
+        .collect()
+    )
+
+
+def _row_examples(lf: pl.LazyFrame) -> dict[str, tuple[str, ...]]:
+    ex = (
+        lf.filter(pl.col("_drop") != 0)
+        .group_by("_drop", maintain_order=True)
+        .agg(
+            pl.col("_example")
+            .str.strip_chars()
+            .fill_null("<empty>")
+            .str.slice(0, 60)
+            .unique(maintain_order=True)
+            .head(5)
+        )
+        .collect()
+    )
+    return {REASONS[int(c) - 1]: tuple(v) for c, v in ex.iter_rows()}
+
+
+def _unmapped_notes(book: dict[int, dict[int, int]], value_by: dict[int, float]) -> list[str]:
+    total = sum(value_by.values())
+    out = []
+    for reason in ("unmapped_reporter", "unmapped_partner"):
+        code = _CODE[reason]
+        n = sum(b.get(code, 0) for b in book.values())
+        if n:
+            share = f"{value_by.get(code, 0.0) / total:.1%}" if total > 0 else "n/a"
+            out.append(
+                f"{n:,} row(s) dropped as {reason} carry {share} of the value read; "
+                "check report.examples for the codes"
+            )
+    return out

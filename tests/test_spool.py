@@ -1,0 +1,217 @@
+"""The default read of a scan (``spool_trade``): ``read_trade``'s records and report, lazily.
+
+Every format goes through it, with every row rule (duplicates, parent commodity rows,
+merged split rows); the route table must not depend on the format holding the records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from rerouting import read_trade, scan
+from rerouting._io import LazyTradeData, spool_trade
+from rerouting.schema import CANONICAL_COLUMNS
+from rerouting.synthetic import World, make_world
+
+if TYPE_CHECKING:
+    from rerouting._result import RouteTable
+
+FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+ORDER = list(CANONICAL_COLUMNS)
+KEY = ["origin", "hub", "destination", "hs"]
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return make_world(4, direction="import-ban", n_products=22, n_other_countries=3, eu_members=3)
+
+
+def same_read(source: object, **kw: object) -> LazyTradeData:
+    """Spool ``source`` and check it against the eager read: same records, same report."""
+    lazy, eager = spool_trade(source, **kw), read_trade(source, **kw)  # type: ignore[arg-type]
+    assert isinstance(lazy.frame, pl.LazyFrame)
+    got = lazy.frame.collect().sort(ORDER, nulls_last=True)
+    assert got.equals(eager.frame.sort(ORDER, nulls_last=True))
+    assert lazy.report == eager.report
+    return lazy
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "comtrade_plus_armenia_cars_2022.csv",
+        "comtrade_plus_unmapped_partner_codes.csv.gz",
+        "comtrade_legacy_kazakhstan_2019.csv",
+        "comext_bulk_full202201_excerpt.dat",
+        "comext_browser_reg833_LT_KG_2022-05_06_excerpt.csv",
+        "comext_total_and_hs27_baltics_RU_2022_excerpt.csv",
+        "tidy_sample.csv",
+        "baci",
+    ],
+)
+def test_every_format_reads_like_read_trade(name: str) -> None:
+    same_read(FORMATS / name)
+
+
+@pytest.mark.parametrize("at_once", [None, 3], ids=["one-pass", "hash-slices"])
+def test_group_rules_count_like_read_trade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int | None
+) -> None:
+    if at_once is not None:  # inputs too large to sort every key hash at once
+        monkeypatch.setattr("rerouting._readers._spool._KEYS_AT_ONCE", at_once)
+    rows = [
+        "period,reporter,partner,flow,hs,value",
+        "2022-01,KAZ,DEU,import,870321,5",
+        "2022-01,KAZ,DEU,import,870321,5",  # exact duplicate
+        "2022-01,KAZ,DEU,import,8703,9",  # parent of 870321 in its group
+        "2022-01,KAZ,DEU,import,TOTAL,99",  # a total next to product rows
+        "2022-02,KAZ,DEU,export,10121,3",  # lost leading zero
+        "2022-02,XXX,DEU,export,870321,3",  # unmapped reporter
+        "2022-13,KAZ,DEU,export,870321,3",  # bad period
+        "2022-02,KAZ,DEU,export,870321,-1",  # negative value
+    ]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(rows) + "\n")
+    report = same_read(path).report
+    assert report.dropped == {
+        "duplicate": 1,
+        "parent_commodity_row": 1,
+        "commodity_total": 1,
+        "unmapped_reporter": 1,
+        "bad_period": 1,
+        "negative_value": 1,
+    }
+    assert report.rows_kept == 2
+    assert any("leading zero" in n for n in report.notes)
+
+
+def test_split_rows_are_merged_like_read_trade(tmp_path: Path) -> None:
+    head = "freqCode,period,reporterISO,partnerISO,flowCode,cmdCode,motCode,primaryValue"
+    rows = [
+        head,
+        "M,202201,KAZ,DEU,M,870321,1000,4",  # by sea
+        "M,202201,KAZ,DEU,M,870321,2000,6",  # by rail: summed with the sea row
+        "M,202201,KAZ,DEU,M,870322,0,7",  # mode total
+        "M,202201,KAZ,DEU,M,870322,1000,7",  # ...and its part: the total wins
+    ]
+    path = tmp_path / "c.csv"
+    path.write_text("\n".join(rows) + "\n")
+    lazy = same_read(path)
+    values = dict(lazy.frame.select("hs", "value").collect().iter_rows())
+    assert values == {"870321": 10.0, "870322": 7.0}
+    assert lazy.report.records_out == 2
+
+
+def test_clean_canonical_parquet_is_a_plain_parquet_scan(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "trade.parquet"
+    world.trade.write_parquet(path)
+    lazy = same_read(path)
+    plan = lazy.frame.explain()
+    assert "Parquet SCAN" in plan
+    assert "FILTER" not in plan  # nothing staged, nothing removed
+    # One failing row: the file is staged and counted instead.
+    bad = world.trade.with_columns(
+        reporter=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("??")).otherwise("reporter")
+    )
+    bad.write_parquet(path)
+    assert same_read(path).report.dropped == {"unmapped_reporter": 1}
+
+
+# ----------------------------------------------------------------------------- formats
+
+
+def _write(world: World, fmt: str, folder: Path) -> Path:
+    t = world.trade
+    if fmt == "canonical-parquet":
+        path = folder / "trade.parquet"
+        t.write_parquet(path)
+        return path
+    if fmt in ("tidy-parquet", "tidy-csv"):
+        tidy = t.select(
+            pl.col("period").dt.strftime("%Y-%m"),
+            "reporter",
+            "partner",
+            pl.col("flow").cast(pl.String),
+            "hs",
+            "value",
+            "net_weight_kg",
+            "currency",
+            "hs_vintage",
+        )
+        path = folder / ("tidy.parquet" if fmt == "tidy-parquet" else "tidy.csv")
+        tidy.write_parquet(path) if fmt == "tidy-parquet" else tidy.write_csv(path)
+        return path
+    flow = {"import": "M", "export": "X", "re-import": "RM", "re-export": "RX"}
+    path = folder / "comtrade.csv"
+    t.select(
+        pl.lit("M").alias("freqCode"),
+        pl.col("period").dt.strftime("%Y%m").alias("period"),
+        pl.col("reporter").alias("reporterISO"),
+        pl.col("partner").alias("partnerISO"),
+        pl.col("flow").cast(pl.String).replace_strict(flow).alias("flowCode"),
+        pl.col("hs").alias("cmdCode"),
+        pl.col("hs_vintage")
+        .replace_strict({"HS2017": "H5", "HS2022": "H6"})
+        .alias("classificationCode"),
+        pl.col("value").alias("primaryValue"),
+        pl.col("net_weight_kg").alias("netWgt"),
+    ).write_csv(path)
+    return path
+
+
+def _routes(table: RouteTable) -> pl.DataFrame:
+    return table.routes.sort(KEY)
+
+
+def test_route_table_does_not_depend_on_the_format(world: World, tmp_path: Path) -> None:
+    assert set(world.trade["currency"].unique()) == {"USD"}  # Comtrade values are USD
+    paths = {
+        fmt: _write(world, fmt, tmp_path)
+        for fmt in ("canonical-parquet", "tidy-parquet", "tidy-csv", "comtrade-csv")
+    }
+    # The same canonical records whatever the format (only `source` names the format).
+    records = {
+        fmt: spool_trade(p).frame.drop("source").collect().sort(ORDER[:-1], nulls_last=True)
+        for fmt, p in paths.items()
+    }
+    for fmt, got in records.items():
+        assert got.equals(records["canonical-parquet"]), fmt
+    tables = {fmt: _routes(scan(p, scenario=world.scenario)) for fmt, p in paths.items()}
+    ref = tables.pop("canonical-parquet")
+    assert ref.height > 10
+    floats = [c for c, t in ref.schema.items() if t.is_float()]
+    for fmt, got in tables.items():
+        assert got.drop(floats).equals(ref.drop(floats)), fmt
+        for c in floats:
+            # Within 1e-12 of the column's scale: polars sums groups in parallel, so two
+            # scans of one file already differ in the last bits (~1e-14 of the scale).
+            scale = max(1.0, float(ref[c].abs().max() or 0.0))
+            diff = float((got[c] - ref[c]).abs().max() or 0.0)
+            assert got[c].is_null().equals(ref[c].is_null()), (fmt, c)
+            assert diff <= 1e-12 * scale, (fmt, c, diff, scale)
+
+
+def test_convert_writes_canonical_parquet_by_year_and_chapter(world: World, tmp_path: Path) -> None:
+    from rerouting._cli import cli
+    from rerouting._exceptions import ConfigError
+    from rerouting._io import write_partitioned
+
+    src = _write(world, "tidy-csv", tmp_path)
+    out = tmp_path / "trade"
+    result = CliRunner().invoke(cli, ["convert", str(src), "--output", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    files = sorted(out.rglob("*.parquet"))
+    years = {f.parent.parent.name for f in files}
+    assert years == {f"year={y}" for y in world.trade["period"].dt.year().unique()}
+    assert all(f.parent.name == f"chapter={pl.read_parquet(f)['hs'][0][:2]}" for f in files)
+    back = spool_trade(out)  # read as they are: one plain scan of canonical files
+    assert "FILTER" not in back.frame.explain()
+    eager = read_trade(src).frame.sort(ORDER, nulls_last=True)
+    assert back.frame.collect().sort(ORDER, nulls_last=True).equals(eager)
+    with pytest.raises(ConfigError, match="already holds Parquet"):
+        write_partitioned(back, out)
