@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from rerouting._blocs import resolve_countries
+from rerouting.schema import ROUTE_KEY
 from rerouting.synthetic import World, make_world
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ HELDOUT_SEEDS: range = range(900_000, 900_100)
 DEV_SEEDS: range = range(100_000, 100_100)
 
 Direction = Literal["import-ban", "export-control"]
-KEY = ["origin", "hub", "destination", "hs"]
 
 
 @dataclass(frozen=True)
@@ -170,19 +170,23 @@ def _apply(world: World, mech: Mechanisms, rng: np.random.Generator) -> pl.DataF
 
 
 def evaluate(world: World, table: RouteTable, column: str = "score") -> dict[str, Any]:
-    """AP of ``column`` (planted routes positive, every other route negative).
+    """Average precision of ``column`` (planted routes positive, every other route negative).
 
     A planted route the scan did not produce counts as a positive ranked last.
-    ``decoys_in_top``: labelled decoys among the top N routes, N = planted routes.
+
+    Returns:
+        ``ap``; ``decoys_in_top``, the labelled decoys among the top N routes
+        (N = planted routes); ``lost``, the planted routes the scan did not produce.
     """
     from sklearn.metrics import average_precision_score
 
-    truth = world.truth.select(*KEY, "kind").unique(KEY)
-    labelled = table.routes.join(truth, on=KEY, how="left")
+    key = list(ROUTE_KEY)
+    truth = world.truth.select(*key, "kind").unique(key)
+    labelled = table.routes.join(truth, on=key, how="left")
     y = (labelled["kind"] == "route").fill_null(False).to_list()
     s = labelled[column].fill_null(-1.0).to_list()
     pos = truth.filter(pl.col("kind") == "route")
-    lost = pos.join(table.routes, on=KEY, how="anti").height
+    lost = pos.join(table.routes, on=key, how="anti").height
     top = labelled.sort("rank").head(pos.height)
     return {
         "ap": float(average_precision_score(y + [True] * lost, s + [-2.0] * lost)),

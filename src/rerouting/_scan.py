@@ -29,14 +29,12 @@ from rerouting._exceptions import (
     SchemaError,
 )
 from rerouting._explain import explanation_expr
-from rerouting._hs import hs_description
 from rerouting._io import LazyTradeData, TradeData, read_trade
-from rerouting._legs import candidate_routes
+from rerouting._legs import candidate_routes, legs_frame, missing_legs, observed
 from rerouting._normalise import convert_currency
-from rerouting._result import LEGS_SCHEMA, ResolvedScan, RouteTable
+from rerouting._result import RouteTable, descriptions, resolved_scan, route_columns
 from rerouting._score import (
     EC_MIN_VALUE,
-    GATES,
     SCORERS,
     SUPERVISED,
     baseline_scores,
@@ -44,7 +42,8 @@ from rerouting._score import (
     default_score,
     iforest_score,
 )
-from rerouting.features import FEATURES, comovement, route_features, route_table
+from rerouting.features import comovement, route_features, route_table
+from rerouting.schema import ROUTE_KEY
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -52,14 +51,12 @@ if TYPE_CHECKING:
 
     from rerouting._classifier import RouteClassifier
     from rerouting._ingest import IngestReport
+    from rerouting._legs import LegSet, Windows
 
 __all__ = ["scan"]
 
 #: Routes whose monthly legs the result carries, by default.
 LEGS_TOP: Final = 100
-
-_LEG_PREFIX: Final = {"oh": "origin_hub", "hd": "hub_destination", "dr": "direct"}
-
 
 # Canonical columns every scan reads; a tidy frame (no `frequency`, text periods) lacks some.
 _SCAN_COLUMNS: Final = ("period", "frequency", "reporter", "partner", "flow", "hs", "value")
@@ -209,22 +206,47 @@ def scan(
     sc = _scenario(scenario, fields)
     if isinstance(chosen, str):
         chosen = sc.scorer  # a scenario's own scorer wins over the default argument
-    lf, report = _as_lazy(trade)
-    lf, data_currency = _currency(lf, sc, rates)
 
-    legs = resolve_engine(engine).build(lf, sc)
-    for note in legs.notes:
-        warnings.warn(note, DataQualityWarning, stacklevel=2)
-    if report is not None and legs.notes:
-        report = report.model_copy(update={"notes": (*report.notes, *legs.notes)})
+    lf, report = _as_lazy(trade)  # read
+    lf, data_currency = _currency(lf, sc, rates)  # normalise
+    legs = resolve_engine(engine).build(lf, sc)  # filter, harmonise, mirror → legs
+    report = _noted(report, legs.notes)
+    wide = _features(legs, sc)
+    scored = _score(wide, chosen, sc, legs.windows, ec_min_value, random_state)
+
+    routes = scored.select(route_columns(scored.columns))
+    return RouteTable(
+        routes=routes,
+        legs=legs_frame(legs, routes.head(int(legs_top))),
+        scenario=sc,
+        ingest=report,
+        descriptions=descriptions(routes, legs.vintage),
+        resolved=resolved_scan(legs, data_currency),
+    )
+
+
+def _noted(report: IngestReport | None, notes: Sequence[str]) -> IngestReport | None:
+    """Warn about the legs' data notes and add them to the ingest report."""
+    for note in notes:
+        warnings.warn(note, DataQualityWarning, stacklevel=3)
+    if report is not None and notes:
+        report = report.model_copy(update={"notes": (*report.notes, *notes)})
+    return report
+
+
+def _features(legs: LegSet, sc: Scenario) -> pl.DataFrame:
+    """One row per candidate route: its leg statistics and every feature.
+
+    Raises:
+        NoDataError: no hub trades a scanned product with both sides.
+    """
     w = legs.windows
-    routes = candidate_routes(legs)
     # Sorted by route key: group-by order varies run to run, and the IsolationForest
     # (and ties in the ranking) must not depend on it.
     wide = (
-        route_features(route_table(routes, legs), w.n_post)
+        route_features(route_table(candidate_routes(legs), legs), w.n_post)
         .collect()
-        .sort(["origin", "hub", "destination", "hs"])
+        .sort(ROUTE_KEY)
     )
     if wide.is_empty():
         raise NoDataError(
@@ -237,80 +259,40 @@ def scan(
     for measure in ("kg", "value"):
         co = comovement(legs.flows, wide.lazy(), w, sc.max_lag, measure).collect()
         co = co.rename({"comove": f"comove_{measure}", "comove_lag": f"comove_lag_{measure}"})
-        wide = wide.join(co, on=["origin", "hub", "destination", "hs"], how="left")
+        wide = wide.join(co, on=list(ROUTE_KEY), how="left")
     # Co-movement needs both hub legs reported.
-    both = _obs("oh") & _obs("hd")
-    wide = wide.with_columns(
+    both = observed("oh") & observed("hd")
+    return wide.with_columns(
         [
             pl.when(both).then(pl.col(c)).alias(c)
             for c in ("comove_kg", "comove_lag_kg", "comove_value", "comove_lag_value")
         ]
-    ).with_columns(
-        _per_year=pl.lit(12.0 / w.step),
-        missing_legs=_missing_legs(),
-    )
-    wide = default_score(wide)
+    ).with_columns(missing_legs=missing_legs())
+
+
+def _score(
+    wide: pl.DataFrame,
+    chosen: str | RouteClassifier,
+    sc: Scenario,
+    w: Windows,
+    ec_min_value: float,
+    random_state: int,
+) -> pl.DataFrame:
+    """Every score, the chosen one as ``score``, the explanations, and the rank."""
+    wide = default_score(wide.with_columns(_per_year=pl.lit(12.0 / w.step)))
     wide = baseline_scores(wide, ec_min_value=float(ec_min_value))
     wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
     wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)
     wide = wide.with_columns(explanation=explanation_expr(sc.event, annual=w.step == 12))
-    wide = wide.sort(
-        ["score", "materiality", "hub", "hs"],
-        descending=[True, True, False, False],
-        nulls_last=True,
-    ).with_row_index("rank", offset=1)
-    wide = wide.with_columns(pl.col("rank").cast(pl.Int64))
-
-    contrib = [c for c in wide.columns if c.startswith("contrib_")]
-    base_cols = ["ec_surge", "freund", "both_up", "ec_surge_flag", "freund_flag", "both_up_flag"]
-    front = [
-        "rank", "origin", "hub", "destination", "hs", "score", "explanation", "missing_legs",
-        "material",
-    ]  # fmt: skip
-    gates = [f"gate_{g.name}" for g in GATES]
-    cols = [*front, *FEATURES, "gate", *gates, *contrib, "iforest_score", *base_cols]
-    out = wide.select(cols)
-    leg_frame = _legs_frame(legs, out.head(int(legs_top)))
-    resolved = ResolvedScan(
-        origin=tuple(legs.sides.origin),
-        destination=tuple(legs.sides.destination),
-        hubs=legs.hubs,
-        windows=w,
-        vintage=legs.vintage,
-        currency=data_currency,
-    )
-    return RouteTable(
-        routes=out,
-        legs=leg_frame,
-        scenario=sc,
-        ingest=report,
-        descriptions=_descriptions(out, legs.vintage),
-        resolved=resolved,
-    )
-
-
-def _obs(leg: str) -> pl.Expr:
-    return pl.col(f"{leg}_obs_baseline").fill_null(False) | pl.col(f"{leg}_obs_post").fill_null(
-        False
-    )
-
-
-def _missing_legs() -> pl.Expr:
-    """Comma-separated legs no side reports (in a window: ``leg (post)``); null if none."""
-    parts = []
-    for leg, name in _LEG_PREFIX.items():
-        b = pl.col(f"{leg}_obs_baseline").fill_null(False)
-        p = pl.col(f"{leg}_obs_post").fill_null(False)
-        parts.append(
-            pl.when(~b & ~p)
-            .then(pl.lit(name))
-            .when(~b)
-            .then(pl.lit(f"{name} (baseline)"))
-            .when(~p)
-            .then(pl.lit(f"{name} (post)"))
+    return (
+        wide.sort(
+            ["score", "materiality", "hub", "hs"],
+            descending=[True, True, False, False],
+            nulls_last=True,
         )
-    joined = pl.concat_list(parts).list.drop_nulls().list.join(", ")
-    return pl.when(joined != "").then(joined)
+        .with_row_index("rank", offset=1)
+        .with_columns(pl.col("rank").cast(pl.Int64))
+    )
 
 
 def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataFrame:
@@ -318,47 +300,3 @@ def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataF
         proba = chosen.predict_proba(wide)[:, -1]
         return wide.with_columns(score=pl.Series(proba, dtype=pl.Float64))
     return wide.with_columns(score=pl.col(SCORERS[chosen].column).fill_null(0.0))
-
-
-def _legs_frame(legs: Any, top: pl.DataFrame) -> pl.DataFrame:
-    """Monthly legs of the ``top`` routes, zeros where an observed leg had no trade."""
-    if top.is_empty():
-        return pl.DataFrame(schema=LEGS_SCHEMA)
-    w = legs.windows
-    periods = pl.DataFrame({"period": w.periods()}, schema={"period": pl.Date})
-    keys = top.select("origin", "hub", "destination", "hs", "missing_legs")
-    f = legs.flows.select("src", "dst", "hs", "period", "value", "kg", "provenance")
-    frames = []
-    for leg, (a, b) in {
-        "oh": ("origin", "hub"),
-        "hd": ("hub", "destination"),
-        "dr": ("origin", "destination"),
-    }.items():
-        name = _LEG_PREFIX[leg]
-        k = keys.select(a, b, "hs").unique()
-        obs = (
-            f.join(k.lazy().rename({a: "src", b: "dst"}), on=["src", "dst", "hs"], how="semi")
-            .collect()
-            .rename({"src": a, "dst": b})
-        )
-        grid = keys.join(periods, how="cross").join(obs, on=[a, b, "hs", "period"], how="left")
-        missing = pl.col("missing_legs").fill_null("").str.contains(name, literal=True)
-        frames.append(
-            grid.with_columns(
-                leg=pl.lit(name),
-                value=pl.when(missing & pl.col("value").is_null())
-                .then(None)
-                .otherwise(pl.col("value").fill_null(0.0)),
-                provenance=pl.when(missing & pl.col("value").is_null())
-                .then(pl.lit("missing"))
-                .otherwise(pl.col("provenance").fill_null("none")),
-            ).select(list(LEGS_SCHEMA))
-        )
-    out = pl.concat(frames).with_columns(pl.col("leg").cast(LEGS_SCHEMA["leg"]))
-    return out.sort("origin", "hub", "destination", "hs", "leg", "period")
-
-
-def _descriptions(routes: pl.DataFrame, vintage: str) -> pl.DataFrame:
-    """``hs`` → ``description`` in the vintage the codes were harmonised to."""
-    codes = routes["hs"].unique().sort()
-    return pl.DataFrame({"hs": codes, "description": hs_description(codes, vintage)})

@@ -20,7 +20,6 @@ import polars as pl
 from rerouting._exceptions import ConfigError
 from rerouting._report import _assets, _charts
 from rerouting._report._data import (
-    LEG_ORDER,
     ReportData,
     country_name,
     jsonable,
@@ -28,6 +27,7 @@ from rerouting._report._data import (
     provenance_shares,
 )
 from rerouting._report._sankey import sankey_svg
+from rerouting.schema import LEG_NAMES, LEGS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -69,11 +69,7 @@ SOURCES: Final = (
     ),
 )
 
-LEG_TITLES: Final = {
-    "origin_hub": "origin → hub",
-    "hub_destination": "hub → destination",
-    "direct": "origin → destination (direct)",
-}
+LEG_TITLES: Final = {leg.name: leg.title for leg in LEGS}
 FLAG_COLUMNS: Final = ("ec_surge", "freund", "both_up")
 
 
@@ -324,11 +320,7 @@ def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
 
 
 def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str) -> str:
-    names = {
-        "origin_hub": f"{row['origin']} → {row['hub']}",
-        "hub_destination": f"{row['hub']} → {row['destination']}",
-        "direct": f"{row['origin']} → {row['destination']} (direct)",
-    }
+    names = {leg.name: leg.between(row) for leg in LEGS}
     body = []
     for s in stats.iter_rows(named=True):
         body.append(
@@ -413,7 +405,7 @@ def _method(table: RouteTable, data: ReportData, money: str) -> str:
         data.legs.group_by("leg", pl.col("provenance").fill_null("unknown"))
         .len()
         .sort(
-            pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=3),
+            pl.col("leg").replace_strict(list(LEG_NAMES), [0, 1, 2], default=3),
             pl.col("len"),
             descending=[False, True],
         )
@@ -470,7 +462,7 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
     series = (
         legs.with_columns(
             p=pl.col("period").dt.strftime("%Y-%m-%d"),
-            l=pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=None),
+            l=pl.col("leg").replace_strict(list(LEG_NAMES), [0, 1, 2], default=None),
             v=pl.col("value").round_sig_figs(6),
             k=pl.col("kg").round_sig_figs(6),
             s=pl.col("provenance").replace_strict(
@@ -486,11 +478,7 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
     routes = [
         {
             "id": row["rid"],
-            "labels": {
-                "origin_hub": f"{row['origin']} → {row['hub']}",
-                "hub_destination": f"{row['hub']} → {row['destination']}",
-                "direct": f"{row['origin']} → {row['destination']} (direct)",
-            },
+            "labels": {leg.name: leg.between(row) for leg in LEGS},
             "contrib": pairs.get(row["rid"], []),
         }
         for row in data.top.select("rid", "origin", "hub", "destination").iter_rows(named=True)
@@ -498,7 +486,7 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
     features = {f: meanings.get(f, "") for f in set(data.contrib.get_column("feature"))}
     blob: dict[str, Any] = jsonable(
         {
-            "legNames": list(LEG_ORDER),
+            "legNames": list(LEG_NAMES),
             "provenance": provenance,
             "routes": routes,
             "legs": {str(r.pop("rid")): r for r in series.to_dicts()},
