@@ -17,7 +17,9 @@ import pytest
 
 from rerouting._evaluate import evaluate
 from rerouting._exceptions import ConfigError, CurrencyError, DataQualityWarning, NoDataError
+from rerouting._result import FRONT_COLUMNS, LEGS_SCHEMA, route_columns
 from rerouting._scan import scan
+from rerouting.features import FEATURES
 from rerouting.schema import CANONICAL_SCHEMA, ROUTE_KEY
 from rerouting.synthetic import World, make_world
 
@@ -114,6 +116,12 @@ def test_result_table_contract(worlds: dict[tuple[str, int], tuple[World, RouteT
     assert set(legs["leg"].cast(pl.String)) == {"origin_hub", "hub_destination", "direct"}
     top = legs.filter((pl.col("hub") == first["hub"]) & (pl.col("hs") == first["hs"]))
     assert top.group_by("leg").len()["len"].n_unique() == 1  # same months on every leg
+    # the column order of the contract: the front columns, then every feature in order
+    assert r.columns[: len(FRONT_COLUMNS)] == list(FRONT_COLUMNS)
+    assert [c for c in r.columns if c in FEATURES] == list(FEATURES)
+    assert r.columns == route_columns(r.columns)
+    assert dict(legs.schema) == LEGS_SCHEMA
+    assert legs.select(*ROUTE_KEY, "leg", "period").is_unique().all()
 
 
 def test_annual_data_scan_with_annual_windows() -> None:
@@ -146,6 +154,12 @@ def test_hub_only_reports_still_rank() -> None:
     table = scan(trade, scenario=w.scenario)
     assert set(table.routes["missing_legs"].unique()) == {"direct"}
     assert table.routes["direct_change"].null_count() == len(table)
+    # the legs table: the direct leg has no number, the hub legs have no gap
+    direct = pl.col("leg") == "direct"
+    assert table.legs.filter(direct)["value"].null_count() == table.legs.filter(direct).height
+    assert set(table.legs.filter(direct)["provenance"]) == {"missing"}
+    assert table.legs.filter(~direct)["value"].null_count() == 0
+    assert "missing" not in set(table.legs.filter(~direct)["provenance"])
     res = evaluate(w, table)
     assert res["ap"] >= 0.90, res
     # Without the direct leg a demand boom loses its separating feature (the direct flow
