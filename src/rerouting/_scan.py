@@ -1,13 +1,17 @@
 """``scan``: rank origin → hub → destination routes whose legs move the way rerouting does.
 
-The pipeline (see ``docs/detection.md``):
+The pipeline (see ``docs/detection.md``), one stage per call in :func:`scan`:
 
-1. resolve the scenario (blocs → members, default hubs, windows);
-2. keep only records touching the scenario's countries, harmonise HS codes,
-   keep the scanned products, and pair mirror sides (:mod:`rerouting._legs`);
-3. build candidate routes and the statistics of their three legs and controls;
-4. compute the features (:mod:`rerouting.features`);
-5. score (:mod:`rerouting._score`), explain (:mod:`rerouting._explain`) and rank.
+1. read the trade records and resolve the scenario;
+2. normalise: put values in one currency (:func:`rerouting.convert_currency`);
+3. legs: the engine (:mod:`rerouting._engine`, default :func:`rerouting._legs.build_legs`)
+   keeps the records touching the scenario's countries and products, harmonises HS
+   codes, pairs mirror sides and labels the flows by side;
+4. features: candidate routes, their leg statistics and controls, every feature
+   (:mod:`rerouting.features`) and the missing legs;
+5. score (:mod:`rerouting._score`), explain (:mod:`rerouting._explain`) and rank;
+6. outputs: the routes in contract order, the legs of the top routes and the
+   resolved scenario (:mod:`rerouting._result`).
 """
 
 from __future__ import annotations
@@ -154,7 +158,7 @@ def scan(
     """Rank candidate rerouting routes in mirror trade data.
 
     Args:
-        trade: A :class:`rerouting._io.TradeData`, a polars DataFrame/LazyFrame in the
+        trade: A :class:`rerouting.TradeData`, a polars DataFrame/LazyFrame in the
             canonical layout (``rerouting.schema``), or file paths for ``read_trade``.
         origin: Country/bloc codes the goods come from (``"BLR"``, ``"EU"``, a list).
         destination: Country/bloc codes the goods are meant for.
@@ -165,7 +169,7 @@ def scan(
         baseline: ``"START:END"`` baseline window; default up to 24 months before ``event``.
         post: ``"START:END"`` post window; default ``event`` to the end of the data.
         scorer: ``"default"``, ``"ec-surge"``, ``"freund"``, ``"both-up"``,
-            ``"isolation-forest"``, or a fitted :class:`rerouting._classifier.RouteClassifier`.
+            ``"isolation-forest"``, or a fitted :class:`rerouting.RouteClassifier`.
         scenario: A :class:`rerouting.Scenario`; explicit arguments override its fields.
         cif_fob_margin: CIF/FOB margin that puts imports on an FOB basis (default 0.06).
         min_value: Routes whose pass-through bound is below this are flagged immaterial.
@@ -181,7 +185,7 @@ def scan(
             ``build(trade, scenario) -> LegSet`` (``docs/scale-out.md``).
 
     Returns:
-        A :class:`rerouting._result.RouteTable`, best-ranked route first.
+        A :class:`rerouting.RouteTable`, best-ranked route first.
 
     Raises:
         ConfigError: the scenario is invalid.
