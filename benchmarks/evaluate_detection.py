@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from rerouting._evaluate import DEV_SEEDS, HELDOUT_SEEDS, evaluate, random_world
+from rerouting._evaluate import DEV_SEEDS, HELDOUT_SEEDS, ablation, evaluate, random_world
 from rerouting._scan import scan
 
 
@@ -22,9 +22,13 @@ def main() -> None:
     ap.add_argument("--seeds", choices=("dev", "heldout"), default="dev")
     ap.add_argument("--n", type=int, default=40, help="worlds per direction")
     ap.add_argument("--out", type=Path, default=None, help="CSV with one row per world")
+    ap.add_argument(
+        "--ablation", type=Path, default=None, help="CSV of AP with each gate/term removed"
+    )
     args = ap.parse_args()
     seeds = (DEV_SEEDS if args.seeds == "dev" else HELDOUT_SEEDS)[: args.n]
     rows = []
+    abl: list[dict[str, object]] = []
     for direction in ("import-ban", "export-control"):
         for seed in seeds:
             world, mech = random_world(seed, direction)  # type: ignore[arg-type]
@@ -32,6 +36,9 @@ def main() -> None:
                 warnings.simplefilter("ignore")
                 table = scan(world.trade, scenario=world.scenario)
             row = {"direction": direction, "seed": seed, **evaluate(world, table)}
+            if args.ablation:
+                for name, value in ablation(world, table.routes).items():
+                    abl.append({"direction": direction, "seed": seed, "variant": name, "ap": value})
             row.update({k: v for k, v in vars(mech).items() if k != "noise_sd"})
             row["noise_sd_max"] = mech.noise_sd[1]
             rows.append(row)
@@ -49,6 +56,17 @@ def main() -> None:
     )
     with pl.Config(tbl_rows=10, tbl_cols=10):
         print(summary.sort("direction"))
+    if args.ablation:
+        table = pl.DataFrame(abl)
+        args.ablation.parent.mkdir(parents=True, exist_ok=True)
+        table.write_csv(args.ablation)
+        wide = (
+            table.group_by("direction", "variant")
+            .agg(median=pl.col("ap").median(), p10=pl.col("ap").quantile(0.1, "linear"))
+            .sort("direction", "variant")
+        )
+        with pl.Config(tbl_rows=60):
+            print(wide)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from rerouting._evaluate import DEV_SEEDS, HELDOUT_SEEDS, random_world
@@ -25,3 +26,36 @@ def test_random_world_is_reproducible_and_applies_its_mechanisms() -> None:
     assert set(a.trade["frequency"].cast(pl.String)) == ({"A"} if mech.annual else {"M"})
     assert 0.1 <= mech.declared_share <= 1.0
     assert 0.0 <= mech.cif_fob <= 0.15
+
+
+def test_family_adds_own_trade_lags_ramps_and_merges() -> None:
+    """The mechanisms added before any detector change: each one is visible in the world."""
+    import dataclasses
+
+    import polars as pl
+
+    from rerouting._evaluate import _merge_route, _own_trade
+    from rerouting.synthetic import make_world
+
+    world = make_world(7, max_lag=4, max_ramp=12, n_products=30, n_other_countries=4)
+    routes = world.truth.filter(pl.col("kind") == "route")
+    assert routes["lag"].max() <= 4
+    assert routes["ramp"].max() <= 12
+    mech = dataclasses.replace(random_world(DEV_SEEDS[0])[1], own_trade_max=20.0)
+    rng = np.random.default_rng(0)
+    more = _own_trade(world, mech, rng)
+    hub, hs = routes.row(0, named=True)["hub"], routes.row(0, named=True)["hs"]
+
+    def hub_exports(w: object) -> float:
+        t = w.trade  # type: ignore[attr-defined]
+        sel = (pl.col("reporter") == hub) & (pl.col("flow") == "export") & (pl.col("hs") == hs)
+        return float(t.filter(sel)["value"].sum())
+
+    assert hub_exports(more) > hub_exports(world)
+    merged = _merge_route(world, np.random.default_rng(1))
+    note = merged.truth.filter(pl.col("note").str.contains("merged"))
+    assert note.height == 1
+    old = note["hs"][0]
+    assert old in (merged.scenario.products or ())
+    late = merged.trade.filter(pl.col("period").dt.year() >= 2022)
+    assert old not in late["hs"].to_list()  # the deleted code has no rows from 2022

@@ -185,3 +185,122 @@ def test_every_catalogued_feature_is_a_column(toy: pl.DataFrame) -> None:
     contrib = [c for c in toy.columns if c.startswith("contrib_")]
     sums = toy.select(pl.sum_horizontal(contrib) - pl.col("score"))
     assert sums.to_series().abs().max() < 1e-9
+
+
+# -- detection changes of the second wave: one test per mechanism (issue 13) ------------
+def _legs(**cols: list[float]) -> pl.DataFrame:
+    return pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.Float64))
+
+
+def test_persistence_tells_a_shifted_level_from_spikes_whatever_the_noise() -> None:
+    from rerouting.features import persistence
+
+    rng = np.random.default_rng(3)
+    n_b, n_p = 24, 24
+
+    def leg(base: np.ndarray, post: np.ndarray) -> dict[str, float]:
+        def iqm(x: np.ndarray) -> float:
+            s = np.sort(x)
+            return float(s[len(s) // 4 : len(s) - len(s) // 4].mean())
+
+        return {
+            "b_mean_v": float(base.mean()), "p_mean_v": float(post.mean()),
+            "b_lvl_v": iqm(base), "p_lvl_v": iqm(post),
+        }  # fmt: skip
+
+    noisy = 100 * np.exp(rng.normal(0, 0.3, n_b + n_p))  # 30% noise
+    ramp = np.minimum(np.arange(1, n_p + 1) / 12, 1.0)  # a route built up over a year
+    shifted = leg(noisy[:n_b], noisy[n_b:] + 80 * ramp)
+    spikes = noisy[n_b:].copy()
+    spikes[[5, 17]] += 900  # two large shipments
+    one_off = leg(noisy[:n_b], spikes)
+    rows = []
+    for case in (shifted, one_off):
+        rows.append({f"{lg}_{k}": v for lg in ("oh", "hd") for k, v in case.items()})
+    frame = pl.DataFrame(rows)
+    out = frame.select(p=persistence())["p"].to_list()
+    assert out[0] > 0.6  # a ramping level shift on a 30%-noise leg is lasting
+    assert out[1] < 0.2  # two spikes are not
+
+
+def test_a_small_steady_rise_on_a_big_hub_leg_counts_as_a_rise() -> None:
+    """Own trade 15x the route: the ratio moves ×1.07 but the shift is many SEs."""
+    from rerouting._score import default_score
+
+    base = {"oh_ratio_kg": [20.0], "oh_ratio_value": [20.0], "oh_shift_z": [12.0]}
+    small = pl.DataFrame(
+        {**base, "hd_ratio_kg": [1.07], "hd_ratio_value": [1.07], "hd_shift_z": [6.0]}
+    )
+    noise = pl.DataFrame(
+        {**base, "hd_ratio_kg": [1.07], "hd_ratio_value": [1.07], "hd_shift_z": [0.8]}
+    )
+    neutral = {
+        "balance_kg": 0.8, "direct_change": -0.9, "comove_kg": 0.5, "comove_value": 0.5,
+        "uv_gap_legs": 0.05, "uv_gap_excess": 0.05, "dest_other_growth": 1.0,
+        "hub_other_growth": 1.0, "hub_import_growth": 1.0, "persistence": 1.0,
+        "price_effect": 0.0, "hd_under_recorded": False, "hub_declared_ratio": 1.0,
+        "oh_excess_kg": 1.0, "hd_excess_kg": 1.0, "oh_excess_value": 1.0, "hd_excess_value": 1.0,
+    }  # fmt: skip
+    got = [
+        default_score(f.with_columns(**{k: pl.lit(v) for k, v in neutral.items()}))["gate_outflow"][
+            0
+        ]
+        for f in (small, noise)
+    ]
+    assert got[0] > 0.95
+    assert got[1] < 0.3  # only the ×1.07 growth speaks: a weak rise
+
+
+def test_periods_nobody_filed_are_missing_not_zero() -> None:
+    """A hub that files 6 of 12 post months while its partner is silent: level is 10, not 5."""
+    from rerouting._legs import Windows
+    from rerouting.features import leg_stats
+
+    months = [dt.date(2021, m, 1) for m in range(1, 13)] + [
+        dt.date(2022, m, 1) for m in range(1, 13)
+    ]
+    filed = months[:12] + months[12::2]  # every baseline month, every other post month
+    flows = pl.LazyFrame(
+        {
+            "src": "HUB",
+            "dst": "DST",
+            "hs": "000000",
+            "period": filed,
+            "value": 10.0,
+            "kg": 1.0,
+            "value_kg": 10.0,
+            "exp_value": 10.0,
+            "imp_value_fob": None,
+            "has_exp": True,
+            "has_imp": False,
+            "provenance": "exporter_only",
+        },
+        schema_overrides={"imp_value_fob": pl.Float64},
+    )
+    windows = Windows(
+        frequency="M", baseline=(months[0], months[11]), post=(months[12], months[23]),
+        n_baseline=12, n_post=12, step=1,
+    )  # fmt: skip
+    observed = pl.DataFrame({"src": ["HUB"], "dst": ["DST"], "n_b": [12], "n_p": [6]})
+    with_obs = leg_stats(flows, windows, observed).collect().row(0, named=True)
+    without = leg_stats(flows, windows).collect().row(0, named=True)
+    assert with_obs["p_mean_v"] == pytest.approx(10.0)
+    assert with_obs["p_lvl_v"] == pytest.approx(10.0)
+    assert without["p_mean_v"] == pytest.approx(5.0)  # the old reading: zeros
+
+
+def test_the_feature_registry_is_the_one_home_of_names_docs_and_model_inputs() -> None:
+    from rerouting import features
+    from rerouting._score import feature_matrix
+
+    names = [f.name for f in features.REGISTRY]
+    assert len(names) == len(set(names))
+    assert {f.name: f.doc for f in features.REGISTRY} == features.FEATURES
+    assert tuple(f.name for f in features.REGISTRY if f.model) == features.MODEL_FEATURES
+    assert set(features.MODEL_FEATURES) >= features.LOG_FEATURES
+    # the model matrix reads a log feature on a log scale, the others as they are
+    frame = pl.DataFrame({n: [1.0, math.e] for n in features.MODEL_FEATURES})
+    x = feature_matrix(frame)
+    col = features.MODEL_FEATURES.index("oh_ratio_kg")
+    assert x[1, col] == pytest.approx(1.0, abs=1e-5)
+    assert x[1, features.MODEL_FEATURES.index("balance_kg")] == pytest.approx(math.e)

@@ -162,3 +162,36 @@ def test_every_vintage_pair_works() -> None:
                 conversion_table(new, old).height
                 == nomenclature(new).filter(pl.col("level") == 6).height
             )
+
+
+def test_a_code_hs2022_merged_into_another_is_read_as_one_family() -> None:
+    """HS2017 620112 was deleted; its goods went to HS2022 620130, which converts to 620192.
+
+    Harmonised to HS2017 both the deleted code and its sibling read as one family in
+    every period, so the deleted code's goods neither vanish in 2022 nor make the
+    sibling jump; a product list naming the deleted code keeps the family.
+    """
+    import datetime as dt
+
+    from rerouting import ProductList
+    from rerouting._hs import merge_families
+    from rerouting._normalise import harmonise_hs_with_summary
+
+    assert merge_families("HS2017", "HS2022")["620112"] == "620192"
+    trade = pl.DataFrame(
+        {
+            "period": [dt.date(2021, 6, 1), dt.date(2021, 6, 1), dt.date(2022, 6, 1)],
+            "hs": ["620112", "620192", "620130"],
+            "hs_vintage": ["HS2017", "HS2017", "HS2022"],
+            "value": [10.0, 5.0, 15.0],
+        }
+    )
+    out, _ = harmonise_hs_with_summary(trade)
+    got = out.collect()
+    assert got["hs"].to_list() == ["620192", "620192", "620192"]
+    assert got.group_by(pl.col("period").dt.year()).agg(pl.col("value").sum()).sort("period")[
+        "value"
+    ].to_list() == [15.0, 15.0]
+    codes = ProductList(name="t", codes=("620112",), vintage="HS2017").to_hs6("HS2017").codes
+    assert "620192" in codes
+    assert "620112" in codes

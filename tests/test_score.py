@@ -37,10 +37,14 @@ def _features(**cols: list[float | bool | None]) -> pl.DataFrame:
         "balance_kg": 0.0, "direct_change": 0.0, "comove_kg": 0.0, "comove_value": 0.0,
         "uv_gap_legs": 0.0, "uv_gap_excess": 0.0, "dest_other_growth": 1.0, "hub_other_growth": 1.0,
         "hub_import_growth": 1.0, "persistence": 0.0, "price_effect": 0.0,
+        "oh_shift_z": 0.0, "hd_shift_z": 0.0, "hd_under_recorded": False,
+        "hub_declared_ratio": 1.0, "oh_excess_kg": 0.0, "hd_excess_kg": 0.0,
+        "oh_excess_value": 0.0, "hd_excess_value": 0.0,
     }  # fmt: skip
     data = {k: [v] * n for k, v in neutral.items()}
     data.update(cols)  # type: ignore[arg-type]
-    return pl.DataFrame(data, schema=dict.fromkeys(data, pl.Float64))
+    schema = {k: pl.Boolean if k == "hd_under_recorded" else pl.Float64 for k in data}
+    return pl.DataFrame(data, schema=schema)
 
 
 def test_contributions_sum_to_the_score_and_the_gate_is_a_product() -> None:
@@ -90,6 +94,7 @@ def test_a_missing_leg_leaves_its_terms_out() -> None:
         oh_ratio_kg=[5.0],
         hd_ratio_kg=[None],
         hd_ratio_value=[None],
+        hd_shift_z=[None],
         balance_kg=[None],
         comove_kg=[None],
         comove_value=[None],

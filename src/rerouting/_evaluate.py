@@ -25,7 +25,7 @@ from rerouting.synthetic import World, make_world
 if TYPE_CHECKING:
     from rerouting._result import RouteTable
 
-__all__ = ["DEV_SEEDS", "HELDOUT_SEEDS", "evaluate", "random_world"]
+__all__ = ["DEV_SEEDS", "HELDOUT_SEEDS", "ablation", "evaluate", "evaluate_routes", "random_world"]
 
 #: Frozen before any detector change of issue 13. Measure on these, never tune on them.
 HELDOUT_SEEDS: range = range(900_000, 900_100)
@@ -46,6 +46,10 @@ class Mechanisms:
     declared_share: float  # route hubs declare this share of their exports to the destination
     cif_fob: float  # importers report FOB x (1 + cif_fob) instead of the generator's margin
     annual: bool  # the world is aggregated to calendar years
+    max_lag: int  # routes' hub→destination legs lag their inflow by 0..max_lag months
+    max_ramp: int  # routes reach full size over 1..max_ramp months
+    own_trade_max: float  # route hubs' own exports: U(0, own_trade_max) × the route's flow
+    merge_route: bool  # one route's code is an HS2017 code that HS2022 merged into another
 
 
 def _draw(rng: np.random.Generator) -> tuple[dict[str, Any], Mechanisms]:
@@ -56,6 +60,7 @@ def _draw(rng: np.random.Generator) -> tuple[dict[str, Any], Mechanisms]:
         "n_routes": int(rng.integers(5, 10)),
         "diversion": float(rng.uniform(0.0, 0.6)),
     }
+    later = np.random.default_rng(rng.integers(2**63))  # keeps the earlier draws as they were
     mech = Mechanisms(
         noise_sd=(0.02, float(rng.uniform(0.02, 0.30))),
         skip_max=float(rng.uniform(0.0, 0.40)),
@@ -64,7 +69,13 @@ def _draw(rng: np.random.Generator) -> tuple[dict[str, Any], Mechanisms]:
         declared_share=float(rng.uniform(0.1, 1.0)),
         cif_fob=float(rng.uniform(0.0, 0.15)),
         annual=bool(rng.random() < 0.2),
+        max_lag=int(later.integers(0, 5)),
+        max_ramp=int(later.integers(1, 13)),
+        own_trade_max=float(later.uniform(0.0, 20.0)),
+        merge_route=bool(later.random() < 0.5),
     )
+    world_args["max_lag"] = mech.max_lag
+    world_args["max_ramp"] = mech.max_ramp
     return world_args, mech
 
 
@@ -73,8 +84,153 @@ def random_world(seed: int, direction: Direction = "import-ban") -> tuple[World,
     rng = np.random.default_rng([seed, 0 if direction == "import-ban" else 1])
     world_args, mech = _draw(rng)
     world = make_world(seed, direction=direction, **world_args)
+    world = _own_trade(world, mech, rng)
+    if mech.merge_route:
+        world = _merge_route(world, rng)
     trade = _apply(world, mech, rng)
     return replace(world, trade=trade), mech
+
+
+_ROW_KEY = ["period", "frequency", "reporter", "partner", "flow", "hs", "currency",
+            "hs_vintage", "source", "quantity_unit"]  # fmt: skip
+
+
+def _sum_rows(trade: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
+    """``trade`` plus ``extra``, rows with the same key summed (one record per key)."""
+    both = pl.concat([trade, extra.select(trade.columns).cast(dict(trade.schema))])  # type: ignore[arg-type]
+    return (
+        both.group_by(_ROW_KEY, maintain_order=True)
+        .agg(pl.col("value").sum(), pl.col("net_weight_kg").sum(), pl.col("quantity").sum())
+        .select(trade.columns)
+    )
+
+
+def _own_trade(world: World, mech: Mechanisms, rng: np.random.Generator) -> World:
+    """Route hubs also sell their own output of the routed product to the destination.
+
+    Real hubs are producers too (Kazakh and Turkish steel, Chinese electronics): the
+    rerouted flow can be a small part of the hub's exports of the product. Each route
+    hub gets a steady own flow of ``k`` times the route's post-event flow to the
+    destination's largest buyer, ``k ~ U(0, own_trade_max)``, in every month, reported
+    by both sides, at the leg's own unit value.
+    """
+    if mech.own_trade_max <= 0:
+        return world
+    t = world.trade
+    event = world.scenario.event
+    assert event is not None
+    dest = _members(world, world.scenario.destination)
+    months = sorted(t["period"].unique().to_list())
+    extra = []
+    for r in world.truth.filter(pl.col("kind") == "route").iter_rows(named=True):
+        leg = t.filter(
+            (pl.col("reporter").is_in(dest)) & (pl.col("partner") == r["hub"])
+            & (pl.col("flow") == "import") & (pl.col("hs") == r["hs"])
+        )  # fmt: skip
+        post = leg.filter(pl.col("period") >= event)
+        base = leg.filter(pl.col("period") < event)
+        n_post = sum(m >= event for m in months)
+        n_base = len(months) - n_post
+        if post.is_empty() or base.is_empty():
+            continue  # no baseline, or a code HS2022 split (its post rows have other codes)
+        flow = float(post["value"].sum()) / n_post - float(base["value"].sum()) / n_base
+        kg = float(leg["net_weight_kg"].sum() or 0.0)
+        if flow <= 0 or kg <= 0:
+            continue
+        uv = float(leg["value"].sum()) / kg
+        buyer = base.group_by("reporter").agg(pl.col("value").sum()).sort("value")[-1, "reporter"]
+        own = float(rng.uniform(0.0, mech.own_trade_max)) * flow / 1.06  # FOB
+        noise = np.exp(rng.normal(0.0, 0.1, len(months)))
+        for flow_name, reporter, partner, margin in (
+            ("export", r["hub"], buyer, 1.0),
+            ("import", buyer, r["hub"], 1.06),
+        ):
+            extra.append(
+                pl.DataFrame(
+                    {
+                        "period": months,
+                        "reporter": reporter,
+                        "partner": partner,
+                        "flow": flow_name,
+                        "hs": r["hs"],
+                        "value": own * margin * noise,
+                        "net_weight_kg": own * noise / uv,
+                        "hs_vintage": ["HS2017" if m.year < 2022 else "HS2022" for m in months],
+                    }
+                ).with_columns(
+                    frequency=pl.lit("M"),
+                    currency=pl.lit(t["currency"][0]),
+                    quantity=pl.lit(None, pl.Float64),
+                    quantity_unit=pl.lit(None, pl.String),
+                    source=pl.lit(t["source"][0]),
+                )
+            )
+    if not extra:
+        return world
+    return replace(world, trade=_sum_rows(t, pl.concat(extra)))
+
+
+def _merge_pairs() -> list[tuple[str, str, str]]:
+    """(deleted HS2017 code, HS2022 code holding its goods, HS2017 code that one maps to).
+
+    HS2022 deleted some HS2017 codes and moved their goods into codes that the UN
+    conversion table maps back to *another* HS2017 code: a merge (e.g. 620112 → 620130,
+    which converts to 620192).
+    """
+    from rerouting import _hs
+
+    conc = _hs.concordance("HS2017", "HS2022").filter(
+        (pl.col("via") == "correlation") & (pl.col("n_new") == 1)
+    )
+    back = _hs.conversion_table("HS2022", "HS2017")
+    pairs = conc.join(back, left_on="new_code", right_on="from_code").filter(
+        pl.col("to_code") != pl.col("old_code")
+    )
+    return sorted(pairs.select("old_code", "new_code", "to_code").iter_rows())
+
+
+def _merge_route(world: World, rng: np.random.Generator) -> World:
+    """Move one single-hub route onto an HS2017 code that HS2022 merged into another.
+
+    Before 2022 the route's goods are reported under the deleted code ``old``; from
+    2022 under ``new``, which also holds the goods of ``sibling`` (the HS2017 code
+    ``new`` converts back to). The sibling's trade is a copy of an unlisted control
+    product's. The product list and the truth name ``old``.
+    """
+    t = world.trade
+    truth = world.truth
+    routes = truth.filter(pl.col("kind") == "route")
+    single = sorted(routes.group_by("hs").len().filter(pl.col("len") == 1)["hs"].to_list())
+    listed = set(world.scenario.products or ())
+    used = set(truth["hs"].to_list()) | listed
+    controls = sorted(set(t["hs"].unique().to_list()) - used)
+    late_codes = set(t.filter(pl.col("period").dt.year() >= 2022)["hs"].unique().to_list())
+    stable = [c for c in single if c in late_codes]  # not a code HS2022 split
+    pairs = [p for p in _merge_pairs() if p[0] not in used and p[2] not in used]
+    if not stable or not controls or not pairs:
+        return world
+    code = stable[int(rng.integers(len(stable)))]
+    control = controls[int(rng.integers(len(controls)))]
+    old, new, sibling = pairs[int(rng.integers(len(pairs)))]
+    late = pl.col("period").dt.year() >= 2022
+    moved = pl.when(late).then(pl.lit(new)).otherwise(pl.lit(old))
+    t = t.with_columns(
+        hs=pl.when(pl.col("hs") == code)
+        .then(moved)
+        .when(pl.col("hs") == control)
+        .then(pl.when(late).then(pl.lit(new)).otherwise(pl.lit(sibling)))
+        .otherwise(pl.col("hs"))
+    )
+    t = _sum_rows(t.clear(), t)
+    products = tuple(sorted(old if c == code else c for c in listed))
+    scenario = world.scenario.model_copy(update={"products": products})
+    truth = truth.with_columns(
+        hs=pl.when(pl.col("hs") == code).then(pl.lit(old)).otherwise(pl.col("hs")),
+        note=pl.when(pl.col("hs") == code)
+        .then(pl.col("note") + pl.lit(f"; HS2022 merged {old} into {new} (with {sibling})"))
+        .otherwise(pl.col("note")),
+    )
+    return replace(world, trade=t, truth=truth, scenario=scenario)
 
 
 def _members(world: World, sides: tuple[str, ...]) -> list[str]:
@@ -157,7 +313,7 @@ def _apply(world: World, mech: Mechanisms, rng: np.random.Generator) -> pl.DataF
         keys = [c for c in t.columns if c not in ("value", "net_weight_kg", "quantity", "period")]
         t = (
             t.with_columns(pl.col("period").dt.truncate("1y"))
-            .group_by(["period", *keys])
+            .group_by(["period", *keys], maintain_order=True)
             .agg(
                 pl.col("value").sum(),
                 pl.col("net_weight_kg").sum(),
@@ -178,18 +334,54 @@ def evaluate(world: World, table: RouteTable, column: str = "score") -> dict[str
         ``ap``; ``decoys_in_top``, the labelled decoys among the top N routes
         (N = planted routes); ``lost``, the planted routes the scan did not produce.
     """
+    return evaluate_routes(world, table.routes, column)
+
+
+def evaluate_routes(world: World, routes: pl.DataFrame, column: str = "score") -> dict[str, Any]:
+    """:func:`evaluate` on a route frame (``RouteTable.routes`` or a re-scored copy)."""
     from sklearn.metrics import average_precision_score
 
+    from rerouting._hs import merge_families
+
     key = list(ROUTE_KEY)
-    truth = world.truth.select(*key, "kind").unique(key)
-    labelled = table.routes.join(truth, on=key, how="left")
+
+    # The scan reads a merge family under its representative code.
+    family = merge_families("HS2017", "HS2022")
+    truth = (
+        world.truth.with_columns(pl.col("hs").replace(list(family), list(family.values())))
+        .sort("kind", descending=True)  # a route and a decoy on one family: the route
+        .select(*key, "kind")
+        .unique(key, keep="first", maintain_order=True)
+    )
+    labelled = routes.join(truth, on=key, how="left")
     y = (labelled["kind"] == "route").fill_null(False).to_list()
     s = labelled[column].fill_null(-1.0).to_list()
     pos = truth.filter(pl.col("kind") == "route")
-    lost = pos.join(table.routes, on=key, how="anti").height
-    top = labelled.sort("rank").head(pos.height)
+    lost = pos.join(routes, on=key, how="anti").height
+    top = labelled.sort(column, descending=True, nulls_last=True).head(pos.height)
     return {
         "ap": float(average_precision_score(y + [True] * lost, s + [-2.0] * lost)),
         "decoys_in_top": top.filter(pl.col("kind") == "decoy").height,
         "lost": lost,
+    }
+
+
+def ablation(world: World, routes: pl.DataFrame) -> dict[str, float]:
+    """AP of the default score with each gate factor and each evidence term removed.
+
+    Keys: ``all`` (nothing removed), ``-gate:<name>`` and ``-term:<name>``. The
+    features are the scan's; only the score is recomputed.
+    """
+    from rerouting._score import GATES, TERMS, default_score
+
+    scored = [c for c in routes.columns if c.startswith(("gate", "contrib_")) or c == "score"]
+    base = routes.drop(scored)
+    variants: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {"all": (GATES, TERMS)}
+    for g in GATES:
+        variants[f"-gate:{g.name}"] = (tuple(x for x in GATES if x is not g), TERMS)
+    for t in TERMS:
+        variants[f"-term:{t.name}"] = (GATES, tuple(x for x in TERMS if x is not t))
+    return {
+        name: float(evaluate_routes(world, default_score(base, gates, terms))["ap"])
+        for name, (gates, terms) in variants.items()
     }

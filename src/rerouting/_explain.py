@@ -133,7 +133,7 @@ def explanation_expr(event: dt.date, *, annual: bool = False) -> pl.Expr:
             pl.lit("value grew faster than kg (a price effect)")
         ),
         pl.when(pl.col("persistence") < 0.34).then(
-            pl.lit("short-lived: few post months above the baseline band")
+            pl.lit("short-lived: the typical post month did not rise (one or two spikes)")
         ),
         pl.when(pl.col("dest_other_growth") >= 1.5).then(
             pl.concat_str(

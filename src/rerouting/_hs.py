@@ -49,6 +49,7 @@ __all__ = [
     "correlation_table",
     "hs_description",
     "is_split",
+    "merge_families",
     "nomenclature",
     "normalise_vintage",
     "split_codes",
@@ -387,3 +388,56 @@ def is_split(
     expr = pl.col(code) if isinstance(code, str) else code
     split = split_codes(old_vintage, new_vintage)["old_code"]
     return expr.is_in(split.implode()).fill_null(False)
+
+
+@functools.cache
+def merge_families(old_vintage: str, new_vintage: str) -> dict[str, str]:
+    """Older codes that must be read together across a revision, mapped to one code.
+
+    A revision can delete an older code and move its goods into newer codes that the
+    UN conversion table maps back to *other* older codes (HS2017 ``620112`` went into
+    HS2022 ``620130``, which converts to HS2017 ``620192``). Harmonised to the older
+    vintage, the goods of ``620112`` then read "vanished" from 2022 and ``620192``
+    reads "jumped". Such codes form a family (the connected parts of the graph
+    "deleted code → its newer codes → the older codes they convert to", the method of
+    Pierce & Schott 2012, docs/methods.md#detection-changes-of-the-second-wave, followed within
+    the deleted code's heading); every member
+    maps to one representative: the smallest member code that the revision kept.
+
+    Returns:
+        ``{member: representative}`` for every member of a family of two or more codes
+        (representatives map to themselves).
+    """
+    new, old = _check_pair(new_vintage, old_vintage)
+    conc = concordance(old, new)
+    deleted = conc.filter(pl.col("via") == "correlation")
+    back = dict(conversion_table(new, old).iter_rows())
+    parent: dict[str, str] = {}
+
+    def find(c: str) -> str:
+        while parent.setdefault(c, c) != c:
+            c = parent[c]
+        return c
+
+    # Follow a deleted code into newer codes of its own heading; a move to another
+    # heading counts only when it is the only one (a few goods of many codes went to
+    # HS2022's new e-waste heading 8549: that is not a merge of those codes).
+    same = pl.col("new_code").str.slice(0, 4) == pl.col("old_code").str.slice(0, 4)
+    deleted = deleted.filter(same | (~same.any().over("old_code") & (pl.col("n_new") == 1)))
+    for code, successor in deleted.select("old_code", "new_code").iter_rows():
+        target = back.get(successor)
+        if target is not None and target != code:
+            a, b = find(code), find(target)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    gone = set(deleted["old_code"])
+    groups: dict[str, list[str]] = {}
+    for c in list(parent):
+        groups.setdefault(find(c), []).append(c)
+    out: dict[str, str] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        kept = sorted(m for m in members if m not in gone) or sorted(members)
+        out.update(dict.fromkeys(members, kept[0]))
+    return out

@@ -259,6 +259,9 @@ class LegSet:
         hubs: The hub candidates.
         totals: Every country's exports and imports of each product, window means:
             ``country, hs, exp_b, exp_p, imp_b, imp_p`` (for the hub controls).
+        observed: ``src, dst, n_b, n_p``: periods of each window in which some side
+            of the pair filed anything (its exporter exports or its importer imports,
+            in any product). Periods nobody filed are missing, not zero trade.
         vintage: The HS vintage codes were harmonised to.
         notes: Plain remarks (frequency chosen, rows filtered...).
     """
@@ -270,6 +273,7 @@ class LegSet:
     sides: Sides
     hubs: tuple[str, ...]
     totals: pl.DataFrame = field(default_factory=pl.DataFrame)
+    observed: pl.DataFrame | None = None
     vintage: str = "HS2017"
     notes: list[str] = field(default_factory=list)
 
@@ -416,6 +420,7 @@ def build_legs(
         sides=sides,
         hubs=hubs,
         totals=totals,
+        observed=_observed_periods(reports, sides, hubs, windows),
         vintage=summary.target,
         notes=notes,
     )
@@ -647,6 +652,40 @@ def _reporting(trade: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+def _observed_periods(
+    reports: pl.DataFrame, sides: Sides, hubs: Iterable[str], windows: Windows
+) -> pl.DataFrame:
+    """Per leg pair (side labels): periods of each window that some side filed.
+
+    A period counts when the exporter filed any export or the importer any import that
+    period (in any product). Sparse leg statistics read a period without a record as
+    zero trade only when it counts: a reporter that skipped a month whose partner is
+    silent too has no zero month, it has no month.
+    """
+    labels = [*sides.origin_labels, *hubs, *sides.destination_labels]
+    rep = reports.with_columns(label=sides.label_expr("reporter")).filter(
+        pl.col("label").is_in(labels)
+    )
+    all_labels = pl.DataFrame({"other": labels}, schema={"other": pl.String})
+    by_exporter = (
+        rep.filter("exp").select(src="label", period="period").unique()
+        .join(all_labels, how="cross").select("src", dst="other", period="period")
+    )  # fmt: skip
+    by_importer = (
+        rep.filter("imp").select(dst="label", period="period").unique()
+        .join(all_labels, how="cross").select(src="other", dst="dst", period="period")
+    )  # fmt: skip
+    periods = pl.concat([by_exporter, by_importer]).unique()
+    return (
+        periods.filter(pl.col("src") != pl.col("dst"))
+        .group_by("src", "dst")
+        .agg(
+            n_b=windows.in_baseline().sum().cast(pl.Int64),
+            n_p=windows.in_post().sum().cast(pl.Int64),
+        )
+    )
+
+
 def _coverage(reports: pl.DataFrame, windows: Windows) -> pl.DataFrame:
     """Which countries report exports / imports at all, per window."""
     win = (
@@ -655,11 +694,17 @@ def _coverage(reports: pl.DataFrame, windows: Windows) -> pl.DataFrame:
         .when(windows.in_post())
         .then(pl.lit("post"))
     )
+    n = pl.when(pl.col("window") == "post").then(windows.n_post).otherwise(windows.n_baseline)
     return (
         reports.with_columns(window=win)
         .filter(pl.col("window").is_not_null())
         .group_by(pl.col("reporter").alias("country"), "window")
-        .agg(reports_exports=pl.col("exp").any(), reports_imports=pl.col("imp").any())
+        .agg(
+            reports_exports=pl.col("exp").any(),
+            reports_imports=pl.col("imp").any(),
+            # share of the window's periods with any import record (0 = silent)
+            import_share=pl.col("imp").sum() / n.first(),
+        )
     )
 
 
@@ -794,6 +839,21 @@ def candidate_routes(legs: LegSet) -> pl.LazyFrame:
         oh_full.join(hd_full, on=list(ROUTE_KEY), how="full", coalesce=True)
         .with_columns(pl.col("has_oh", "has_hd").fill_null(False))
         .join(obs, on=["origin", "hub", "destination"], how="left")
+    )
+    # How much of the post window the destination filed imports in (a bloc: its best member).
+    members = pl.col("country").replace_strict(
+        list(sides.destination), list(sides.destination.values()), default=None
+    )
+    dest_share = (
+        legs.coverage.lazy()
+        .filter(pl.col("window") == "post")
+        .with_columns(destination=members)
+        .filter(pl.col("destination").is_not_null())
+        .group_by("destination")
+        .agg(dest_import_share_post=pl.col("import_share").max().cast(pl.Float64))
+    )
+    cand = cand.join(dest_share, on="destination", how="left").with_columns(
+        pl.col("dest_import_share_post").fill_null(0.0)
     )
     return cand.filter(
         (pl.col("has_oh") | ~observed("oh")) & (pl.col("has_hd") | ~observed("hd"))

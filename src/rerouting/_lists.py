@@ -32,6 +32,7 @@ from rerouting._hs import (
     concordance,
     conversion_table,
     correlation_table,
+    merge_families,
     nomenclature,
     normalise_vintage,
 )
@@ -280,6 +281,8 @@ class ProductList:
             mapped = _map_hs6(_expand(code, source), source, target)
             if len(code) < 6 and _same_heading(code, source, target, mapped):
                 mapped = [code]  # keep the prefix, so HS2/HS4 data rows still match
+            else:
+                mapped = _with_families(mapped, target)
             for new in mapped:
                 out[new] = None
                 if code in label:
@@ -387,6 +390,25 @@ def _down(src: Vintage, dst: Vintage) -> dict[str, str]:
 def _up(src: Vintage, dst: Vintage) -> dict[str, tuple[str, ...]]:
     table = concordance(src, dst).group_by("old_code").agg(pl.col("new_code").sort())
     return dict(zip(table["old_code"], map(tuple, table["new_code"]), strict=True))
+
+
+def _with_families(codes: Sequence[str], target: Vintage) -> list[str]:
+    """``codes`` and the other members of their merge families in ``target``.
+
+    Data harmonised to ``target`` reads a family as its representative code
+    (:func:`rerouting._hs.merge_families`), so a list naming one member must keep the
+    representative, and the members too for data that never crossed the revision.
+    """
+    families: dict[str, str] = {}
+    for newer in VINTAGES[VINTAGES.index(target) + 1 :]:
+        families.update(merge_families(target, newer))
+    out: dict[str, None] = {}
+    for c in codes:
+        out[c] = None
+        rep = families.get(c)
+        if rep is not None:
+            out.update(dict.fromkeys(sorted(m for m, r in families.items() if r == rep)))
+    return list(out)
 
 
 def _map_hs6(codes: Sequence[str], src: Vintage, dst: Vintage) -> list[str]:

@@ -38,6 +38,7 @@ from rerouting._hs import (
     Vintage,
     concordance,
     conversion_table,
+    merge_families,
     nomenclature,
     normalise_vintage,
     vintage_for_period,
@@ -345,6 +346,15 @@ def harmonise_hs_with_summary(
             list(mapping), list(mapping.values()), default=hs6, return_dtype=pl.String
         )
         mapped = pl.when(vintage.is_vintage(src)).then(converted).otherwise(mapped)
+    # Codes a newer revision present in the data merged into others are read as one
+    # family in every period, so that neither reads "vanished" nor "jumped".
+    families: dict[str, str] = {}
+    for src, _ in branches:
+        if VINTAGES.index(src) > VINTAGES.index(dst):
+            families.update(merge_families(dst, src))
+    if families:
+        moved = {k: v for k, v in families.items() if k != v}
+        mapped = mapped.replace(list(moved), list(moved.values()))
     if level < 6:
         mapped = mapped.str.slice(0, level)
     original = pl.col("hs_original") if "hs_original" in schema else pl.col("hs")

@@ -248,7 +248,7 @@ def _features(legs: LegSet, sc: Scenario) -> pl.DataFrame:
     # Sorted by route key: group-by order varies run to run, and the IsolationForest
     # (and ties in the ranking) must not depend on it.
     wide = (
-        route_features(route_table(candidate_routes(legs), legs), w.n_post)
+        route_features(route_table(candidate_routes(legs), legs), w.n_post, w.n_baseline)
         .collect()
         .sort(ROUTE_KEY)
     )

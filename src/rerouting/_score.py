@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from rerouting._exceptions import ConfigError, InputError
+from rerouting.features import LOG_FEATURES, MODEL_FEATURES
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -117,27 +118,60 @@ def _hub_leg_growth(leg: str) -> pl.Expr:
     return pl.coalesce(pl.col(f"{leg}_ratio_kg"), pl.col(f"{leg}_ratio_value"))
 
 
+#: A leg's level shift counts as sure at this many standard errors (0.5 at z = 3).
+SHIFT_Z: Final = 3.0
+
+
+def _leg_rose(leg: str) -> pl.Expr:
+    """The larger of two kinds of evidence that a leg rose: growth, or a sure shift.
+
+    A hub with large trade of its own in the product shows a route as a small but
+    steady rise: the growth ratio barely moves, the level shift is many standard errors.
+    """
+    shift = _sigmoid((pl.col(f"{leg}_shift_z") - SHIFT_Z) / 0.75)
+    return pl.max_horizontal(_growth_evidence(_hub_leg_growth(leg)), shift)
+
+
+def _balance(expr: pl.Expr) -> pl.Expr:
+    """``expr``, or unknown where the outflow may be lost in transit.
+
+    When the hub→destination leg is under-recorded (:func:`rerouting.features.hd_under_recorded`)
+    and carries less mass than the inflow, the shortfall is what the destination never
+    recorded, not goods the hub kept: the mass balance is left out instead of counting
+    against the route (docs/methods.md#arrival-ratio-and-lost-in-transit).
+    """
+    short = pl.coalesce(pl.col("hd_excess_kg"), pl.col("hd_excess_value")) < pl.coalesce(
+        pl.col("oh_excess_kg"), pl.col("oh_excess_value")
+    )
+    uncorrected = pl.col("hub_declared_ratio").is_null()
+    lost = pl.col("hd_under_recorded").fill_null(False) & uncorrected & short
+    return pl.when(lost).then(None).otherwise(expr)
+
+
 def _gates() -> tuple[Term, ...]:
     return (
         Term(
             "inflow",
             1.0,
-            _growth_evidence(_hub_leg_growth("oh")),
-            "origin→hub grew (kg, else value): logistic in ln growth, 0.5 at ×1.5",
+            _leg_rose("oh"),
+            "origin→hub rose: grew by half or more (kg, else value; logistic in ln growth, "
+            "0.5 at ×1.5) or shifted by a sure margin (0.5 at 3 standard errors)",
         ),
         Term(
             "outflow",
             1.0,
-            _growth_evidence(_hub_leg_growth("hd")),
-            "hub→destination grew (kg, else value): logistic in ln growth, 0.5 at ×1.5",
+            _leg_rose("hd"),
+            "hub→destination rose: grew by half or more (kg, else value; logistic in ln "
+            "growth, 0.5 at ×1.5) or shifted by a sure margin (0.5 at 3 standard errors)",
         ),
         Term(
             "balance",
             1.0,
-            _sigmoid((pl.col("balance_kg") - 0.25) / 0.08),
+            _balance(_sigmoid((pl.col("balance_kg") - 0.25) / 0.08)),
             "mass in ≈ mass out: the smaller leg's kg excess is at least a quarter of the "
             "larger's (0.5 at 0.25; Freund C4 applied to the excess, "
-            "docs/methods.md#features-freund-criteria-and-excess-flows)",
+            "docs/methods.md#features-freund-criteria-and-excess-flows); left out where "
+            "an under-recorded outflow is the smaller leg (lost in transit)",
         ),
         Term(
             "direct",
@@ -167,9 +201,10 @@ def _terms() -> tuple[Term, ...]:
         Term(
             "balance_kg",
             1.5,
-            pl.col("balance_kg"),
+            _balance(pl.col("balance_kg")),
             "mass in ≈ mass out: min/max of the hub legs' kg excess (Freund C4, "
-            "docs/methods.md#features-freund-criteria-and-excess-flows)",
+            "docs/methods.md#features-freund-criteria-and-excess-flows); left out where "
+            "an under-recorded outflow is the smaller leg",
         ),
         Term(
             "direct_drop",
@@ -204,7 +239,8 @@ def _terms() -> tuple[Term, ...]:
             "persistence",
             1.0,
             pl.col("persistence"),
-            "share of post months above the baseline band (one-off shipments score low)",
+            "share of the legs' mean rise carried by the typical month (one or two spikes "
+            "score low, a shifted level high)",
         ),
         Term(
             "volume_not_price",
@@ -219,30 +255,39 @@ GATES: Final = _gates()
 TERMS: Final = _terms()
 
 
-def gate_expr() -> pl.Expr:
+def gate_expr(gates: tuple[Term, ...] = GATES) -> pl.Expr:
     """Product of the gate factors that are known (a missing leg's factor is left out)."""
-    known = [pl.col(f"gate_{g.name}") for g in GATES]
-    any_leg = pl.col("gate_inflow").is_not_null() | pl.col("gate_outflow").is_not_null()
+    known = [pl.col(f"gate_{g.name}") for g in gates] or [pl.lit(1.0)]
+    legs = [
+        pl.col(f"gate_{g.name}").is_not_null() for g in gates if g.name in ("inflow", "outflow")
+    ]
+    any_leg = pl.any_horizontal(legs) if legs else pl.lit(True)
     prod = known[0].fill_null(1.0)
     for k in known[1:]:
         prod = prod * k.fill_null(1.0)
     return pl.when(any_leg).then(prod).otherwise(0.0)
 
 
-def default_score(features: pl.DataFrame) -> pl.DataFrame:
+def default_score(
+    features: pl.DataFrame,
+    gates: tuple[Term, ...] = GATES,
+    terms: tuple[Term, ...] = TERMS,
+) -> pl.DataFrame:
     """The transparent default score and its decomposition.
 
     ``score = gate × Σ_i w_i e_i / Σ_i w_i``. Returns ``features`` with one
     ``gate_<name>`` column per :data:`GATES` factor (null when unknown), their
     product ``gate``, ``score`` and one ``contrib_<term>`` column per :data:`TERMS`
-    entry; the contributions sum to ``score``.
+    entry; the contributions sum to ``score``. ``gates`` and ``terms`` default to
+    :data:`GATES` and :data:`TERMS`; the ablation in ``benchmarks/evaluate_detection.py``
+    passes them with one removed.
     """
     ev = features.with_columns(
-        **{f"gate_{g.name}": g.expr.cast(pl.Float64).fill_nan(None) for g in GATES},
-        **{f"_e_{t.name}": t.expr.cast(pl.Float64).fill_nan(None) for t in TERMS},
-    ).with_columns(gate=gate_expr())
+        **{f"gate_{g.name}": g.expr.cast(pl.Float64).fill_nan(None) for g in gates},
+        **{f"_e_{t.name}": t.expr.cast(pl.Float64).fill_nan(None) for t in terms},
+    ).with_columns(gate=gate_expr(gates))
     wsum = pl.sum_horizontal(
-        pl.when(pl.col(f"_e_{t.name}").is_not_null()).then(t.weight).otherwise(0.0) for t in TERMS
+        pl.when(pl.col(f"_e_{t.name}").is_not_null()).then(t.weight).otherwise(0.0) for t in terms
     )
     out = ev.with_columns(_wsum=wsum).with_columns(
         **{
@@ -251,13 +296,13 @@ def default_score(features: pl.DataFrame) -> pl.DataFrame:
                 pl.col("gate") * t.weight * pl.col(f"_e_{t.name}").fill_null(0.0) / pl.col("_wsum")
             )
             .otherwise(0.0)
-            for t in TERMS
+            for t in terms
         }
     )
     out = out.with_columns(
-        score=pl.sum_horizontal(pl.col(f"contrib_{t.name}") for t in TERMS).clip(0.0, 1.0)
+        score=pl.sum_horizontal(pl.col(f"contrib_{t.name}") for t in terms).clip(0.0, 1.0)
     )
-    return out.drop([f"_e_{t.name}" for t in TERMS] + ["_wsum"])
+    return out.drop([f"_e_{t.name}" for t in terms] + ["_wsum"])
 
 
 # ------------------------------------------------------------------ baselines
@@ -308,42 +353,6 @@ def baseline_scores(features: pl.DataFrame, *, ec_min_value: float = EC_MIN_VALU
 
 RATIO_INF: Final = 1e6
 
-#: Features fed to the anomaly score and the classifier (numeric, scale-free first).
-MODEL_FEATURES: Final = (
-    "direct_change",
-    "oh_ratio_value",
-    "oh_ratio_kg",
-    "hd_ratio_value",
-    "hd_ratio_kg",
-    "balance_kg",
-    "substitution_ratio",
-    "comove_kg",
-    "comove_value",
-    "uv_gap_legs",
-    "uv_gap_direct",
-    "price_effect",
-    "novelty",
-    "persistence",
-    "dest_other_growth",
-    "hub_other_growth",
-    "hub_import_growth",
-    "hub_plausibility",
-    "gap_oh",
-    "gap_hd",
-)
-_LOG_FEATURES: Final = frozenset(
-    {
-        "oh_ratio_value",
-        "oh_ratio_kg",
-        "hd_ratio_value",
-        "hd_ratio_kg",
-        "dest_other_growth",
-        "hub_other_growth",
-        "hub_import_growth",
-        "hub_plausibility",
-    }
-)
-
 
 def feature_matrix(
     frame: pl.DataFrame, features: tuple[str, ...] = MODEL_FEATURES
@@ -356,7 +365,7 @@ def feature_matrix(
                 "feature column missing", column=f, hint="pass RouteTable.routes or scan output"
             )
         c = pl.col(f).cast(pl.Float64)
-        if f in _LOG_FEATURES:
+        if f in LOG_FEATURES:
             c = (c + 1e-6).log()
         cols.append(c.fill_nan(None).alias(f))
     out: npt.NDArray[np.float64] = frame.select(cols).to_numpy().astype(np.float64)

@@ -6,10 +6,10 @@ The formulas and their sources are in ``docs/features.md``; docs/methods.md refe
 ``docs/methods.md``.
 
 Leg statistics use **implicit zeros**: a month without a record in an observed
-leg is a month without trade. Window levels are interquartile means over all
-months of the window (zeros included), so one large shipment cannot dominate
-(docs/methods.md#route-legs-and-window-statistics: robust price filters;
-docs/methods.md#route-legs-and-window-statistics).
+leg is a month without trade, when some side of the pair filed anything that month
+(``LegSet.observed``); a month nobody filed is missing. Window levels are
+interquartile means over those months, so one large shipment cannot dominate
+(docs/methods.md#route-legs-and-window-statistics).
 
 Leg prefixes: ``oh`` origin→hub, ``hd`` hub→destination, ``dr`` direct
 origin→destination. Window prefixes: ``b`` baseline, ``p`` post. Measures:
@@ -19,13 +19,17 @@ origin→destination. Window prefixes: ``b`` baseline, ``p`` post. Measures:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
+from rerouting._blocs import bloc_members
 from rerouting.schema import LEGS, ROUTE_KEY
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rerouting._legs import LegSet, Windows
 
 __all__ = [
@@ -33,7 +37,11 @@ __all__ = [
     "CONTROL_FLOOR",
     "FEATURES",
     "FLOOR_SHARE",
+    "LOG_FEATURES",
+    "MODEL_FEATURES",
     "RATIO_CAP",
+    "REGISTRY",
+    "Feature",
     "balance_kg",
     "comovement",
     "dest_other_growth",
@@ -43,6 +51,8 @@ __all__ = [
     "freund_c4",
     "freund_t",
     "growth",
+    "hd_under_recorded",
+    "hub_declared_ratio",
     "hub_import_growth",
     "hub_other_growth",
     "hub_plausibility",
@@ -57,46 +67,12 @@ __all__ = [
     "price_effect",
     "route_features",
     "route_table",
+    "shift_z",
     "substitution_ratio",
     "uv_gap",
     "uv_gap_excess",
 ]
 
-#: Every feature column of ``RouteTable.routes``, in order, with a one-line meaning.
-FEATURES: Final[dict[str, str]] = {
-    "direct_change": "direct origin→destination flow: relative change of the mean, post vs pre",
-    "oh_ratio_value": "origin→hub leg: robust post level / baseline level, value",
-    "oh_ratio_kg": "origin→hub leg: robust post level / baseline level, kg",
-    "hd_ratio_value": "hub→destination leg: robust post level / baseline level, value",
-    "hd_ratio_kg": "hub→destination leg: robust post level / baseline level, kg",
-    "oh_excess_value": "origin→hub leg: robust monthly excess over baseline, value",
-    "hd_excess_value": "hub→destination leg: robust monthly excess over baseline, value",
-    "oh_excess_kg": "origin→hub leg: robust monthly excess over baseline, kg",
-    "hd_excess_kg": "hub→destination leg: robust monthly excess over baseline, kg",
-    "balance_kg": "min/max of the two hub legs' kg excess (mass in ≈ mass out)",
-    "substitution_ratio": "hub legs' excess / fall of the direct flow (EBRD substitution ratio)",
-    "pass_through": "Σ_post min(origin→hub, hub→destination), value (Iyoha upper bound)",
-    "freund_c2": "Freund C2: origin loses share at destination, hub gains at both ends",
-    "freund_c4": "Freund C4: hub's imports from origin ≥ 0.75 × its exports to destination",
-    "freund_t": "Freund excess-flow transshipment value T (per post month)",
-    "comove_kg": "best-lag correlation of the two hub legs' monthly kg",
-    "comove_lag_kg": "lag (months) of that best correlation, kg",
-    "comove_value": "best-lag correlation of the two hub legs' monthly value",
-    "comove_lag_value": "lag (months) of that best correlation, value",
-    "uv_gap_legs": "|ln(unit value hub→destination / unit value origin→hub)|, post",
-    "uv_gap_direct": "|ln(unit value hub→destination post / direct unit value baseline)|",
-    "uv_gap_excess": "|ln(unit value of the hub→destination excess / of the origin→hub excess)|",
-    "price_effect": "largest (ln value ratio − ln kg ratio) over the hub legs: price, not volume",
-    "novelty": "a hub leg had (almost) no trade in the baseline",
-    "persistence": "share of post months in which the hub legs sit above their baseline band",
-    "dest_other_growth": "destination's imports of the product from all other partners, ratio",
-    "hub_other_growth": "hub's exports to the destination of all other products, ratio",
-    "hub_import_growth": "hub's imports of the product from all other partners, ratio",
-    "hub_plausibility": "hub→destination excess / hub's own baseline exports of the product",
-    "gap_oh": "relative mirror gap on the origin→hub leg, post (−: lost in transit)",
-    "gap_hd": "relative mirror gap on the hub→destination leg, post",
-    "materiality": "smaller hub leg's excess over the post window, money",
-}
 
 #: Named baseline scores/flags carried beside the main score.
 BASELINE_COLUMNS: Final[tuple[str, ...]] = ("ec_surge", "freund", "both_up")
@@ -110,7 +86,7 @@ FREUND_C4: Final = 0.75
 
 
 # ------------------------------------------------------------------ window statistics
-def interquartile_mean(x: pl.Expr, n: int) -> pl.Expr:
+def interquartile_mean(x: pl.Expr, n: int | pl.Expr) -> pl.Expr:
     """Interquartile mean of ``x`` over ``n`` periods, absent periods counting as zeros.
 
     Used inside ``group_by().agg()`` on the (sparse) observed months of one window:
@@ -122,21 +98,27 @@ def interquartile_mean(x: pl.Expr, n: int) -> pl.Expr:
         x: Monthly values of one window (already filtered to the window).
         n: Number of periods in the window.
     """
-    lo = n // 4
-    hi = n - lo
+    n_ = pl.lit(n, pl.Int64) if isinstance(n, int) else n.cast(pl.Int64)
+    lo = n_ // 4
+    hi = n_ - lo
     k = x.count().cast(pl.Int64)
-    rank = x.rank("ordinal").cast(pl.Int64) - 1 + (n - k)
-    return x.filter((rank >= lo) & (rank < hi)).sum() / float(hi - lo)
+    rank = x.rank("ordinal").cast(pl.Int64) - 1 + (n_ - k).clip(lower_bound=0)
+    return x.filter((rank >= lo) & (rank < hi)).sum() / (hi - lo).clip(lower_bound=1).cast(
+        pl.Float64
+    )
 
 
-def _sd(x: pl.Expr, n: int) -> pl.Expr:
+def _sd(x: pl.Expr, n: int | pl.Expr) -> pl.Expr:
     """Standard deviation over ``n`` periods with implicit zeros."""
+    n_ = pl.lit(n, pl.Float64) if isinstance(n, int) else n.cast(pl.Float64)
     s, ss = x.sum(), (x * x).sum()
-    var = (ss - s * s / n) / max(n - 1, 1)
+    var = (ss - s * s / n_) / (n_ - 1.0).clip(lower_bound=1.0)
     return var.clip(lower_bound=0.0).sqrt()
 
 
-def leg_stats(flows: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
+def leg_stats(
+    flows: pl.LazyFrame, windows: Windows, observed: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """Per (src, dst, hs): window statistics of value and mass.
 
     Output columns (``w`` ∈ {b, p}): ``w_mean_v``, ``w_lvl_v`` (interquartile mean),
@@ -146,16 +128,26 @@ def leg_stats(flows: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
     ``p_max_v``, ``p_nz`` (post months with trade), ``p_exp``/``p_imp`` (post sums
     of the exporter's and the importer's FOB value where both reported) and
     ``provenance`` (sides used in the post window).
+
+    With ``observed`` (``src, dst, n_b, n_p``, :attr:`rerouting._legs.LegSet.observed`)
+    a window holds only the periods some side of the pair filed: periods nobody filed
+    are missing, not zeros. Without it every period of the window counts.
     """
     aggs: list[pl.Expr] = []
-    for w, n, cond in (
+    if observed is not None:
+        flows = flows.join(observed.lazy(), on=["src", "dst"], how="left").with_columns(
+            pl.col("n_b").fill_null(windows.n_baseline).clip(lower_bound=1),
+            pl.col("n_p").fill_null(windows.n_post).clip(lower_bound=1),
+        )
+    for w, n_all, cond in (
         ("b", windows.n_baseline, windows.in_baseline()),
         ("p", windows.n_post, windows.in_post()),
     ):
+        n: int | pl.Expr = pl.col(f"n_{w}").first() if observed is not None else n_all
         x = pl.col("value").filter(cond)
         kg = pl.col("kg").filter(cond).sum()
         aggs += [
-            (x.sum() / n).alias(f"{w}_mean_v"),
+            (x.sum() / n).cast(pl.Float64).alias(f"{w}_mean_v"),
             interquartile_mean(x, n).alias(f"{w}_lvl_v"),
             _sd(x, n).alias(f"{w}_sd_v"),
             pl.when(kg > 0).then(pl.col("value_kg").filter(cond).sum() / kg).alias(f"{w}_uv"),
@@ -172,21 +164,10 @@ def leg_stats(flows: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
     return flows.group_by("src", "dst", "hs").agg(aggs)
 
 
-def _band_counts(flows: pl.LazyFrame, stats: pl.LazyFrame, windows: Windows) -> pl.LazyFrame:
-    """Post months above the baseline band ``mean + 2·sd`` (control-chart rule), per leg."""
-    band = stats.select("src", "dst", "hs", band=pl.col("b_mean_v") + 2.0 * pl.col("b_sd_v"))
-    return (
-        flows.filter(windows.in_post())
-        .join(band, on=["src", "dst", "hs"])
-        .group_by("src", "dst", "hs")
-        .agg(p_above=(pl.col("value") > pl.col("band")).sum())
-    )
-
-
 # ------------------------------------------------------------------ the wide route table
 _STAT_COLS: Final = (
     "b_mean_v", "p_mean_v", "b_lvl_v", "p_lvl_v", "b_sd_v", "p_sd_v",
-    "p_max_v", "p_nz", "p_exp", "p_imp", "p_above",
+    "p_max_v", "p_nz", "p_exp", "p_imp",
 )  # fmt: skip
 _LEG_COLS: Final = (
     *_STAT_COLS, "b_uv", "p_uv", "b_mean_kg", "p_mean_kg", "b_lvl_kg", "p_lvl_kg", "provenance",
@@ -212,10 +193,7 @@ def route_table(routes: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
         (pl.col("src").is_in(olab) & (pl.col("dst").is_in(hubs) | pl.col("dst").is_in(dlab)))
         | (pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlab))
     )
-    stats = leg_stats(leg_rows, w)
-    stats = stats.join(
-        _band_counts(leg_rows, stats, w), on=["src", "dst", "hs"], how="left"
-    ).with_columns(pl.col("p_above").fill_null(0))
+    stats = leg_stats(leg_rows, w, legs.observed)
     # Placeholder kg columns, filled from value and unit value after the zero-fill.
     stats = stats.with_columns(
         [
@@ -508,14 +486,44 @@ def novelty() -> pl.Expr:
 
 
 def persistence() -> pl.Expr:
-    """Share of post months in which each observed hub leg sits above its baseline band.
+    """Share of each hub leg's mean rise that the typical post month carries.
 
-    Band: baseline mean + 2 standard deviations (control-chart rule). A one-off
-    shipment scores ``1/n_post``; a lasting route scores near 1. The smaller of the
-    two legs' shares; a missing leg is left out.
+    ``clip((lvl_post − lvl_base) / (mean_post − mean_base), 0, 1)`` with interquartile
+    means as levels: a lasting route shifts the level, so the typical month carries
+    its rise (≈ 1, also on a noisy leg or one that ramps up over months); one or two
+    spikes raise the mean but not the interquartile mean (≈ 0). A leg that did not
+    rise scores 0. The smaller of the two legs' shares; a missing leg is left out.
+    Exceedances of a ``mean + 2·sd`` band, used before, read a noisy or ramping leg as
+    a one-off (docs/methods.md#features-novelty-and-persistence).
     """
-    shares = [pl.col(f"{leg}_p_above") / pl.col("_n_post") for leg in ("oh", "hd")]
+    shares = []
+    for leg in ("oh", "hd"):
+        mean_rise = pl.col(f"{leg}_p_mean_v") - pl.col(f"{leg}_b_mean_v")
+        level_rise = excess(leg, "v")
+        shares.append(
+            pl.when(mean_rise > 0).then((level_rise / mean_rise).clip(0.0, 1.0)).otherwise(0.0)
+        )
     return pl.min_horizontal(shares)
+
+
+def shift_z(leg: str) -> pl.Expr:
+    """How sure the leg's level rose: ``(mean_post − mean_base) / SE`` in kg.
+
+    ``SE = sqrt(sd_b²/n_b + sd_p²/n_p)`` (Welch's t statistic over months, implicit
+    zeros), kg taken as value over the window's unit value. A route through a hub with
+    large trade of its own raises the leg by a few per cent only, but steadily: the
+    ratio barely moves while the shift is many standard errors
+    (docs/methods.md#detection-changes-of-the-second-wave).
+    """
+
+    def kg(stat: str, w: str) -> pl.Expr:
+        uv = pl.col(f"{leg}_{w}_uv")
+        return pl.when(uv > 0).then(pl.col(f"{leg}_{w}_{stat}_v") / uv)
+
+    n_b, n_p = pl.col("_n_baseline"), pl.col("_n_post")
+    se = ((kg("sd", "b") ** 2) / n_b + (kg("sd", "p") ** 2) / n_p).sqrt()
+    z = (kg("mean", "p") - kg("mean", "b")) / se
+    return pl.when(se > 0).then(z.clip(-100.0, 100.0))
 
 
 #: A control's growth is measured with a floor of this share of the route leg's own
@@ -686,36 +694,279 @@ def comovement(
 
 
 # ------------------------------------------------------------------ assembly
-def route_features(table: pl.LazyFrame, n_post: int) -> pl.LazyFrame:
-    """Add every feature of :data:`FEATURES` to the wide route table."""
-    t = table.with_columns(_n_post=pl.lit(n_post, dtype=pl.Float64))
-    return t.with_columns(
-        direct_change=direct_change(),
-        oh_ratio_value=growth("oh", "v"),
-        oh_ratio_kg=growth("oh", "kg"),
-        hd_ratio_value=growth("hd", "v"),
-        hd_ratio_kg=growth("hd", "kg"),
-        oh_excess_value=excess("oh", "v"),
-        hd_excess_value=excess("hd", "v"),
-        oh_excess_kg=excess("oh", "kg"),
-        hd_excess_kg=excess("hd", "kg"),
-        balance_kg=balance_kg(),
-        substitution_ratio=substitution_ratio(),
-        pass_through=pass_through(),
-        freund_c2=freund_c2(),
-        freund_c4=freund_c4(),
-        freund_t=freund_t(),
-        uv_gap_legs=uv_gap("hd", "p", "oh", "p"),
-        uv_gap_direct=uv_gap("hd", "p", "dr", "b"),
-        uv_gap_excess=uv_gap_excess(),
-        price_effect=price_effect(),
-        novelty=novelty(),
-        persistence=persistence(),
-        dest_other_growth=dest_other_growth(),
-        hub_other_growth=hub_other_growth(),
-        hub_import_growth=hub_import_growth(),
-        hub_plausibility=hub_plausibility(),
-        gap_oh=mirror_gap("oh"),
-        gap_hd=mirror_gap("hd"),
-        materiality=materiality(),
+#: A destination that files imports in less than this share of the post periods is silent.
+SILENT_SHARE: Final = 0.75
+
+
+def hd_under_recorded() -> pl.Expr:
+    """The hub→destination leg may record less than passed through the hub.
+
+    Either the destination filed nothing in some post months, so the leg rests on the
+    hub's own export declarations (Russia stopped publishing in 2022), or hub and
+    destination form a customs union without a customs border (EAEU), whose mutual
+    exports are known to be under-recorded: the EBRD found half of the EU's extra
+    exports to Armenia, Kazakhstan and Kyrgyzstan never recorded on arrival
+    (docs/methods.md#arrival-ratio-and-lost-in-transit).
+    """
+    eaeu = list(bloc_members("EAEU"))
+    # the destination filed imports in less than three quarters of the post periods
+    one_sided = pl.col("dest_import_share_post").fill_null(1.0) < SILENT_SHARE
+    union = pl.col("hub").is_in(eaeu) & pl.col("destination").is_in(eaeu)
+    return one_sided | union
+
+
+def hub_declared_ratio() -> pl.Expr:
+    """How the hub's declared exports to the destination moved in every other product.
+
+    ``min(1, hub_oth_p / hub_oth_b)``: below 1 when the hub's declarations to the
+    destination fell across the board (under-declaration, or a destination that went
+    silent so that only the hub's own declarations remain). Null without a baseline.
+    """
+    b, p = pl.col("hub_oth_b"), pl.col("hub_oth_p")
+    return pl.when((b > 0) & (p > 0)).then((p / b).clip(1.0 / RATIO_CAP, 1.0))
+
+
+#: Post statistics of the hub→destination leg that :func:`route_features` measures
+#: against the hub's declarations in other products when the leg is under-recorded.
+_HD_POST_LEVELS: Final = (
+    "hd_p_mean_v", "hd_p_lvl_v", "hd_p_sd_v", "hd_p_max_v", "hd_p_mean_kg", "hd_p_lvl_kg",
+)  # fmt: skip
+
+
+def route_features(table: pl.LazyFrame, n_post: int, n_baseline: int) -> pl.LazyFrame:
+    """Add every feature of :data:`REGISTRY` that has an expression to the wide route table.
+
+    Where the hub→destination leg is under-recorded (:func:`hd_under_recorded`) and the
+    hub's declarations to the destination fell in every other product
+    (:func:`hub_declared_ratio` < 1), the leg's post statistics are divided by that
+    ratio first: a difference in differences against the hub's other products, so that
+    a fall common to all of the hub's declarations does not read as a fall of the route.
+    """
+    t = table.with_columns(
+        _n_post=pl.lit(n_post, dtype=pl.Float64),
+        _n_baseline=pl.lit(n_baseline, dtype=pl.Float64),
+        **{f.name: f.expr() for f in REGISTRY if f.first and f.expr is not None},
     )
+    deflate = (
+        pl.when(pl.col("hd_under_recorded"))
+        .then(pl.col("hub_declared_ratio").fill_null(1.0))
+        .otherwise(1.0)
+    )
+    t = t.with_columns([(pl.col(c) / deflate).alias(c) for c in _HD_POST_LEVELS])
+    return t.with_columns(
+        **{f.name: f.expr() for f in REGISTRY if not f.first and f.expr is not None}
+    )
+
+
+# ------------------------------------------------------------------ the registry
+@dataclass(frozen=True)
+class Feature:
+    """One feature column of the route table: its name, what it means, how it is made.
+
+    Attributes:
+        name: The column of ``RouteTable.routes``.
+        doc: One line on what it measures (tooltips, ``rerouting columns``, the docs).
+        expr: Builds its ``pl.Expr`` over the wide route table; ``None`` for the
+            co-movement columns, which :func:`comovement` computes and the scan joins.
+        model: An input of the anomaly score and the classifier.
+        log: Read on a log scale in the model matrix (a ratio).
+        first: Computed before the others, which read the legs it adjusts.
+    """
+
+    name: str
+    doc: str
+    expr: Callable[[], pl.Expr] | None = None
+    model: bool = False
+    log: bool = False
+    first: bool = False
+
+
+#: Every feature column of ``RouteTable.routes``, in order: the one home of each
+#: feature's name, formula and meaning.
+REGISTRY: Final[tuple[Feature, ...]] = (
+    Feature(
+        "direct_change",
+        "direct origin→destination flow: relative change of the mean, post vs pre",
+        direct_change,
+        model=True,
+    ),
+    Feature(
+        "oh_ratio_value",
+        "origin→hub leg: robust post level / baseline level, value",
+        lambda: growth("oh", "v"),
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "oh_ratio_kg",
+        "origin→hub leg: robust post level / baseline level, kg",
+        lambda: growth("oh", "kg"),
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hd_ratio_value",
+        "hub→destination leg: robust post level / baseline level, value",
+        lambda: growth("hd", "v"),
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hd_ratio_kg",
+        "hub→destination leg: robust post level / baseline level, kg",
+        lambda: growth("hd", "kg"),
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "oh_excess_value",
+        "origin→hub leg: robust monthly excess over baseline, value",
+        lambda: excess("oh", "v"),
+    ),
+    Feature(
+        "hd_excess_value",
+        "hub→destination leg: robust monthly excess over baseline, value",
+        lambda: excess("hd", "v"),
+    ),
+    Feature(
+        "oh_excess_kg",
+        "origin→hub leg: robust monthly excess over baseline, kg",
+        lambda: excess("oh", "kg"),
+    ),
+    Feature(
+        "hd_excess_kg",
+        "hub→destination leg: robust monthly excess over baseline, kg",
+        lambda: excess("hd", "kg"),
+    ),
+    Feature(
+        "balance_kg",
+        "min/max of the two hub legs' kg excess (mass in ≈ mass out)",
+        balance_kg,
+        model=True,
+    ),
+    Feature(
+        "substitution_ratio",
+        "hub legs' excess / fall of the direct flow (EBRD substitution ratio)",
+        substitution_ratio,
+        model=True,
+    ),
+    Feature(
+        "pass_through",
+        "Σ_post min(origin→hub, hub→destination), value (Iyoha upper bound)",
+        pass_through,
+    ),
+    Feature(
+        "freund_c2",
+        "Freund C2: origin loses share at destination, hub gains at both ends",
+        freund_c2,
+    ),
+    Feature(
+        "freund_c4",
+        "Freund C4: hub's imports from origin ≥ 0.75 × its exports to destination",
+        freund_c4,
+    ),
+    Feature("freund_t", "Freund excess-flow transshipment value T (per post month)", freund_t),
+    Feature("comove_kg", "best-lag correlation of the two hub legs' monthly kg", model=True),
+    Feature("comove_lag_kg", "lag (months) of that best correlation, kg"),
+    Feature("comove_value", "best-lag correlation of the two hub legs' monthly value", model=True),
+    Feature("comove_lag_value", "lag (months) of that best correlation, value"),
+    Feature(
+        "uv_gap_legs",
+        "|ln(unit value hub→destination / unit value origin→hub)|, post",
+        lambda: uv_gap("hd", "p", "oh", "p"),
+        model=True,
+    ),
+    Feature(
+        "uv_gap_direct",
+        "|ln(unit value hub→destination post / direct unit value baseline)|",
+        lambda: uv_gap("hd", "p", "dr", "b"),
+        model=True,
+    ),
+    Feature(
+        "uv_gap_excess",
+        "|ln(unit value of the hub→destination excess / of the origin→hub excess)|",
+        uv_gap_excess,
+    ),
+    Feature(
+        "price_effect",
+        "largest (ln value ratio − ln kg ratio) over the hub legs: price, not volume",
+        price_effect,
+        model=True,
+    ),
+    Feature("novelty", "a hub leg had (almost) no trade in the baseline", novelty, model=True),
+    Feature(
+        "persistence",
+        "share of the hub legs' mean rise carried by the typical month (level shift)",
+        persistence,
+        model=True,
+    ),
+    Feature(
+        "oh_shift_z",
+        "origin→hub leg: post − baseline mean in kg over its standard error (t-like)",
+        lambda: shift_z("oh"),
+    ),
+    Feature(
+        "hd_shift_z",
+        "hub→destination leg: post − baseline mean in kg over its standard error",
+        lambda: shift_z("hd"),
+    ),
+    Feature(
+        "dest_other_growth",
+        "destination's imports of the product from all other partners, ratio",
+        dest_other_growth,
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hub_other_growth",
+        "hub's exports to the destination of all other products, ratio",
+        hub_other_growth,
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hub_import_growth",
+        "hub's imports of the product from all other partners, ratio",
+        hub_import_growth,
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hub_plausibility",
+        "hub→destination excess / hub's own baseline exports of the product",
+        hub_plausibility,
+        model=True,
+        log=True,
+    ),
+    Feature(
+        "hd_under_recorded",
+        "hub→destination leg may under-record: silent destination, customs union",
+        hd_under_recorded,
+        first=True,
+    ),
+    Feature(
+        "hub_declared_ratio",
+        "hub's exports to the destination, other products: post/baseline, ≤ 1",
+        hub_declared_ratio,
+        first=True,
+    ),
+    Feature(
+        "gap_oh",
+        "relative mirror gap on the origin→hub leg, post (−: lost in transit)",
+        lambda: mirror_gap("oh"),
+        model=True,
+    ),
+    Feature(
+        "gap_hd",
+        "relative mirror gap on the hub→destination leg, post",
+        lambda: mirror_gap("hd"),
+        model=True,
+    ),
+    Feature("materiality", "smaller hub leg's excess over the post window, money", materiality),
+)
+#: Feature name → one-line meaning, in column order.
+FEATURES: Final[dict[str, str]] = {f.name: f.doc for f in REGISTRY}
+#: Features fed to the anomaly score and the classifier, in column order.
+MODEL_FEATURES: Final[tuple[str, ...]] = tuple(f.name for f in REGISTRY if f.model)
+#: Model features read on a log scale.
+LOG_FEATURES: Final[frozenset[str]] = frozenset(f.name for f in REGISTRY if f.log)

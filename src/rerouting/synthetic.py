@@ -155,6 +155,8 @@ def make_world(
     rows: int | None = None,
     split_route: bool = True,
     diversion: float = 0.3,
+    max_lag: int = 3,
+    max_ramp: int = 6,
 ) -> World:
     """Generate a synthetic world of mirror trade statistics with planted rerouting.
 
@@ -180,6 +182,10 @@ def make_world(
             route only shows after harmonising codes to HS2017.
         diversion: Share of the lost direct flow that the origin sells to Russia
             instead (import ban only; not rerouting, the hub leg to the EU is missing).
+        max_lag: Each route's hub→destination leg follows its origin→hub leg by
+            0..``max_lag`` months (0-12; goods wait in the hub's warehouses).
+        max_ramp: Each route reaches its full size over 1..``max_ramp`` months after
+            the event (1-24; new routes are built up, not switched on).
 
     Returns:
         The :class:`World`.
@@ -202,6 +208,8 @@ def make_world(
         rows=rows,
         split_route=split_route,
         diversion=diversion,
+        max_lag=max_lag,
+        max_ramp=max_ramp,
     )
     parts = _engine.generate(spec)
     return _package(spec, parts)
@@ -234,6 +242,10 @@ def _spec(**kw: Any) -> Spec:
         raise bad("rows", "between 1,000 and 100,000,000 (or None)")
     if not 0.0 <= float(kw["diversion"]) <= 1.0:
         raise bad("diversion", "a share between 0 and 1")
+    if not 0 <= int(kw["max_lag"]) <= 12:
+        raise bad("max_lag", "between 0 and 12 months")
+    if not 1 <= int(kw["max_ramp"]) <= 24:
+        raise bad("max_ramp", "between 1 and 24 months")
     return Spec(
         seed=int(kw["seed"]),
         direction=kw["direction"],
@@ -248,6 +260,8 @@ def _spec(**kw: Any) -> Spec:
         rows=None if kw["rows"] is None else int(kw["rows"]),
         split_route=bool(kw["split_route"]),
         diversion=float(kw["diversion"]),
+        max_lag=int(kw["max_lag"]),
+        max_ramp=int(kw["max_ramp"]),
     )
 
 

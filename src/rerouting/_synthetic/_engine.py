@@ -99,6 +99,8 @@ class Spec:
     rows: int | None
     split_route: bool
     diversion: float
+    max_lag: int = 3
+    max_ramp: int = 6
 
 
 @dataclass(frozen=True)
@@ -649,8 +651,8 @@ def _core(spec: Spec, lay: Layout) -> tuple[Core, F64, Bool, F64]:
                     p=p,
                     hub=h,
                     strength=s,
-                    lag=int(rng.integers(0, 4)),
-                    ramp=int(rng.integers(1, 7)),
+                    lag=int(rng.integers(0, spec.max_lag + 1)),
+                    ramp=int(rng.integers(1, spec.max_ramp + 1)),
                     underreport=under,
                     markup=round(float(rng.uniform(0.02, 0.08)), 3),
                 )
