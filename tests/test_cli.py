@@ -75,7 +75,7 @@ def test_scan_writes_ranked_routes(tmp_path: Path) -> None:
         routes.columns
     )
     assert routes["rank"].to_list() == sorted(routes["rank"].to_list())
-    assert routes["score"].is_sorted(descending=True)
+    assert routes["priority"].is_sorted(descending=True)  # the default order
     assert "Top 5" in proc.stdout
     assert "read " in proc.stderr  # the ingest summary
 
@@ -106,7 +106,9 @@ def test_scan_reads_scenario_from_config_and_flags_override(tmp_path: Path) -> N
 def test_scan_scorer_flag_ranks_by_that_scorer(tmp_path: Path, scorer: str) -> None:
     out = tmp_path / "routes.csv"
     config = REPO / "fixtures" / "demo" / "scenario.toml"
-    proc = run("scan", DEMO, "--config", config, "--scorer", scorer, "-q", "-o", out)
+    proc = run(
+        "scan", DEMO, "--config", config, "--scorer", scorer, "--sort", "score", "-q", "-o", out
+    )
     assert proc.returncode == 0, proc.stderr
     routes = pl.read_csv(out)
     column = scorer.replace("-", "_")

@@ -304,3 +304,44 @@ def test_the_feature_registry_is_the_one_home_of_names_docs_and_model_inputs() -
     col = features.MODEL_FEATURES.index("oh_ratio_kg")
     assert x[1, col] == pytest.approx(1.0, abs=1e-5)
     assert x[1, features.MODEL_FEATURES.index("balance_kg")] == pytest.approx(math.e)
+
+
+def test_an_outflow_is_under_recorded_when_the_destination_is_silent_or_in_a_customs_union() -> (
+    None
+):
+    from rerouting._score import default_score
+    from rerouting.features import hd_under_recorded, hub_declared_ratio
+
+    routes = pl.DataFrame(
+        {
+            "hub": ["KGZ", "TUR", "TUR"],
+            "destination": ["RUS", "RUS", "EU"],
+            "dest_import_share_post": [1.0, 0.0, 1.0],  # Russia silent in the 2nd row
+            "hub_oth_b": [100.0, 100.0, 100.0],
+            "hub_oth_p": [30.0, 30.0, 150.0],
+        }
+    )
+    got = routes.select(u=hd_under_recorded(), r=hub_declared_ratio())
+    assert got["u"].to_list() == [True, True, False]  # EAEU pair; silent; neither
+    assert got["r"].to_list() == pytest.approx([0.3, 0.3, 1.0])  # capped at 1
+    # Lost in transit: an under-recorded, uncorrectable outflow smaller than the inflow
+    # leaves the mass balance out; the same shortfall on a recorded outflow counts.
+    legs = {
+        "oh_ratio_kg": [20.0, 20.0], "oh_ratio_value": [20.0, 20.0],
+        "hd_ratio_kg": [5.0, 5.0], "hd_ratio_value": [5.0, 5.0],
+        "oh_shift_z": [10.0, 10.0], "hd_shift_z": [10.0, 10.0],
+        "balance_kg": [0.1, 0.1], "oh_excess_kg": [10.0, 10.0], "hd_excess_kg": [1.0, 1.0],
+        "oh_excess_value": [10.0, 10.0], "hd_excess_value": [1.0, 1.0],
+        "direct_change": [-0.9, -0.9], "comove_kg": [0.8, 0.8], "comove_value": [0.8, 0.8],
+        "uv_gap_legs": [0.05, 0.05], "uv_gap_excess": [0.05, 0.05],
+        "dest_other_growth": [1.0, 1.0], "hub_other_growth": [1.0, 1.0],
+        "hub_import_growth": [1.0, 1.0], "persistence": [1.0, 1.0], "price_effect": [0.0, 0.0],
+        "hub_declared_ratio": [None, None],
+    }  # fmt: skip
+    frame = pl.DataFrame(legs, schema=dict.fromkeys(legs, pl.Float64)).with_columns(
+        hd_under_recorded=pl.Series([True, False])
+    )
+    out = default_score(frame)
+    assert out["gate_balance"].to_list()[0] is None
+    assert out["gate_balance"].to_list()[1] < 0.2
+    assert out["score"][0] > 3 * out["score"][1]

@@ -9,6 +9,7 @@ Without chromium these tests skip, except on CI (``CI`` set), where they fail.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,11 +151,13 @@ def test_demo_report_screenshots(demo_report: Opened) -> None:
 
 def test_routes_table_sorts_by_clicked_column(demo_report: Opened) -> None:
     page = demo_report.page
-    score_values = """() => Array.from(
+    column = """(i) => Array.from(
         document.querySelectorAll('table.rr-routes tbody tr'),
-        tr => Number(tr.cells[4].dataset.sort))"""
+        tr => Number(tr.cells[i].dataset.sort))"""
+    ranks = page.evaluate(column, 0)
+    assert ranks == sorted(ranks)  # by rank (the scan's priority), best first
+    score_values = f"() => ({column})(4)"
     ranked = page.evaluate(score_values)
-    assert ranked == sorted(ranked, reverse=True)  # by rank = by score, best first
     header = page.locator("table.rr-routes th", has_text="Score")
     header.click()
     assert header.get_attribute("aria-sort") == "ascending"
@@ -191,3 +194,63 @@ def test_markup_in_data_shows_as_text_and_never_runs(browser: Browser, tmp_path:
     assert opened.errors == []
     assert opened.requests == []
     page.close()
+
+
+def _degenerate_table() -> RouteTable:
+    """Routes whose legs hold denormal values (1e-320), only nulls, or nothing at all."""
+    import dataclasses
+
+    import polars as pl
+
+    table = make_table(4)
+    rank1, rank2, rank3 = (table.routes.row(i, named=True) for i in range(3))
+
+    def route(r: dict[str, Any]) -> pl.Expr:
+        return (
+            (pl.col("origin") == r["origin"])
+            & (pl.col("hub") == r["hub"])
+            & (pl.col("destination") == r["destination"])
+            & (pl.col("hs") == r["hs"])
+        )
+
+    legs = (
+        # every value near 1e-320 (denormal), so every Sankey link is that small too
+        table.legs.with_columns(value=pl.col("value") / pl.col("value").max() * 1e-320)
+        .with_columns(
+            kg=pl.when(route(rank1)).then(pl.col("value")).otherwise("kg"),
+            value=pl.when(route(rank2)).then(None).otherwise("value"),
+        )
+        .with_columns(kg=pl.when(route(rank2)).then(None).otherwise("kg"))
+        .filter(~route(rank3))
+    )
+    tiny = [
+        (pl.col(c) / pl.col(c).abs().max() * 1e-320).alias(c)
+        for c in ("oh_excess_value", "hd_excess_value", "pass_through")
+    ]
+    return dataclasses.replace(table, routes=table.routes.with_columns(tiny), legs=legs)
+
+
+def test_degenerate_values_draw_without_nan_or_console_warnings(
+    browser: Browser, tmp_path: Path
+) -> None:
+    # 1e-320 once overflowed the Sankey's scale into NaN coordinates; empty or
+    # all-null legs gave Vega "Infinite extent" warnings.
+    path = write_html(_degenerate_table(), tmp_path / "degenerate.html")
+    html = path.read_text()
+    sankey = html[html.index('<svg class="rr-sankey"') :]
+    sankey = sankey[: sankey.index("</svg>")]
+    geometry = re.findall(r' (?:x|y|d|width|height|stroke-width)="([^"]*)"', sankey)
+    assert len(geometry) > 20
+    assert not [g for g in geometry if "nan" in g.lower() or "inf" in g.lower()]
+    assert sankey.count('class="rr-band"') >= 2
+    opened = open_report(browser, path)
+    state = opened.state()
+    assert opened.errors == []
+    assert opened.console == []
+    assert state["failed"] == 0
+    assert state["drawn"] == state["holders"] == 7  # the route without legs has no legs chart
+    titles = opened.page.evaluate(
+        "Array.from(document.querySelectorAll('.vega-embed svg text'), t => t.textContent)"
+    )
+    assert sum("no data" in t for t in titles) == 3  # the all-null route's three panels
+    opened.page.close()

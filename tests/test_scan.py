@@ -76,9 +76,11 @@ def test_scorer_option_ranks_by_the_named_baseline(
     worlds: dict[tuple[str, int], tuple[World, RouteTable]],
 ) -> None:
     world, default = worlds[("import-ban", 0)]
-    table = scan(world.trade, scenario=world.scenario, scorer="freund")
+    table = scan(world.trade, scenario=world.scenario, scorer="freund", sort="score")
     assert table.scenario.scorer == "freund"
     assert table.routes["score"].to_list() == sorted(table.routes["score"], reverse=True)
+    # the default order is the priority built on the chosen score
+    assert default.routes["priority"].to_list() == sorted(default.routes["priority"], reverse=True)
     # same routes, same features; only the ranking column differs
     joined = table.routes.join(default.routes, on=KEY, suffix="_d")
     assert joined.height == default.routes.height

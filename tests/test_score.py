@@ -191,7 +191,7 @@ def test_scan_with_a_fitted_classifier(labelled: tuple[pl.DataFrame, np.ndarray]
     routes, y = labelled
     clf = RouteClassifier().fit(routes, y)
     w = make_world(6, **WORLD)  # type: ignore[arg-type]
-    table = scan(w.trade, scenario=w.scenario, scorer=clf)
+    table = scan(w.trade, scenario=w.scenario, scorer=clf, sort="score")
     assert table.routes["score"].is_sorted(descending=True)
     expected = clf.predict_proba(table.routes)[:, 1]
     assert np.allclose(np.sort(expected)[::-1], table.routes["score"].to_numpy())

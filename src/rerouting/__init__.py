@@ -48,6 +48,7 @@ from rerouting.synthetic import World, make_world
 
 if _typing.TYPE_CHECKING:
     from rerouting._classifier import RouteClassifier
+    from rerouting._dask import DaskEngine
 
 try:
     __version__ = _metadata.version("rerouting")
@@ -58,6 +59,7 @@ __all__ = [
     "CodeMappingError",
     "ConfigError",
     "CurrencyError",
+    "DaskEngine",
     "DataQualityWarning",
     "FormatDetectionError",
     "IngestReport",
@@ -119,8 +121,14 @@ def __getattr__(name: str) -> _typing.Any:
 
         RouteClassifier.__module__ = "rerouting"
         return RouteClassifier
+    # DaskEngine needs the optional dask extra (rerouting[dask]).
+    if name == "DaskEngine":
+        from rerouting._dask import DaskEngine
+
+        DaskEngine.__module__ = "rerouting"
+        return DaskEngine
     raise AttributeError(f"module 'rerouting' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"RouteClassifier"})
+    return sorted(set(globals()) | {"RouteClassifier", "DaskEngine"})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -25,13 +24,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError, ReroutingError, ReroutingWarning
+from rerouting._rank import SORTS
 from rerouting._score import get_scorer_names
 
 if TYPE_CHECKING:
     import polars as pl
 
     from rerouting._config import Scenario
+    from rerouting._engine import LegBuilder
     from rerouting._ingest import IngestReport
     from rerouting._io import LazyTradeData, TradeData
     from rerouting._result import RouteTable
@@ -259,10 +261,7 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
     _check_output(path)
     target = Path(path)
     suffix = target.suffix.lower()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(target) as tmp:
         if isinstance(result, _RouteTable) and suffix == ".json":
             result.write_json(tmp)
         elif isinstance(result, _RouteTable) and suffix == ".parquet":
@@ -281,13 +280,6 @@ def _write(result: pl.DataFrame | RouteTable, path: str, *, raw_csv: bool = Fals
                 tmp.write_text(
                     json.dumps(clean.to_dicts(), default=str, allow_nan=False), encoding="utf-8"
                 )
-        # mkstemp makes the file private (0600); the output gets the user's usual mode
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check_output(path: str | None, *, option: str = "--output") -> None:
@@ -394,6 +386,12 @@ def cli() -> None:
 @click.option(
     "--scorer", type=click.Choice(get_scorer_names()), help="Which score ranks the routes."
 )
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    help="Order of the routes: priority (evidence, then money; the default), score "
+    "(evidence only) or value (value at stake per year).",
+)
 @click.option("-o", "--output", help="Write all routes here (.csv, .parquet or .json).")
 @click.option("--report", "report_path", help="Write an offline HTML report here.")
 @click.option(
@@ -401,6 +399,22 @@ def cli() -> None:
     is_flag=True,
     help="Read tidy/canonical files lazily: bounded memory on inputs of any size "
     "(row rules only; see docs/performance.md).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["polars", "dask"]),
+    help="Where the raw records are processed: one process (polars, the default) or a "
+    "Dask cluster (needs rerouting[dask]; docs/scale-out.md).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on this existing Dask scheduler (tcp://host:8786); implies --engine dask.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Start a local Dask cluster of N worker processes; implies --engine dask.",
 )
 @_raw_csv_option
 @_output_options
@@ -420,9 +434,13 @@ def scan(
     config_path: str | None,
     top: int,
     scorer: str | None,
+    sort: str | None,
     output: str | None,
     report_path: str | None,
     stream: bool,
+    engine: str | None,
+    scheduler: str | None,
+    workers: int | None,
     quiet: bool,
     verbose: bool,
     debug: bool,
@@ -440,7 +458,10 @@ def scan(
       rerouting scan comext/ --origin EU --destination RUS --event 2022-03 \\
           --hubs KAZ,KGZ,ARM --products eu-833 --report report.html
       rerouting scan data/ --config scan.toml --scorer freund --top 30
+      rerouting scan data/ --config scan.toml --sort value
       rerouting scan world/*.parquet --config scan.toml --stream
+      rerouting scan world/*.parquet --config scan.toml --stream --workers 2
+      rerouting scan /shared/world/ --config scan.toml --stream --scheduler tcp://host:8786
     """
     from rerouting._config import Scenario
     from rerouting._scan import scan as run_scan
@@ -456,6 +477,7 @@ def scan(
         "post": post,
         "scorer": scorer,
         "currency": currency,
+        "sort": sort,
     }
     if config_path:
         scenario = Scenario.from_toml(config_path, **fields)
@@ -473,17 +495,50 @@ def scan(
             hint="e.g. rerouting scan downloads/ --origin ...",
         )
     _check_output(output)
+    builder = _engine(ui, engine, scheduler, workers)
     raw = _stream(ui, inputs, fmt, columns) if stream else _read(ui, inputs, fmt, columns)
     data = _apply_currency(ui, raw, currency, rates)
     with ui.step("Scan routes"):
-        table = run_scan(data, scenario=scenario)
+        table = run_scan(data, scenario=scenario, engine=builder)
     _print_routes(ui, table, top)
+    for note in table.notes:
+        ui.info(f"note: {note}")
     if output:
         with ui.step(f"Write {len(table)} routes to {output}"):
             _write(table, output, raw_csv=raw_csv)
     if report_path:
         with ui.step(f"Write report {report_path}"):
             table.to_html(report_path)
+
+
+def _engine(
+    ui: Ui, engine: str | None, scheduler: str | None, workers: int | None
+) -> str | LegBuilder:
+    """The scan's engine from --engine, --scheduler and --workers."""
+    if scheduler is not None and workers is not None:
+        raise ConfigError(
+            "--scheduler and --workers exclude each other",
+            hint="--scheduler tcp://host:8786 runs on that cluster; --workers N starts a local one",
+        )
+    dask = scheduler is not None or workers is not None
+    if engine == "polars" and dask:
+        raise ConfigError(
+            f"{'--scheduler' if scheduler else '--workers'} needs --engine dask",
+            hint="drop --engine polars, or drop --scheduler/--workers",
+        )
+    if engine != "dask" and not dask:
+        return "polars"
+    from rerouting._engine import dask_engine
+
+    def progress(phase: str, done: int, total: int) -> None:
+        ui.info(f"  {phase}: {done}/{total} partitions")
+
+    return dask_engine(
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+        on_dashboard=lambda link: ui.info(f"Dask dashboard: {link}"),
+    )
 
 
 @cli.command(context_settings=CONTEXT)
@@ -703,7 +758,7 @@ def _describe(scenario: Scenario) -> str:
 
 def _print_error(err: ReroutingError) -> None:
     console = Console(stderr=True, highlight=False)
-    text = str(err)
+    text = err.cli_text()
     first, _, rest = text.partition("\nHint: ")
     console.print(Text.assemble(("error: ", "bold red"), safe(first)), soft_wrap=True)
     if rest:

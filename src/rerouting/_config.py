@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from rerouting._exceptions import ConfigError
+from rerouting._rank import Sort  # noqa: TC001 (pydantic reads the annotation at runtime)
 from rerouting._score import SCORERS, SUPERVISED
 
 __all__ = ["Scenario", "parse_month", "parse_window"]
@@ -121,6 +122,9 @@ class Scenario(BaseModel):
             are kept but flagged immaterial.
         max_lag: Largest lag, in months, between the hub's inflow and outflow.
         currency: Currency to report values in; requires a rate table if data differ.
+        sort: What ranks the routes: ``priority`` (evidence, then money; the default),
+            ``score`` (evidence only) or ``value`` (value at stake per year); see
+            ``docs/detection.md#ranking``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -137,6 +141,7 @@ class Scenario(BaseModel):
     min_value: float = Field(default=0.0, ge=0.0)
     max_lag: int = Field(default=3, ge=0, le=12)
     currency: str | None = None
+    sort: Sort = "priority"
 
     def __init__(self, **data: Any) -> None:
         # A user error from Python is a ReroutingError: pydantic's is wrapped, with the

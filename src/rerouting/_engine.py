@@ -9,7 +9,7 @@ table, whatever engine built it. Contract: ``docs/scale-out.md``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from rerouting._exceptions import ConfigError
 from rerouting._legs import LegSet, build_legs
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from rerouting._config import Scenario
 
-__all__ = ["ENGINES", "LegBuilder", "PolarsEngine", "resolve_engine"]
+__all__ = ["ENGINES", "LegBuilder", "PolarsEngine", "dask_engine", "resolve_engine"]
 
 
 @runtime_checkable
@@ -39,11 +39,11 @@ class PolarsEngine:
 
 
 #: Engine names accepted by ``scan(engine=...)`` and the CLI's ``--engine``.
-ENGINES: tuple[str, ...] = ("polars",)
+ENGINES: tuple[str, ...] = ("polars", "dask")
 
 
 def resolve_engine(engine: str | LegBuilder) -> LegBuilder:
-    """An engine instance from a name (``"polars"``) or an instance."""
+    """An engine instance from a name (``"polars"``, ``"dask"``) or an instance."""
     if not isinstance(engine, str):
         if not isinstance(engine, LegBuilder):
             raise ConfigError(
@@ -55,6 +55,23 @@ def resolve_engine(engine: str | LegBuilder) -> LegBuilder:
         return engine
     if engine == "polars":
         return PolarsEngine()
+    if engine == "dask":
+        return dask_engine()
     raise ConfigError(
         "unknown engine", column="engine", value=engine, hint=f"engine: {', '.join(ENGINES)}"
     )
+
+
+def dask_engine(**options: Any) -> LegBuilder:
+    """A :class:`rerouting._dask.DaskEngine`; dask is imported only here (an optional extra)."""
+    try:
+        from rerouting._dask import DaskEngine
+    except ImportError as err:
+        raise ConfigError(
+            f"the Dask engine needs the optional dependency dask[distributed] ({err.name} is "
+            "not installed)",
+            column="engine",
+            value="dask",
+            hint="pip install 'rerouting[dask]'",
+        ) from err
+    return DaskEngine(**options)

@@ -54,7 +54,9 @@ class ReroutingError(Exception):
         line: The 1-based line of the file (the header is line 1), if known.
         column: The column at fault, if any.
         value: The offending value, if any.
-        hint: What the user can do about it.
+        hint: What the user can do about it, in Python syntax when it shows a call.
+        cli_hint: The same advice in command-line syntax, when it differs; the CLI
+            prints it instead of ``hint`` (:meth:`cli_text`).
     """
 
     exit_code: int = 1
@@ -69,6 +71,7 @@ class ReroutingError(Exception):
         column: str | None = None,
         value: Any = None,
         hint: str | None = None,
+        cli_hint: str | None = None,
     ) -> None:
         self.message = message
         self.file = file
@@ -77,9 +80,14 @@ class ReroutingError(Exception):
         self.column = column
         self.value = value
         self.hint = hint
+        self.cli_hint = cli_hint
         super().__init__(self._render())
 
-    def _render(self) -> str:
+    def cli_text(self) -> str:
+        """The error as the command line shows it: with the CLI hint when there is one."""
+        return self._render(self.cli_hint or self.hint)
+
+    def _render(self, hint: str | None = None) -> str:
         where = []
         if self.file is not None:
             where.append(f"file {self.file}")
@@ -95,8 +103,9 @@ class ReroutingError(Exception):
         text = self.message
         if where:
             text = f"{text} ({', '.join(where)})"
-        if self.hint:
-            text = f"{text}\nHint: {self.hint}"
+        hint = hint or self.hint
+        if hint:
+            text = f"{text}\nHint: {hint}"
         return text
 
 

@@ -37,6 +37,7 @@ DROP_REASONS: Final[dict[str, str]] = {
     "non_finite_quantity": "net weight or quantity is infinite or NaN",
     "negative_quantity": "net weight or quantity is negative",
     "bad_currency": "currency is not an ISO 4217 code",
+    "empty_row": "row is empty (a blank line, or separators only)",
 }
 
 

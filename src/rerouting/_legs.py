@@ -326,6 +326,9 @@ def build_legs(
     vintage; pair mirror sides (:func:`rerouting._mirror.mirror`). The labelled flow
     table is materialised once (it is small: scanned products only).
 
+    The steps are the phases of ``docs/scale-out.md``; the Dask engine runs the same
+    functions per partition and combines their partial results.
+
     Args:
         trade: Canonical trade records (lazy).
         scenario: The scenario (origin, destination, event, hubs, products, windows).
@@ -334,49 +337,109 @@ def build_legs(
     Raises:
         NoDataError: no record touches the scenario's countries and products.
     """
-    sides = resolve_sides(scenario)
-    margin = scenario.cif_fob_margin if cif_fob_margin is None else cif_fob_margin
-    notes: list[str] = []
-
+    plan = leg_plan(scenario, cif_fob_margin)
     # One pass over the input: which country reports what, in which period.
-    reports = _reporting(trade)
+    grid = period_grid(_reporting(trade), scenario)
+    base = grid.base(trade, plan)
+    scanned = plan.scanned(base)
+    mapping, summary = _code_mapping(_distinct_codes(scanned))
+    # Reporter reliability from every pair of the scanned products (one pass over
+    # pair-month totals), so that the two subsets mirrored below weigh sides alike.
+    # Pair totals ignore product codes: the records are summed per reporter, partner,
+    # flow and month first (a streaming pass), which gives the same scores.
+    reliability = reporter_reliability(_pair_month_totals(scanned), cif_fob_margin=plan.margin)
+    flows, totals, other = product_legs(base, plan, grid, mapping, summary.target, reliability)
+    return finish_legs(plan, grid, summary, flows, totals, other_label(other, plan.sides))
+
+
+@dataclass(frozen=True)
+class LegPlan:
+    """What the scenario alone decides, before any record is read."""
+
+    scenario: Scenario
+    sides: Sides
+    margin: float
+    products: ProductList | None
+
+    def near_filter(self) -> pl.Expr | None:
+        """Records touching the scenario's countries or hubs (None: every record)."""
+        if self.sides.hubs is None:
+            return None
+        # Rows of the hubs with third countries stay: they are the hub's world trade.
+        keep = sorted(self.sides.members() | set(self.sides.hubs))
+        return pl.col("reporter").is_in(keep) | pl.col("partner").is_in(keep)
+
+    def scanned(self, base: pl.LazyFrame) -> pl.LazyFrame:
+        """Records whose code is in the product list in some HS vintage."""
+        return base if self.products is None else base.filter(_superset(self.products))
+
+
+def leg_plan(scenario: Scenario, cif_fob_margin: float | None = None) -> LegPlan:
+    """Sides, margin and product list of ``scenario`` (no data read)."""
+    margin = scenario.cif_fob_margin if cif_fob_margin is None else cif_fob_margin
+    return LegPlan(scenario, resolve_sides(scenario), margin, _products(scenario.products))
+
+
+@dataclass(frozen=True)
+class PeriodGrid:
+    """The frequency, windows and reporting coverage read from the data's first pass."""
+
+    frequency: str
+    windows: Windows
+    coverage: pl.DataFrame
+    reports: pl.DataFrame  # the chosen frequency's rows of the reporting table
+    notes: tuple[str, ...]
+
+    def rows(self) -> pl.Expr:
+        """Records of the chosen frequency inside the baseline-to-post periods."""
+        # compared as stored (Enum or String): no string is made per record
+        return (pl.col("frequency") == self.frequency) & pl.col("period").is_between(
+            pl.lit(self.windows.start), pl.lit(self.windows.end)
+        )
+
+    def base(self, trade: pl.LazyFrame, plan: LegPlan) -> pl.LazyFrame:
+        near = plan.near_filter()
+        base = trade.filter(self.rows())
+        return base if near is None else base.filter(near)
+
+
+def period_grid(reports: pl.DataFrame, scenario: Scenario) -> PeriodGrid:
+    """Frequency, windows and coverage from :func:`_reporting`'s table.
+
+    Raises:
+        NoDataError: the table is empty, or a window has no period.
+    """
     if reports.is_empty():
         raise NoDataError("the trade table is empty", hint="check the input files")
     freqs = set(reports["frequency"])
     frequency = "M" if "M" in freqs else "A"
+    notes = []
     if len(freqs) > 1:
         notes.append(f"mixed frequencies: using {'monthly' if frequency == 'M' else 'annual'} data")
     reports = reports.filter(pl.col("frequency") == frequency)
     first, last = reports["period"].min(), reports["period"].max()
     windows = scenario_windows(scenario, first, last, frequency)  # type: ignore[arg-type]
-    coverage = _coverage(reports, windows)
+    return PeriodGrid(frequency, windows, _coverage(reports, windows), reports, tuple(notes))
 
-    base = trade.filter(
-        # compared as stored (Enum or String): no string is made per record
-        (pl.col("frequency") == frequency)
-        & pl.col("period").is_between(pl.lit(windows.start), pl.lit(windows.end))
-    )
-    if sides.hubs is not None:
-        # Rows of the hubs with third countries stay: they are the hub's world trade.
-        keep = sides.members() | set(sides.hubs)
-        base = base.filter(pl.col("reporter").is_in(keep) | pl.col("partner").is_in(keep))
 
-    plist = _products(scenario.products)
-    scanned = base if plist is None else base.filter(_superset(plist))
-    harmonised, summary = _harmonise(scanned)
-    if summary.rows_unknown:
-        notes.append(
-            f"{summary.rows_unknown:,} code-months have HS codes found in no vintage; kept "
-            f"unchanged (e.g. {', '.join(summary.unknown_examples[:3])})"
-        )
-    if plist is not None:
-        harmonised = harmonised.filter(plist.to_hs6(summary.target).expr("hs"))
-    # Reporter reliability from every pair of the scanned products (one pass over
-    # pair-month totals), so that the two subsets mirrored below weigh sides alike.
-    # Pair totals ignore product codes: the records are summed per reporter, partner,
-    # flow and month first (a streaming pass), which gives the same scores.
-    reliability = reporter_reliability(_pair_month_totals(scanned), cif_fob_margin=margin)
+def product_legs(
+    base: pl.LazyFrame,
+    plan: LegPlan,
+    grid: PeriodGrid,
+    mapping: pl.DataFrame,
+    target: str,
+    reliability: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    """Labelled side flows, world totals and other-product side sums of ``base``.
 
+    Every row of the results is product-level (flows, totals) or additive
+    (other-product sums), so records partitioned by harmonised code give partial
+    results that concatenate (``docs/scale-out.md``).
+    """
+    sides, margin = plan.sides, plan.margin
+    harmonised = _apply_codes(plan.scanned(base), mapping)
+    if plan.products is not None:
+        harmonised = harmonised.filter(plan.products.to_hs6(target).expr("hs"))
     # 1. Pairs touching a side: the legs, the direct flow and their controls.
     members = list(sides.members())
     near = harmonised.filter(pl.col("reporter").is_in(members) | pl.col("partner").is_in(members))
@@ -388,59 +451,87 @@ def build_legs(
         [
             _label(side_pairs.select(_PAIR_COLUMNS).filter(touch), sides),
             # 2. Every country's world trade in each product, for the hub controls.
-            _world_totals(harmonised, windows, margin),
+            _world_totals(harmonised, grid.windows, margin),
         ]
     )
-    flows = flows_df.lazy()
-    totals = _pick_reporting_side(totals_df, coverage)
     # 3. The hub's trade with the destination in every other product: a full pass
     # with a small result, streamed so that it fits in memory on any input size.
-    other_flows = (
-        _other_totals(base.filter(~_superset(plist)), sides, margin)
-        .collect(engine="streaming")
-        .lazy()
-        if plist is not None
-        else pl.LazyFrame(
-            schema={"src": pl.String, "dst": pl.String, "period": pl.Date, "value": pl.Float64}
+    other = (
+        _other_sides(base.filter(~_superset(plan.products)), sides, margin).collect(
+            engine="streaming"
         )
+        if plan.products is not None
+        else None
     )
+    return flows_df, totals_df, other
 
-    hubs = _hub_candidates(flows, sides)
+
+def finish_legs(
+    plan: LegPlan,
+    grid: PeriodGrid,
+    summary: HarmoniseSummary,
+    flows_df: pl.DataFrame,
+    totals_df: pl.DataFrame,
+    other_flows: pl.LazyFrame,
+) -> LegSet:
+    """The :class:`LegSet` from the (combined) product-level results.
+
+    Raises:
+        NoDataError: no hub trades a scanned product with both sides.
+    """
+    notes = list(grid.notes)
+    if summary.rows_unknown:
+        notes.append(
+            f"{summary.rows_unknown:,} code-months have HS codes found in no vintage; kept "
+            f"unchanged (e.g. {', '.join(summary.unknown_examples[:3])})"
+        )
+    flows = flows_df.lazy()
+    hubs = _hub_candidates(flows, plan.sides)
     if not hubs:
         raise NoDataError(
             "no hub trades the scanned products with the origin or the destination",
-            value=",".join(scenario.hubs or ()) or None,
+            value=",".join(plan.scenario.hubs or ()) or None,
             hint="check --origin/--destination/--products, or widen --hubs",
         )
     return LegSet(
         flows=flows,
         other_flows=other_flows,
-        coverage=coverage,
-        windows=windows,
-        sides=sides,
+        coverage=grid.coverage,
+        windows=grid.windows,
+        sides=plan.sides,
         hubs=hubs,
-        totals=totals,
-        observed=_observed_periods(reports, sides, hubs, windows),
+        totals=_pick_reporting_side(totals_df, grid.coverage),
+        observed=_observed_periods(grid.reports, plan.sides, hubs, grid.windows),
         vintage=summary.target,
         notes=notes,
     )
 
 
-def _harmonise(rows: pl.LazyFrame) -> tuple[pl.LazyFrame, HarmoniseSummary]:
-    """:func:`rerouting._normalise.harmonise_hs` applied to the distinct codes, joined back.
+_CODE_KEYS: Final = ("hs", "hs_vintage", "period")
+
+
+def _with_vintage(rows: pl.LazyFrame) -> pl.LazyFrame:
+    if "hs_vintage" not in rows.collect_schema():
+        return rows.with_columns(hs_vintage=pl.lit(None, pl.String))
+    return rows
+
+
+def _distinct_codes(rows: pl.LazyFrame, *extra: str) -> pl.DataFrame:
+    """The distinct (code, declared vintage, period) of ``rows`` (and ``extra`` columns)."""
+    return _with_vintage(rows).select(*_CODE_KEYS, *extra).unique().collect(engine="streaming")
+
+
+def _code_mapping(distinct: pl.DataFrame) -> tuple[pl.DataFrame, HarmoniseSummary]:
+    """:func:`rerouting._normalise.harmonise_hs` applied to distinct codes.
 
     The mapping depends only on (code, declared vintage, period), so it is computed
     on those distinct combinations (thousands, not millions) and joined onto the
-    records: same result, a fraction of the memory on large inputs. The summary
-    counts distinct combinations, not records.
+    records by :func:`_apply_codes`: same result, a fraction of the memory on large
+    inputs. The summary counts distinct combinations, not records.
     """
-    keys = ["hs", "hs_vintage", "period"]
-    if "hs_vintage" not in rows.collect_schema():
-        rows = rows.with_columns(hs_vintage=pl.lit(None, pl.String))
-    distinct = (
-        rows.select(keys).unique().collect(engine="streaming").with_columns(_v=pl.col("hs_vintage"))
+    mapped, summary = harmonise_hs_with_summary(
+        distinct.select(_CODE_KEYS).with_columns(_v=pl.col("hs_vintage"))
     )
-    mapped, summary = harmonise_hs_with_summary(distinct)
     mapping = mapped.select(
         pl.col("hs_original").alias("hs"),
         pl.col("_v").alias("hs_vintage"),
@@ -448,8 +539,14 @@ def _harmonise(rows: pl.LazyFrame) -> tuple[pl.LazyFrame, HarmoniseSummary]:
         pl.col("hs").alias("_hs6"),
         pl.col("hs_vintage").alias("_target"),
     ).collect()
-    out = (
-        rows.join(mapping.lazy(), on=keys, how="left", nulls_equal=True)
+    return mapping, summary
+
+
+def _apply_codes(rows: pl.LazyFrame, mapping: pl.DataFrame) -> pl.LazyFrame:
+    """Records with their harmonised code (``hs``) and the original (``hs_original``)."""
+    return (
+        _with_vintage(rows)
+        .join(mapping.lazy(), on=list(_CODE_KEYS), how="left", nulls_equal=True)
         .with_columns(
             pl.col("hs").alias("hs_original"),
             pl.col("_hs6").alias("hs"),
@@ -457,7 +554,6 @@ def _harmonise(rows: pl.LazyFrame) -> tuple[pl.LazyFrame, HarmoniseSummary]:
         )
         .drop("_hs6", "_target")
     )
-    return out, summary
 
 
 def _pair_month_totals(rows: pl.LazyFrame) -> pl.DataFrame:
@@ -476,11 +572,12 @@ def _pair_month_totals(rows: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
-def _other_totals(rows: pl.LazyFrame, sides: Sides, margin: float) -> pl.LazyFrame:
-    """All-other-products totals touching the destination, one value per pair-month.
+def _other_sides(rows: pl.LazyFrame, sides: Sides, margin: float) -> pl.LazyFrame:
+    """All-other-products sums touching the destination, per side and pair-month.
 
-    A control only: each side's total is put on an FOB basis and the two sides are
-    averaged when both report (no product-level pairing is needed for a total).
+    ``x`` sums what exporters report, ``m`` what importers report (on an FOB basis);
+    null when that side reports nothing. Both are sums, so partitions of the records
+    add up (:func:`combine_other_sides`); :func:`other_label` takes the mean of the sides.
     """
     dest = list(sides.destination)
     fl = pl.col("flow").cast(pl.String)
@@ -504,13 +601,37 @@ def _other_totals(rows: pl.LazyFrame, sides: Sides, margin: float) -> pl.LazyFra
         )
         .agg(m=pl.col("v").sum() / (1.0 + margin))
     )
+    return exp.join(imp, on=["exporter", "importer", "period"], how="full", coalesce=True)
+
+
+def combine_other_sides(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """Partial :func:`_other_sides` sums added up; a side stays null if no part has it."""
     return (
-        exp.join(imp, on=["exporter", "importer", "period"], how="full", coalesce=True)
+        pl.concat(list(parts))
+        .group_by("exporter", "importer", "period")
+        .agg(pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in ("x", "m"))
+    )
+
+
+def other_label(sides_sums: pl.DataFrame | None, sides: Sides) -> pl.LazyFrame:
+    """Other-product totals per labelled pair-month: the mean of the two sides' sums.
+
+    A control only: each side's total is put on an FOB basis and the two sides are
+    averaged when both report (no product-level pairing is needed for a total).
+    """
+    if sides_sums is None:
+        return pl.LazyFrame(
+            schema={"src": pl.String, "dst": pl.String, "period": pl.Date, "value": pl.Float64}
+        )
+    return (
+        sides_sums.lazy()
         .with_columns(value=pl.mean_horizontal("x", "m"))
         .with_columns(src=sides.label_expr("exporter"), dst=sides.label_expr("importer"))
         .filter(pl.col("src") != pl.col("dst"))
         .group_by("src", "dst", "period")
         .agg(pl.col("value").sum())
+        .collect()
+        .lazy()
     )
 
 

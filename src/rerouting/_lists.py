@@ -692,6 +692,36 @@ def _check(code: str, raw: str, *, file: str | None, row: int | None, column: st
     raise ConfigError("not a product code", file=file, row=row, column=column, value=raw, hint=hint)
 
 
+def _in_some_vintage(code: str) -> bool:
+    """A chapter, heading or subheading of some shipped vintage (longer codes: their HS6)."""
+    return any(code[:6] in _hs_codes(v) for v in VINTAGES)
+
+
+def _check_known(codes: Sequence[str], rows: Sequence[int | None], *, file: str | None) -> None:
+    """Refuse codes that exist in no shipped HS vintage: they would match no record."""
+    bad = [(c, r) for c, r in zip(codes, rows, strict=True) if not _in_some_vintage(c)]
+    if not bad:
+        return
+    shown = ", ".join(c if r is None or file is None else f"{c} (row {r})" for c, r in bad[:10])
+    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+    vintages = ", ".join(VINTAGES)
+    raise ConfigError(
+        f"{len(bad)} of {len(codes)} product code(s) match no HS code in any vintage "
+        f"({vintages}): {shown}{more}",
+        file=file,
+        row=bad[0][1] if file is not None else None,
+        column="products" if file is None else None,
+        value=bad[0][0],
+        hint="fix or remove them: codes are HS chapters, headings or subheadings (CN8/HS10 "
+        "codes by their first six digits), e.g. scan(..., products='4407,4412'); look codes "
+        "up in rerouting.reference.nomenclature('HS2022'); named lists: "
+        "rerouting.reference.list_names()",
+        cli_hint="fix or remove them: codes are HS chapters, headings or subheadings (CN8/HS10 "
+        "codes by their first six digits), e.g. --products 4407,4412; named lists: "
+        "`rerouting lists`",
+    )
+
+
 def _from_codes(tokens: Sequence[str], name: str, *, what: str) -> ProductList:
     codes: dict[str, None] = {}
     for i, raw in enumerate(tokens, start=1):
@@ -701,6 +731,7 @@ def _from_codes(tokens: Sequence[str], name: str, *, what: str) -> ProductList:
         codes[_check(cleaned, str(raw), file=None, row=i, column=what)] = None
     if not codes:
         raise ConfigError("the product list is empty", value=name, hint="give at least one code")
+    _check_known(list(codes), [None] * len(codes), file=None)
     return ProductList(name=name, codes=tuple(codes), source=what, description="user codes")
 
 
@@ -718,6 +749,7 @@ def _from_file(path: Path) -> ProductList:
     first = lines[0] if lines else ""
     sep = next((s for s in (",", ";", "\t") if s in first), None)
     codes: dict[str, None] = {}
+    rows: dict[str, int] = {}
     tiers: dict[str, dict[str, None]] = {}
     if sep is None:
         for lineno, line in enumerate(text.splitlines(), start=1):
@@ -727,7 +759,9 @@ def _from_file(path: Path) -> ProductList:
             cleaned = _clean(raw)
             if lineno == 1 and not any(ch.isdigit() for ch in cleaned):
                 continue  # a header such as "code"
-            codes[_check(cleaned, raw, file=where, row=lineno, column=None)] = None
+            code = _check(cleaned, raw, file=where, row=lineno, column=None)
+            codes[code] = None
+            rows.setdefault(code, lineno)
     else:
         df = pl.read_csv(io.StringIO(text), separator=sep, infer_schema=False, comment_prefix="#")
         lower = {c.strip().lower(): c for c in df.columns}
@@ -745,12 +779,14 @@ def _from_file(path: Path) -> ProductList:
                 continue
             code = _check(_clean(raw), raw, file=where, row=i + 2, column=column)
             codes[code] = None
+            rows.setdefault(code, i + 2)
             if tier:
                 tiers.setdefault(tier.strip(), {})[code] = None
     if not codes:
         raise ConfigError(
             "the product list file has no codes", file=where, hint="one HS/CN code per line"
         )
+    _check_known(list(codes), [rows[c] for c in codes], file=where)
     return ProductList(
         name=path.stem,
         codes=tuple(codes),

@@ -5,8 +5,10 @@ and the exporters consume. Its columns are a stable contract, documented in
 ``docs/detection.md``:
 
 ``routes`` (one row per origin → hub → destination × HS6 route, sorted by ``rank``)
-    ``rank``, ``origin``, ``hub``, ``destination``, ``hs``, ``score`` (0-1),
-    ``explanation``, ``missing_legs``, ``material``, every feature of
+    ``rank``, ``origin``, ``hub``, ``destination``, ``hs``, ``score`` (0-1, the strength
+    of the evidence), ``priority`` (0-1, the default rank: evidence, then money),
+    ``value_at_stake`` (per year, the data's currency), ``explanation``,
+    ``missing_legs``, ``material``, every feature of
     :data:`rerouting.features.FEATURES`, the default score's ``gate`` and its
     factors ``gate_<name>`` (multipliers), one ``contrib_<term>`` column per evidence
     term (they sum to the default score), ``iforest_score``, and the named baselines
@@ -28,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from rerouting._exceptions import InputError
+from rerouting._atomic import atomic_path
+from rerouting._exceptions import ConfigError, InputError
 from rerouting._hs import hs_description
 from rerouting._score import GATES
 from rerouting.features import BASELINE_COLUMNS, FEATURES
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from rerouting._config import Scenario
     from rerouting._ingest import IngestReport
     from rerouting._legs import LegSet, Windows
+    from rerouting._rank import Sort
 
 __all__ = [
     "FRONT_COLUMNS",
@@ -52,7 +56,10 @@ __all__ = [
 ]
 
 #: The first columns of ``routes``: the rank, the route key and what a reader looks at first.
-FRONT_COLUMNS: Final = ("rank", *ROUTE_KEY, "score", "explanation", "missing_legs", "material")
+FRONT_COLUMNS: Final = (
+    "rank", *ROUTE_KEY, "score", "priority", "value_at_stake", "explanation", "missing_legs",
+    "material",
+)  # fmt: skip
 
 
 def route_columns(columns: Iterable[str]) -> list[str]:
@@ -140,13 +147,17 @@ class RouteTable:
     """Ranked candidate routes of a scan.
 
     Attributes:
-        routes: One row per route, sorted by ``rank`` (1 = most suspicious).
+        routes: One row per route, sorted by ``rank`` (1 = first to look at, by the
+            scan's ``sort``).
         legs: Monthly series per route and leg (see module docstring).
         scenario: The scenario that was scanned.
         ingest: Row accounting of the data read, when the scan read it.
         descriptions: Optional ``hs`` → ``description`` table for labels.
         resolved: The scenario as resolved against the data (windows, sides, vintage,
             currency); set by :func:`rerouting.scan`.
+        notes: What the reader of the ranking should know about the data: choices the
+            scan made (e.g. monthly over annual records) and legs that rest on one side
+            of the mirror only (a destination, origin or hub that never reports).
     """
 
     routes: pl.DataFrame
@@ -155,6 +166,7 @@ class RouteTable:
     ingest: IngestReport | None = None
     descriptions: pl.DataFrame | None = None
     resolved: ResolvedScan | None = None
+    notes: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -181,6 +193,8 @@ class RouteTable:
                 *ROUTE_KEY,
                 "description",
                 "score",
+                "priority",
+                "value_at_stake",
                 "pass_through",
                 "missing_legs",
                 "explanation",
@@ -222,44 +236,65 @@ class RouteTable:
 
         return explain_row(self.route(route))
 
-    def hubs(self) -> pl.DataFrame:
-        """Per-hub summary, most suspicious hub first.
+    def hubs(self, sort: Sort = "priority") -> pl.DataFrame:
+        """Per-hub summary, the hub to look at first on top.
 
         Columns: ``hub``, ``n_routes``, ``n_flagged`` (routes scoring ≥ 0.5),
         ``total_excess`` (sum of the routes' ``materiality``: the smaller hub leg's
-        excess over the post window, money), ``best_score``, ``mean_score`` and
-        ``hub_score`` (sum of route scores: the expected number of rerouted
-        products through the hub if scores were probabilities). Sorted by
-        ``hub_score``.
+        excess over the post window, money), ``value_at_stake`` (sum of the routes'
+        yearly value at stake), ``best_score``, ``mean_score``, ``hub_score`` (sum of
+        route scores: the expected number of rerouted products through the hub if
+        scores were probabilities) and ``hub_priority`` (sum of route priorities).
+
+        Args:
+            sort: ``"priority"`` (default: ``hub_priority``), ``"score"``
+                (``hub_score``) or ``"value"`` (``value_at_stake``), as in ``scan``.
         """
         r = self.routes
-        excess = pl.col("materiality") if "materiality" in r.columns else pl.lit(None)
+        first = {"priority": "hub_priority", "score": "hub_score", "value": "value_at_stake"}
+        if sort not in first:
+            raise ConfigError(
+                "unknown sort",
+                column="sort",
+                value=sort,
+                hint=f"one of {', '.join(map(repr, first))}, e.g. table.hubs(sort='score')",
+            )
+
+        def col(name: str) -> pl.Expr:
+            return pl.col(name) if name in r.columns else pl.lit(None, dtype=pl.Float64)
+
+        by = [first[sort], "hub_score", "best_score", "hub"]
         return (
             r.group_by("hub")
             .agg(
                 n_routes=pl.len(),
                 n_flagged=(pl.col("score") >= 0.5).sum(),
-                total_excess=excess.fill_nan(None).sum(),
+                total_excess=col("materiality").fill_nan(None).sum(),
+                value_at_stake=col("value_at_stake").fill_nan(None).sum(),
                 best_score=pl.col("score").max(),
                 mean_score=pl.col("score").mean(),
                 hub_score=pl.col("score").sum(),
+                hub_priority=col("priority").fill_nan(None).sum(),
             )
-            .sort(["hub_score", "best_score", "hub"], descending=[True, True, False])
+            .sort(by, descending=[True, True, True, False], nulls_last=True)
         )
 
     # ------------------------------------------------------------------ export
     def write_csv(self, path: str | Path) -> Path:
         """Write ``routes`` to CSV (one row per route)."""
         p = Path(path)
-        self.routes.write_csv(p)
+        with atomic_path(p) as tmp:
+            self.routes.write_csv(tmp)
         return p
 
     def write_parquet(self, path: str | Path, *, legs: bool = False) -> Path:
         """Write ``routes`` to Parquet; with ``legs=True`` also ``<stem>.legs.parquet``."""
         p = Path(path)
-        self.routes.write_parquet(p)
+        with atomic_path(p) as tmp:
+            self.routes.write_parquet(tmp)
         if legs:
-            self.legs.write_parquet(p.with_name(f"{p.stem}.legs.parquet"))
+            with atomic_path(p.with_name(f"{p.stem}.legs.parquet")) as tmp:
+                self.legs.write_parquet(tmp)
         return p
 
     def write_json(self, path: str | Path) -> Path:
@@ -269,10 +304,9 @@ class RouteTable:
             "scenario": self.scenario.model_dump(mode="json"),
             "routes": self.routes.to_dicts(),
         }
-        p.write_text(
-            json.dumps(doc, default=str, allow_nan=False, indent=1, ensure_ascii=False),
-            encoding="utf-8",
-        )
+        text = json.dumps(doc, default=str, allow_nan=False, indent=1, ensure_ascii=False)
+        with atomic_path(p) as tmp:
+            tmp.write_text(text, encoding="utf-8")
         return p
 
     def to_html(self, path: str | Path, *, top: int = 20) -> Path:

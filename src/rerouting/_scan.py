@@ -36,6 +36,8 @@ from rerouting._explain import explanation_expr
 from rerouting._io import LazyTradeData, TradeData, read_trade
 from rerouting._legs import candidate_routes, legs_frame, missing_legs, observed
 from rerouting._normalise import convert_currency
+from rerouting._one_sided import one_sided_notes
+from rerouting._rank import Sort, priority, sort_keys, value_at_stake
 from rerouting._result import RouteTable, descriptions, resolved_scan, route_columns
 from rerouting._score import (
     EC_MIN_VALUE,
@@ -154,6 +156,7 @@ def scan(
     random_state: int = 0,
     ec_min_value: float = EC_MIN_VALUE,
     engine: str | LegBuilder = "polars",
+    sort: Sort | None = None,
 ) -> RouteTable:
     """Rank candidate rerouting routes in mirror trade data.
 
@@ -183,6 +186,9 @@ def scan(
         ec_min_value: The EC rule's value threshold per year, in the data's currency.
         engine: ``"polars"`` (default, one process) or an object with
             ``build(trade, scenario) -> LegSet`` (``docs/scale-out.md``).
+        sort: What ranks the routes: ``"priority"`` (default: evidence, then the money
+            at stake), ``"score"`` (evidence only) or ``"value"`` (``value_at_stake``);
+            see ``docs/detection.md#ranking``.
 
     Returns:
         A :class:`rerouting.RouteTable`, best-ranked route first.
@@ -206,6 +212,7 @@ def scan(
         "min_value": min_value,
         "max_lag": max_lag,
         "currency": currency,
+        "sort": sort,
     }
     sc = _scenario(scenario, fields)
     if isinstance(chosen, str):
@@ -214,7 +221,9 @@ def scan(
     lf, report = _as_lazy(trade)  # read
     lf, data_currency = _currency(lf, sc, rates)  # normalise
     legs = resolve_engine(engine).build(lf, sc)  # filter, harmonise, mirror → legs
-    report = _noted(report, legs.notes)
+    # Facts about the data, not problems: in the result, not warnings.
+    side_notes = one_sided_notes(legs.coverage, legs.sides, legs.hubs, legs.windows)
+    report = _noted(report, legs.notes, side_notes)
     wide = _features(legs, sc)
     scored = _score(wide, chosen, sc, legs.windows, ec_min_value, random_state)
 
@@ -226,15 +235,18 @@ def scan(
         ingest=report,
         descriptions=descriptions(routes, legs.vintage),
         resolved=resolved_scan(legs, data_currency),
+        notes=(*legs.notes, *side_notes),
     )
 
 
-def _noted(report: IngestReport | None, notes: Sequence[str]) -> IngestReport | None:
-    """Warn about the legs' data notes and add them to the ingest report."""
+def _noted(
+    report: IngestReport | None, notes: Sequence[str], side_notes: Sequence[str]
+) -> IngestReport | None:
+    """Warn about the legs' data notes; add them and the side notes to the ingest report."""
     for note in notes:
         warnings.warn(note, DataQualityWarning, stacklevel=3)
-    if report is not None and notes:
-        report = report.model_copy(update={"notes": (*report.notes, *notes)})
+    if report is not None and (notes or side_notes):
+        report = report.model_copy(update={"notes": (*report.notes, *notes, *side_notes)})
     return report
 
 
@@ -288,15 +300,12 @@ def _score(
     wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
     wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)
     wide = wide.with_columns(explanation=explanation_expr(sc.event, annual=w.step == 12))
-    return (
-        wide.sort(
-            ["score", "materiality", "hub", "hs"],
-            descending=[True, True, False, False],
-            nulls_last=True,
-        )
-        .with_row_index("rank", offset=1)
-        .with_columns(pl.col("rank").cast(pl.Int64))
+    wide = wide.with_columns(value_at_stake=value_at_stake(12.0 / w.step)).with_columns(
+        priority=priority()
     )
+    by, descending = sort_keys(sc.sort)
+    wide = wide.sort(by, descending=descending, nulls_last=True).with_row_index("rank", offset=1)
+    return wide.with_columns(pl.col("rank").cast(pl.Int64))
 
 
 def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataFrame:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import random
 import re
 import shutil
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,8 +202,10 @@ def oracle_rows(data: bytes) -> int | None:
 
 def oracle_blank(data: bytes) -> int:
     """Blank lines between data rows: a reader may count them as (dropped) rows."""
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    lines = re.split(r"\r\n|\n|\r", text.strip("\r\n"))
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip("\r\n")
+    # the file's last line ending ends a record; blank lines after it are lines too
+    text = re.sub(r"(?:\r\n|\n|\r)\Z", "", text)
+    lines = re.split(r"\r\n|\n|\r", text)
     return sum(1 for line in lines if not line)
 
 
@@ -213,38 +217,57 @@ class Result:
     mutation: str
     entry: str
     outcome: str
-    names_row: bool | None = None  # for clean errors: does it name a line?
+    names_row: bool | None = None  # for clean errors: file, line/row and hint named?
+    index: int = -1  # the input's number in its campaign
+    detail: str = ""  # the error or the reason for the outcome
 
 
-def _check_read(data: object, expected: int | None, blank: int = 0) -> str:
+@dataclass(frozen=True)
+class Case:
+    """One generated input on disk, with what the oracle expects of it."""
+
+    index: int
+    format: str
+    mutation: str
+    path: Path
+    expected: int | None  # oracle's data rows; None when it cannot tell
+    blank: int  # blank lines a reader may count as (dropped) rows
+
+
+def _check_read(data: object, expected: int | None, blank: int = 0) -> tuple[str, str]:
     report = data.report  # type: ignore[attr-defined]
-    if report.rows_read != report.rows_kept + sum(report.dropped.values()):
-        return "silent_loss"
+    dropped = sum(report.dropped.values())
+    if report.rows_read != report.rows_kept + dropped:
+        return "silent_loss", f"read {report.rows_read} != kept {report.rows_kept} + {dropped}"
     if expected is not None and not expected <= report.rows_read <= expected + blank:
-        return "silent_loss"
+        return "silent_loss", f"read {report.rows_read}, oracle {expected} (+{blank} blank)"
     frame = data.frame  # type: ignore[attr-defined]
     if isinstance(frame, pl.LazyFrame):
         frame = frame.collect()
     for col in ("value", "net_weight_kg", "quantity"):
         s = frame[col].drop_nulls()
         if s.len() and (not bool(s.is_finite().all()) or bool((s < 0).any())):
-            return "silent_loss"  # a rule-breaking value was kept
-    return "accepted"
+            return "silent_loss", f"a non-finite or negative {col} was kept"
+    return "accepted", ""
 
 
-def _entry(
-    fn: object, path: Path, expected: int | None, fmt: str, blank: int = 0
-) -> tuple[str, bool | None]:
+def _names_row(exc: ReroutingError) -> bool:
+    """The error tells the user where (file and line or row) and what to do (hint)."""
+    return exc.file is not None and (exc.line is not None or exc.row is not None) and bool(exc.hint)
+
+
+def _entry(fn: object, case: Case) -> tuple[str, bool | None, str]:
     try:
-        data = fn(path)  # type: ignore[operator]
-        return _check_read(data, expected, blank), None
+        data = fn(case.path)  # type: ignore[operator]
+        outcome, detail = _check_read(data, case.expected, case.blank)
+        return outcome, None, detail
     except ReroutingError as exc:
         # No rows (empty, BOM only), or Parquet (no lines): nothing to name.
-        if not expected or fmt.endswith("parquet"):
-            return "clean", None
-        return "clean", (exc.line is not None or exc.row is not None)
-    except Exception:  # the point: anything else is a crash
-        return "crash", None
+        if not case.expected or case.format.endswith("parquet"):
+            return "clean", None, str(exc)
+        return "clean", _names_row(exc), str(exc)
+    except Exception as exc:  # the point: anything else is a crash
+        return "crash", None, f"{type(exc).__name__}: {exc}"
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -264,71 +287,164 @@ def _unescaped_csv(path: Path) -> bool:
     return False
 
 
-def _cli(path: Path, out: Path) -> str:
+def _cli_entry(case: Case) -> tuple[str, bool | None, str]:
     from rerouting._cli import main
+
+    out = case.path.parent / "o.csv"
 
     stdout, stderr = io.StringIO(), io.StringIO()
     code = 0
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
-            main(["validate", str(path), "-o", str(out)])
+            main(["validate", str(case.path), "-o", str(out)])
         except SystemExit as exc:
             code = int(exc.code or 0)
     text = stdout.getvalue() + stderr.getvalue()
+    unescaped = _unescaped_csv(out)
+    out.unlink(missing_ok=True)  # a replay or the next entry point starts clean
     if code == 1 or "Traceback" in text:
-        return "crash"
-    if "\x1b" in text or "\x07" in text or _unescaped_csv(out):
-        return "unescaped"
-    return "clean" if code else "accepted"
+        return "crash", None, text
+    if "\x1b" in text or "\x07" in text or unescaped:
+        return "unescaped", None, text
+    return ("clean" if code else "accepted"), None, text
 
 
-def run(n: int, *, seed: int = 14, cli_every: int = 10) -> list[Result]:
-    """Generate ``n`` inputs and classify each at every entry point."""
+ENTRIES = ("read_trade", "scan_trade", "cli")
+
+
+def classify(case: Case, entries: tuple[str, ...] = ENTRIES) -> list[Result]:
+    """Run one input through the chosen entry points and classify each outcome."""
+    results = []
+    for entry in entries:
+        if entry == "read_trade":
+            outcome, named, detail = _entry(read_trade, case)
+        elif entry == "scan_trade" and case.format.startswith("tidy"):
+            outcome, named, detail = _entry(scan_trade, case)
+        elif entry == "cli":
+            outcome, named, detail = _cli_entry(case)
+            entry = "cli validate -o"
+        else:
+            continue
+        results.append(
+            Result(case.format, case.mutation, entry, outcome, named, case.index, detail)
+        )
+    return results
+
+
+def failing(result: Result) -> bool:
+    """The result breaks the goal: crash, silent loss, unescaped, or an error naming no row."""
+    return result.outcome in ("crash", "silent_loss", "unescaped") or result.names_row is False
+
+
+def make_case(i: int, rng: random.Random, folder: Path, base: dict[str, tuple[str, str]]) -> Case:
+    """Generate input number ``i`` into ``folder`` (the rng draws fix the whole campaign)."""
+    formats = list(base)
+    fmt = formats[i % len(formats)]
+    kind = MUTATIONS[rng.randrange(len(MUTATIONS))]
+    text, name = base[fmt]
+    data = mutate(kind, text, rng)
+    stem, dot, ext = name.partition(".")
+    fname = rng.choice(NAMES).format("") if fmt != "baci" else stem
+    fname = (fname.replace("/", "_") or "x") + dot + ext
+    if fmt == "baci":
+        shutil.copy(ROOT / "baci" / "country_codes_V202401.csv", folder)
+    path = folder / fname
+    expected: int | None
+    if fmt == "tidy_parquet":
+        try:
+            frame = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=True)
+        except Exception:
+            frame = pl.DataFrame({"period": ["2022-01"]})
+        frame.write_parquet(path)
+        expected = frame.height
+        if kind in ("truncate", "byte_flip"):
+            raw = path.read_bytes()
+            path.write_bytes(mutate(kind, raw.decode("latin-1"), rng)[: len(raw)])
+            expected = None
+    else:
+        path.write_bytes(data)
+        expected = oracle_rows(data)
+    blank = 0 if fmt.endswith("parquet") else oracle_blank(data)
+    return Case(i, fmt, kind, path, expected, blank)
+
+
+def _dump(case: Case, results: list[Result], dump: Path) -> None:
+    """Copy a failing input's folder and its outcomes to ``dump/NNNNNN`` for replay."""
+    target = dump / f"{case.index:06d}"
+    shutil.copytree(case.path.parent, target, dirs_exist_ok=True)
+    meta = {
+        "index": case.index,
+        "format": case.format,
+        "mutation": case.mutation,
+        "file": case.path.name,
+        "expected": case.expected,
+        "blank": case.blank,
+        "results": [
+            {"entry": r.entry, "outcome": r.outcome, "names_row": r.names_row, "detail": r.detail}
+            for r in results
+        ],
+    }
+    (target / CASE_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+
+CASE_FILE = "case.json"
+
+
+def run(
+    n: int,
+    *,
+    seed: int = 14,
+    cli_every: int = 10,
+    entries: tuple[str, ...] = ENTRIES,
+    dump: Path | None = None,
+    max_seconds: float | None = None,
+) -> list[Result]:
+    """Generate ``n`` inputs and classify each at the chosen entry points.
+
+    The CLI runs on every ``cli_every``-th input only (0: never). With ``dump``,
+    every input with a failing result is copied there (see :func:`replay`).
+    With ``max_seconds``, no new input starts after that time (the inputs done
+    are the first ones of the full campaign).
+    """
+    stop = None if max_seconds is None else time.monotonic() + max_seconds
     rng = random.Random(seed)
     base = seeds()
-    formats = list(base)
     results: list[Result] = []
     tmp = Path(tempfile.mkdtemp(prefix="rerouting-fuzz-"))
     try:
         for i in range(n):
-            fmt = formats[i % len(formats)]
-            kind = MUTATIONS[rng.randrange(len(MUTATIONS))]
-            text, name = base[fmt]
-            data = mutate(kind, text, rng)
+            if stop is not None and time.monotonic() > stop:
+                break
             folder = tmp / str(i)
             folder.mkdir()
-            stem, dot, ext = name.partition(".")
-            fname = rng.choice(NAMES).format("") if fmt != "baci" else stem
-            fname = (fname.replace("/", "_") or "x") + dot + ext
-            if fmt == "baci":
-                shutil.copy(ROOT / "baci" / "country_codes_V202401.csv", folder)
-            path = folder / fname
-            expected: int | None
-            if fmt == "tidy_parquet":
-                try:
-                    frame = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=True)
-                except Exception:
-                    frame = pl.DataFrame({"period": ["2022-01"]})
-                frame.write_parquet(path)
-                expected = frame.height
-                if kind in ("truncate", "byte_flip"):
-                    raw = path.read_bytes()
-                    path.write_bytes(mutate(kind, raw.decode("latin-1"), rng)[: len(raw)])
-                    expected = None
-            else:
-                path.write_bytes(data)
-                expected = oracle_rows(data)
-            blank = 0 if fmt.endswith("parquet") else oracle_blank(data)
-            outcome, named = _entry(read_trade, path, expected, fmt, blank)
-            results.append(Result(fmt, kind, "read_trade", outcome, named))
-            if fmt.startswith("tidy"):
-                outcome, named = _entry(scan_trade, path, expected, fmt, blank)
-                results.append(Result(fmt, kind, "scan_trade", outcome, named))
-            if cli_every and i % cli_every == 0:
-                results.append(Result(fmt, kind, "cli validate -o", _cli(path, folder / "o.csv")))
+            case = make_case(i, rng, folder, base)
+            chosen = tuple(e for e in entries if e != "cli" or (cli_every and i % cli_every == 0))
+            got = classify(case, chosen)
+            results += got
+            if dump is not None and any(map(failing, got)):
+                _dump(case, got, dump)
             shutil.rmtree(folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def replay(dump: Path, entries: tuple[str, ...] = ENTRIES) -> list[Result]:
+    """Re-run every input dumped under ``dump`` (one folder per input) as it is now."""
+    results: list[Result] = []
+    for meta_path in sorted(dump.glob(f"*/{CASE_FILE}")):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        with tempfile.TemporaryDirectory(prefix="rerouting-replay-") as tmp:
+            folder = Path(tmp) / "case"
+            shutil.copytree(meta_path.parent, folder)
+            (folder / CASE_FILE).unlink()
+            path = folder / meta["file"]
+            expected, blank = meta["expected"], meta["blank"]
+            if not meta["format"].endswith("parquet"):  # the oracle as it is now
+                data = path.read_bytes()
+                expected, blank = oracle_rows(data), oracle_blank(data)
+            case = Case(meta["index"], meta["format"], meta["mutation"], path, expected, blank)
+            results += classify(case, entries)
     return results
 
 
@@ -356,5 +472,5 @@ def table(results: list[Result]) -> str:
 
 
 def bad(results: list[Result]) -> list[Result]:
-    """Results that break the goal (crash, silent loss, unescaped output)."""
-    return [r for r in results if r.outcome in ("crash", "silent_loss", "unescaped")]
+    """Results that break the goal (see :func:`failing`)."""
+    return [r for r in results if failing(r)]

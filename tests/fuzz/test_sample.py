@@ -22,3 +22,27 @@ def test_oracle_counts_rows_without_the_library() -> None:
     assert oracle_rows(text.encode()) == 2
     assert oracle_rows(mutate("cr_only", text, random.Random(0))) == 2
     assert oracle_rows(b'a,b\n"x\ny",2\n') == 1
+
+
+def test_failing_inputs_are_dumped_and_replay(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.fuzz import campaign
+
+    # An oracle that expects one row too many turns every accepted input into a
+    # "silent loss": each must land in the dump with its bytes and outcome.
+    real = campaign.oracle_rows
+    monkeypatch.setattr(campaign, "oracle_rows", lambda data: (real(data) or 0) + 1)
+    results = campaign.run(14, seed=3, cli_every=0, entries=("read_trade",), dump=tmp_path)
+    lost = {r.index for r in results if campaign.failing(r)}
+    assert any(r.outcome == "silent_loss" for r in results)
+    dumped = sorted(tmp_path.glob("*/case.json"))
+    assert {json.loads(p.read_text())["index"] for p in dumped} == lost
+    for meta_path in dumped:
+        meta = json.loads(meta_path.read_text())
+        assert (meta_path.parent / meta["file"]).is_file()
+    # Replayed with the real oracle, the same inputs pass again.
+    monkeypatch.setattr(campaign, "oracle_rows", real)
+    again = campaign.replay(tmp_path, ("read_trade",))
+    assert sorted(r.index for r in again) == sorted(lost)
+    assert not campaign.bad(again)

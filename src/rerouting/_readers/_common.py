@@ -607,10 +607,11 @@ def stage(
 ) -> pl.LazyFrame:
     """Select the staged layout from a frame made by :func:`prepare`.
 
-    Row-level rules, first match wins: ``extra_rules`` (e.g. unsupported
-    indicator), then bad_period, unsupported_flow, unmapped/aggregate reporter,
-    unmapped/aggregate partner, not_a_country_pair, bad_hs_code,
-    non_numeric_value, non_finite_value, negative_value.
+    Row-level rules, first match wins: empty_row (every raw field empty),
+    ``extra_rules`` (e.g. unsupported indicator), then bad_period,
+    unsupported_flow, unmapped/aggregate reporter, unmapped/aggregate partner,
+    not_a_country_pair, bad_hs_code, non_numeric_value, non_finite_value,
+    negative_value.
 
     Args:
         raw: Raw values shown as examples, keyed ``period``, ``reporter``,
@@ -631,7 +632,11 @@ def stage(
     weight_ok = weight.is_null() | (weight.is_finite() & (weight >= 0))
     raw_all["amount"] = pl.when(weight_ok).then(qty).otherwise(weight)
     raw_all["currency"] = cur
-    rules: list[tuple[pl.Expr, str, str]] = []
+    # A blank line is read as a row of nulls: name it so, before any rule blames
+    # one of its (missing) fields.
+    rules: list[tuple[pl.Expr, str, str]] = [
+        (pl.all_horizontal(e.is_null() for e in raw.values()), "empty_row", "period")
+    ]
     extra_raw: dict[str, pl.Expr] = {}
     for i, (cond, reason, shown) in enumerate(extra_rules):
         extra_raw[f"extra{i}"] = shown

@@ -164,6 +164,11 @@ def _valid_utf8(data: bytes, *, final: bool) -> bool:
     return True
 
 
+def _first_control(sample: bytes) -> int:
+    """Offset of the first NUL or control byte (not tab/CR/LF/FF)."""
+    return next((i for i, b in enumerate(sample) if b < 32 and b not in (9, 10, 12, 13)), 0)
+
+
 def _looks_binary(sample: bytes) -> bool:
     if b"\x00" in sample:
         return True
@@ -194,21 +199,19 @@ _CHUNK = 16 << 20
 
 @dataclass(frozen=True)
 class _Shape:
-    """Byte counts of a text file, taken without parsing it."""
+    """Byte facts of a text file, taken without parsing it."""
 
-    lines: int  # physical lines (a last line without newline counts)
     quotes: bool
     cr_only: bool
 
 
 def _shape(data: bytes | None, path: Path, is_gzip: bool) -> _Shape:
-    """Count lines and look for quotes and CR-only endings, by bytes (no CSV parsing).
+    """Look for quotes and CR-only line endings, by bytes (no CSV parsing).
 
     ``bytes.count`` runs at memory speed; big or gzip files are read in chunks.
     """
     lf = cr = 0
     quotes = False
-    last = b""
     with contextlib.ExitStack() as stack:
         if data is not None:
             chunks: Iterator[bytes] = iter((data,))
@@ -220,26 +223,32 @@ def _shape(data: bytes | None, path: Path, is_gzip: bool) -> _Shape:
             lf += chunk.count(b"\n")
             cr += chunk.count(b"\r")
             quotes = quotes or b'"' in chunk
-            last = chunk[-1:]
-    cr_only = lf == 0 and cr > 0
-    n = cr if cr_only else lf
-    if last not in (b"\n", b"\r", b""):
-        n += 1
-    return _Shape(n, quotes, cr_only)
+    return _Shape(quotes, cr_only=lf == 0 and cr > 0)
+
+
+def _field_re(sep: str) -> str:
+    """One RFC 4180 field: quoted (``""`` inside), or unquoted without any quote."""
+    s = re.escape(sep)
+    return rf'(?:"(?:[^"]|"")*"|[^"{s}\r\n]*)'
 
 
 def _stray_quote_line(text: str, sep: str) -> int | None:
-    """1-based number of the first line whose quotes do not form quoted fields.
+    """1-based line where the text stops being RFC 4180 records, or ``None``.
 
-    Runs on the error path only (when the parser's record count disagrees with
-    the physical line count).
+    Quoted fields may span lines here (a legitimate multi-line value). Runs on
+    the error path only: when some physical line, on its own, is not a row of
+    well-formed fields.
     """
-    s = re.escape(sep)
-    field = rf'(?:"(?:[^"]|"")*"|[^"{s}\r\n]*)'
-    line_re = re.compile(rf"^{field}(?:{s}{field})*\r?$")
-    for number, line in enumerate(text.lstrip("\ufeff").split("\n"), start=1):
-        if '"' in line and not line_re.match(line):
-            return number
+    field = _field_re(sep)
+    record = re.compile(rf"{field}(?:{re.escape(sep)}{field})*(?:\r?\n|\r?\Z)")
+    text = text.lstrip("\ufeff")
+    pos, line = 0, 1
+    while pos < len(text):
+        found = record.match(text, pos)
+        if found is None or found.end() == pos:
+            return line
+        line += text.count("\n", pos, found.end())
+        pos = found.end()
     return None
 
 
@@ -268,11 +277,15 @@ def open_source(path: Path) -> SourceFile:
             "file is empty (no header line)", file=shown, hint="check the download or export"
         )
     if _looks_binary(head):
+        at = _first_control(head)
+        ending = b"\n" if b"\n" in head else b"\r"
         raise ParseError(
-            "file is not a text table (CSV/TSV) or Parquet file",
+            "file is not a text table (CSV/TSV) or Parquet file: it holds control bytes",
             file=shown,
-            value=head[:16],
-            hint="expected CSV/TSV (optionally .gz) or Parquet; unzip archives first",
+            line=head[:at].count(ending) + 1,
+            value=head[head.rfind(ending, 0, at) + 1 :][:40],
+            hint="expected CSV/TSV (optionally .gz) or Parquet; unzip archives first, "
+            "or remove the NUL/control bytes from the line shown",
         )
     notes: list[str] = []
     small_plain = not is_gzip and path.stat().st_size <= _FULL_CHECK_LIMIT
@@ -312,7 +325,7 @@ def open_source(path: Path) -> SourceFile:
         )
         headers = tuple(frame.collect_schema().names())
         if shape.quotes:
-            _check_quotes(frame, shape, source, path, is_gzip, sep, shown)
+            _check_quotes(source, path, is_gzip, sep, shown)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise ParseError(
             f"CSV header cannot be read: {str(exc).splitlines()[0]}",
@@ -331,45 +344,67 @@ def open_source(path: Path) -> SourceFile:
 
 
 def _check_quotes(
-    frame: pl.LazyFrame,
-    shape: _Shape,
-    source: str | Path | io.BytesIO,
-    path: Path,
-    is_gzip: bool,
-    sep: str,
-    shown: str,
+    source: str | Path | io.BytesIO, path: Path, is_gzip: bool, sep: str, shown: str
 ) -> None:
-    """Refuse a file whose stray quotes would merge lines into one record.
+    """Refuse a file whose quotes do not form quoted fields, naming the line.
 
-    An unquoted field holding ``"`` (``15" screen``) makes the CSV parser read on
-    to the next quote, swallowing the lines between. The parser's record count
-    (a fast quote-aware count) is compared with the physical line count; only
-    when they disagree is the text searched for the line at fault. Quoted fields
-    that legitimately span lines or blank lines also cause a disagreement; then
-    no stray quote is found and the file is accepted.
+    An unquoted field holding ``"`` (``15" screen``), or text after a closing
+    quote (``"a"b``), is read differently by different CSV parsers: polars
+    toggles on every quote and may swallow the lines up to the next one, RFC
+    4180 readers keep the quote literally or merge other lines. Either way the
+    fields (and the row count) are a guess, so such a file is refused. Every
+    physical line holding a quote is matched, vectorised, against "well-formed
+    fields"; only if one fails is the text walked record by record (quoted
+    fields may legitimately span lines) to find the line at fault.
     """
-    try:
-        records = int(frame.select(pl.len()).collect().item())
-    except pl.exceptions.PolarsError:
-        records = -1  # an odd number of quotes: the parser fails; find the line
-    if records + 1 == shape.lines:
+    field = _field_re(sep)
+    well_formed = rf"^{field}(?:{re.escape(sep)}{field})*\r?$"
+    lines = pl.scan_lines(
+        source.getvalue() if isinstance(source, io.BytesIO) else source, glob=False
+    )
+    suspect = (
+        lines.filter(
+            pl.col("line").str.contains('"', literal=True)
+            & ~pl.col("line").str.contains(well_formed)
+        )
+        .head(1)
+        .collect()
+    )
+    if suspect.is_empty():
         return
     raw = source.getvalue() if isinstance(source, io.BytesIO) else _read_all(path, is_gzip)
     text = raw.decode("utf-8", errors="replace")
-    if shape.cr_only:
-        text = text.replace("\r", "\n")
     bad = _stray_quote_line(text, sep)
-    if bad is None and records >= 0:
-        return
-    lines = text.lstrip("\ufeff").split("\n")
-    shown_line = lines[bad - 1] if bad is not None else None
+    if bad is None:
+        return  # quoted fields that span lines, all well formed
+    column, value = _bad_field(text, sep, bad)
     raise ParseError(
-        "a double quote inside an unquoted field would merge lines into one record",
+        "a double quote outside a quoted field: the line cannot be split into fields "
+        "unambiguously (lines may merge into one record)",
         file=shown,
         line=bad,
-        value=shown_line,
+        column=column,
+        value=value,
         hint='quote the field and double the quote inside it ("15"" screen"), or remove it',
     )
+
+
+def _bad_field(text: str, sep: str, line: int) -> tuple[str | None, str]:
+    """The header name (data lines only) and the line from its first malformed field on.
+
+    Where that field ends is exactly what is ambiguous, so the rest of the line is
+    shown (cut to 60 characters).
+    """
+    lines = text.lstrip("\ufeff").split("\n")
+    raw = lines[line - 1].rstrip("\r")
+    ok = re.match(rf"(?:{_field_re(sep)}{re.escape(sep)})*", raw)
+    start = ok.end() if ok else 0
+    value = raw[start : start + 60]
+    if line == 1:
+        return None, value
+    header = next(csv.reader([lines[0]], delimiter=sep), [])
+    index = raw[:start].count(sep)
+    return (header[index] if index < len(header) else None), value
 
 
 _PARSE_HINT = (
@@ -378,11 +413,19 @@ _PARSE_HINT = (
 )
 
 
+#: How polars names the value it gave up on (its message is the only place it says so).
+_POLARS_VALUE = re.compile(
+    r"could not parse `(?P<value>.*?)` as dtype .*? at column '(?P<col>.*?)'"
+)
+
+
 def parse_failure(path: str, exc: Exception) -> ParseError:
     """The error for a file the parser gave up on, naming the line where it can.
 
-    Runs on the error path only: Python's csv module re-reads the file to find
-    the first line with more fields than the header.
+    Runs on the error path only. The file is re-read with Python's csv module to
+    find the first line with more fields than the header; failing that, the
+    first line whose quotes do not form quoted fields; failing that, the first
+    line holding the value the parser quotes in its message.
     """
     message = f"file cannot be parsed: {str(exc).splitlines()[0] if str(exc) else exc!r}"
     p = Path(path)
@@ -390,9 +433,11 @@ def parse_failure(path: str, exc: Exception) -> ParseError:
         head, is_gzip = _read_head(p)
         if head[:4] == b"PAR1":
             return ParseError(message, file=path, hint=_PARSE_HINT)
-        text = _read_all(p, is_gzip).decode("utf-8", errors="replace").lstrip("\ufeff")
+        raw = _read_all(p, is_gzip)
     except (OSError, ParseError):
         return ParseError(message, file=path, hint=_PARSE_HINT)
+    text = raw.decode("utf-8" if _valid_utf8(raw, final=True) else "cp1252", errors="replace")
+    text = text.lstrip("\ufeff")
     if "\n" not in text:
         text = text.replace("\r", "\n")
     sep = _separator(_first_line(text), p)
@@ -410,6 +455,29 @@ def parse_failure(path: str, exc: Exception) -> ParseError:
                 )
     except (csv.Error, StopIteration):
         pass
+    lines = text.split("\n")
+    stray = _stray_quote_line(text, sep)
+    if stray is not None:
+        return ParseError(
+            "a double quote inside an unquoted field breaks the line into wrong fields",
+            file=path,
+            line=stray,
+            value=lines[stray - 1],
+            hint='quote the field and double the quote inside it ("15"" screen"), or remove it',
+        )
+    found = _POLARS_VALUE.search(str(exc))
+    if found:
+        value = found["value"]
+        at = next((i for i, line in enumerate(lines, start=1) if value in line), None)
+        if at is not None:
+            return ParseError(
+                "value cannot be read",
+                file=path,
+                line=at,
+                column=found["col"],
+                value=value,
+                hint=_PARSE_HINT,
+            )
     return ParseError(message, file=path, hint=_PARSE_HINT)
 
 

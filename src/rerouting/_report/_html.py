@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError
 from rerouting._report import _assets, _charts
 from rerouting._report._data import (
@@ -204,11 +205,14 @@ def _coverage(table: RouteTable, data: ReportData) -> str:
     return _facts(rows)
 
 
-def _ingest(report: IngestReport | None) -> str:
+def _ingest(report: IngestReport | None, scan_notes: tuple[str, ...] = ()) -> str:
     if report is None:
+        # The scan's own notes (legs resting on one side of the mirror) still show.
+        notes = "".join(f"<li>{escape(n)}</li>" for n in scan_notes)
         return (
             '<p class="rr-note">The scan was given a table in memory, so there is no row '
             "accounting for the files it came from.</p>"
+            + (f'<ul class="rr-note">{notes}</ul>' if notes else "")
         )
     head = (
         f"<p>Read {report.rows_read:,} rows from {len(report.files)} file(s); kept "
@@ -274,9 +278,16 @@ def _desc_cell(desc: Any, limit: int = 70) -> str:
 def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
     cols = set(data.top.columns)
     has_pt = "pass_through" in cols
+    has_vs = "value_at_stake" in cols
     head = (
         '<th class="num" data-type="num">#</th><th>Route</th><th>HS</th><th>Product</th>'
         '<th class="num" data-type="num">Score</th>'
+        + (
+            f'<th class="num" data-type="num" title="min(pass-through bound, excess) per '
+            f'year, {escape(money)}">At stake / yr</th>'
+            if has_vs
+            else ""
+        )
         + (
             f'<th class="num" data-type="num" title="min(leg 1 excess, leg 2 excess) per '
             f'month, {escape(money)}">Pass-through / mo</th>'
@@ -304,6 +315,12 @@ def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
             f"{_desc_cell(row.get('description'))}"
             f'<td class="num" data-sort="{escape(_sort_value(score))}">'
             f'<span class="rr-score">{fmt_score(score)}</span>{bar}</td>'
+            + (
+                f'<td class="num" data-sort="{escape(_sort_value(row.get("value_at_stake")))}">'
+                f"{fmt_amount(row.get('value_at_stake'))}</td>"
+                if has_vs
+                else ""
+            )
             + (
                 f'<td class="num" data-sort="{escape(_sort_value(row.get("pass_through")))}">'
                 f"{fmt_amount(row.get('pass_through'))}</td>"
@@ -554,7 +571,7 @@ tell re-exported goods from a hub's own production.</p>
 <div class="rr-grid">
 <div><h3>Scenario</h3>{_scenario_facts(sc, data)}</div>
 <div><h3>Data coverage</h3>{_coverage(table, data)}</div>
-<div><h3>Rows read</h3>{_ingest(table.ingest)}</div>
+<div><h3>Rows read</h3>{_ingest(table.ingest, table.notes)}</div>
 </div></section>
 <section id="routes"><h2>Top routes</h2>
 <p class="rr-note">Click a column heading to sort; click a route for its charts.</p>
@@ -610,7 +627,8 @@ def write_html(table: RouteTable, path: str | Path, *, top: int = 20) -> Path:
     p = Path(path)
     page = render_html(table, top=top)
     try:
-        p.write_text(page, encoding="utf-8")
+        with atomic_path(p) as tmp:
+            tmp.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             f"cannot write the report: {exc.strerror or exc}",

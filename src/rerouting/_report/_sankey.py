@@ -118,7 +118,7 @@ def sankey_svg(
     Returns:
         An ``<svg>`` element, or a short ``<p>`` when there is nothing to draw.
     """
-    links = links.filter(pl.col("value") > 0)
+    links = links.filter(pl.col("value").is_finite() & (pl.col("value") > 0))
     if links.is_empty():
         return '<p class="rr-empty">No leg of the top routes grew above its baseline.</p>'
     links = _merge_small(links)
@@ -151,15 +151,24 @@ def sankey_svg(
 
     left, right = room(columns[0]), room(columns[2])
     usable = height - 2 * top_margin
-    scale = min(
-        (usable - pad * (len(col) - 1)) / sum(n.value for n in col) for col in columns if col
+    # Heights are proportional to value / largest value: px per raw value could
+    # overflow to inf for tiny values (1e-320) and turn coordinates into NaN.
+    biggest = max(n.value for n in nodes.values())
+    fit = min(
+        (usable - pad * (len(col) - 1)) / sum(n.value / biggest for n in col)
+        for col in columns
+        if col
     )
+
+    def px(value: float) -> float:
+        return value / biggest * fit
+
     xs = (left, (left + width - right) / 2, width - right)
     for col in columns:
-        total_h = sum(n.value * scale for n in col) + pad * (len(col) - 1)
+        total_h = sum(px(n.value) for n in col) + pad * (len(col) - 1)
         y = top_margin + (usable - total_h) / 2
         for n in col:
-            n.h = max(n.value * scale, 1.0)
+            n.h = max(px(n.value), 1.0)
             n.y = y
             y += n.h + pad
 
@@ -167,7 +176,7 @@ def sankey_svg(
     edges.sort(key=lambda e: (e[0].col, e[0].y, e[1].y))
     bands: list[_Band] = []
     for a, b, value in edges:
-        w = max(value * scale, 0.8)
+        w = max(px(value), 0.8)
         y0 = a.y + a.out_off + w / 2
         a.out_off += w
         hub = a if a.col == 1 else b

@@ -87,20 +87,39 @@
         label: route.labels[leg],
         value: v,
         kg: k,
-        uv: v !== null && k !== null && k > 0 ? v / k : null,
+        uv: v !== null && k !== null && k > 0 && Number.isFinite(v / k) ? v / k : null,
         provenance: s.s[i] === null ? "" : DATA.provenance[s.s[i]],
       });
     }
     return rows;
   }
 
+  // A panel whose field has no finite value (e.g. no net weights) keeps its
+  // event and baseline marks but drops its line: an empty line layer makes Vega
+  // warn "Infinite extent" and draws an axis from nothing.
+  function dropEmptyLines(spec, rows) {
+    for (const panel of spec.hconcat || []) {
+      const keep = (layer) => {
+        const y = layer.encoding && layer.encoding.y;
+        if (!layer.data || layer.data.name !== "legs" || !y || !y.field) return true;
+        return rows.some((r) => Number.isFinite(r[y.field]));
+      };
+      const layers = panel.layer || [];
+      if (layers.every(keep)) continue;
+      panel.layer = layers.filter(keep);
+      panel.title = String(panel.title) + ": no data";
+    }
+    return spec;
+  }
+
   function buildSpec(kind, route) {
     if (kind === "legs") {
       const domain = DATA.legNames.map((leg) => route.labels[leg]);
       const spec = fill(DATA.templates.legs, { "$rr:legDomain": domain });
+      const rows = legRows(route);
       // Keep the template's own inline datasets (event, baseline window).
-      spec.datasets = Object.assign({}, spec.datasets, { legs: legRows(route) });
-      return spec;
+      spec.datasets = Object.assign({}, spec.datasets, { legs: rows });
+      return dropEmptyLines(spec, rows);
     }
     if (kind === "contrib") {
       const spec = fill(DATA.templates.contrib, {});
