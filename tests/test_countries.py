@@ -178,3 +178,10 @@ def test_normalise_name() -> None:
 def test_iso3_codes_include_kosovo_and_former_states() -> None:
     assert {"XKX", "SUN", "YUG", "DEU", "TWN"} <= c.ISO3_CODES
     assert "WLD" not in c.ISO3_CODES
+
+
+@pytest.mark.parametrize("code", sorted(c.AGGREGATE_CODES))
+def test_every_aggregate_code_reads_as_an_aggregate(code: str) -> None:
+    """One list: what readers drop as aggregates is what validation flags and no hub is."""
+    assert c.country_label_table([code], scheme="auto")["status"].to_list() == [c.AGGREGATE]
+    assert pl.select(c.is_aggregate_code(pl.lit(code), scheme="iso3")).item()

@@ -8,9 +8,17 @@ import polars as pl
 import pytest
 
 from rerouting._config import Scenario
+from rerouting._countries import AGGREGATE_CODES
 from rerouting._exceptions import ConfigError, NoDataError
-from rerouting._legs import build_legs, candidate_routes, resolve_sides, scenario_windows
-from rerouting.schema import CANONICAL_SCHEMA
+from rerouting._legs import (
+    build_legs,
+    candidate_routes,
+    missing_legs,
+    observed,
+    resolve_sides,
+    scenario_windows,
+)
+from rerouting.schema import CANONICAL_SCHEMA, LEG_NAMES, LEGS, ROUTE_KEY
 
 D = dt.date
 
@@ -170,3 +178,56 @@ def test_monthly_data_win_over_annual_records() -> None:
     assert legs.windows.frequency == "M"
     assert any("mixed frequencies" in n for n in legs.notes)
     assert legs.flows.select(pl.col("value").max()).collect().item() < 1e9
+
+
+# ------------------------------------------------------------------ the legs' one home
+def test_the_legs_name_their_key_columns_and_prefixes() -> None:
+    assert LEG_NAMES == ("origin_hub", "hub_destination", "direct")
+    assert [(leg.prefix, leg.src, leg.dst) for leg in LEGS] == [
+        ("oh", "origin", "hub"),
+        ("hd", "hub", "destination"),
+        ("dr", "origin", "destination"),
+    ]
+    assert {leg.src for leg in LEGS} | {leg.dst for leg in LEGS} == set(ROUTE_KEY) - {"hs"}
+    route = {"origin": "BLR", "hub": "KAZ", "destination": "DEU"}
+    assert [leg.between(route) for leg in LEGS] == [
+        "BLR → KAZ",
+        "KAZ → DEU",
+        "BLR → DEU (direct)",
+    ]
+    assert LEGS[0].title == "origin → hub"
+
+
+def test_missing_legs_name_each_unreported_leg_and_window() -> None:
+    obs = pl.DataFrame(
+        {
+            "oh_obs_baseline": [True, True, False],
+            "oh_obs_post": [True, False, False],
+            "hd_obs_baseline": [True, True, True],
+            "hd_obs_post": [True, True, True],
+            "dr_obs_baseline": [True, False, None],  # null: unknown counts as unreported
+            "dr_obs_post": [True, False, True],
+        }
+    )
+    out = obs.select(m=missing_legs(), oh=observed("oh"), dr=observed("dr"))
+    assert out["m"].to_list() == [
+        None,
+        "origin_hub (post), direct",
+        "origin_hub, direct (baseline)",
+    ]
+    assert out["oh"].to_list() == [True, True, False]
+    assert out["dr"].to_list() == [True, False, True]
+
+
+@pytest.mark.parametrize("code", sorted(c for c in AGGREGATE_CODES if len(c) == 3))
+def test_no_aggregate_code_is_a_hub(code: str) -> None:
+    rows = []
+    for p in months(D(2021, 1, 1), D(2022, 12, 1)):
+        rows += [
+            (p, "DEU", "KAZ", "export", "870323", 60.0),
+            (p, "DEU", code, "export", "870323", 999.0),
+            (p, "KAZ", "RUS", "export", "870323", 50.0),
+            (p, code, "RUS", "export", "870323", 999.0),
+        ]
+    sc = Scenario(origin="EU", destination="RUS", event="2022-03")
+    assert build_legs(canonical(rows).lazy(), sc).hubs == ("KAZ",)

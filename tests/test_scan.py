@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pytest
-from sklearn.metrics import average_precision_score
 
+from rerouting._evaluate import evaluate
 from rerouting._exceptions import ConfigError, CurrencyError, DataQualityWarning, NoDataError
+from rerouting._result import FRONT_COLUMNS, LEGS_SCHEMA, route_columns
 from rerouting._scan import scan
-from rerouting.schema import CANONICAL_SCHEMA
+from rerouting.features import FEATURES
+from rerouting.schema import CANONICAL_SCHEMA, ROUTE_KEY
 from rerouting.synthetic import World, make_world
 
 if TYPE_CHECKING:
@@ -31,26 +33,7 @@ DIRECTIONS = ("import-ban", "export-control")
 #: Small worlds keep the suite fast; routes and decoys are as in the default world.
 WORLD = {"n_products": 30, "n_other_countries": 4, "eu_members": 4}
 BASELINES = ("ec_surge", "freund", "both_up")
-KEY = ["origin", "hub", "destination", "hs"]
-
-
-def evaluate(world: World, table: RouteTable, column: str = "score") -> dict[str, Any]:
-    """AP of ``column`` with planted routes as positives and every other route negative.
-
-    A planted route the scan did not produce counts as a positive ranked last.
-    """
-    truth = world.truth.select(*KEY, "kind", "decoy_type").unique(KEY)
-    labelled = table.routes.join(truth, on=KEY, how="left")
-    y = (labelled["kind"] == "route").fill_null(False).to_list()
-    s = labelled[column].fill_null(-1.0).to_list()
-    lost = truth.filter(pl.col("kind") == "route").join(table.routes, on=KEY, how="anti").height
-    n_pos = truth.filter(pl.col("kind") == "route").height
-    top = labelled.sort("rank").head(n_pos)
-    return {
-        "ap": float(average_precision_score(y + [True] * lost, s + [-2.0] * lost)),
-        "decoys_in_top": top.filter(pl.col("kind") == "decoy").height,
-        "lost": lost,
-    }
+KEY = list(ROUTE_KEY)
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +118,12 @@ def test_result_table_contract(worlds: dict[tuple[str, int], tuple[World, RouteT
     assert set(legs["leg"].cast(pl.String)) == {"origin_hub", "hub_destination", "direct"}
     top = legs.filter((pl.col("hub") == first["hub"]) & (pl.col("hs") == first["hs"]))
     assert top.group_by("leg").len()["len"].n_unique() == 1  # same months on every leg
+    # the column order of the contract: the front columns, then every feature in order
+    assert r.columns[: len(FRONT_COLUMNS)] == list(FRONT_COLUMNS)
+    assert [c for c in r.columns if c in FEATURES] == list(FEATURES)
+    assert r.columns == route_columns(r.columns)
+    assert dict(legs.schema) == LEGS_SCHEMA
+    assert legs.select(*ROUTE_KEY, "leg", "period").is_unique().all()
 
 
 def test_annual_data_scan_with_annual_windows() -> None:
@@ -167,6 +156,12 @@ def test_hub_only_reports_still_rank() -> None:
     table = scan(trade, scenario=w.scenario)
     assert set(table.routes["missing_legs"].unique()) == {"direct"}
     assert table.routes["direct_change"].null_count() == len(table)
+    # the legs table: the direct leg has no number, the hub legs have no gap
+    direct = pl.col("leg") == "direct"
+    assert table.legs.filter(direct)["value"].null_count() == table.legs.filter(direct).height
+    assert set(table.legs.filter(direct)["provenance"]) == {"missing"}
+    assert table.legs.filter(~direct)["value"].null_count() == 0
+    assert "missing" not in set(table.legs.filter(~direct)["provenance"])
     res = evaluate(w, table)
     assert res["ap"] >= 0.90, res
     # Without the direct leg a demand boom loses its separating feature (the direct flow
@@ -333,8 +328,8 @@ def test_currency_is_checked_or_converted_never_a_label() -> None:
     converted = scan(w.trade, scenario=w.scenario, currency=other, rates=rates)
     assert converted.resolved is not None
     assert converted.resolved.currency == other
-    a = same.routes.sort("origin", "hub", "destination", "hs")
-    b = converted.routes.sort("origin", "hub", "destination", "hs")
+    a = same.routes.sort(KEY)
+    b = converted.routes.sort(KEY)
     assert b["materiality"].to_numpy() == pytest.approx(2.0 * a["materiality"].to_numpy())
 
 

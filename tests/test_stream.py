@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 from rerouting import LazyTradeData, read_trade, scan, scan_trade
 from rerouting._exceptions import ConfigError, FormatDetectionError, ReroutingError
 from rerouting._readers._stream import GROUP_RULES_NOTE
-from rerouting.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA
+from rerouting.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA, ROUTE_KEY
 from rerouting.synthetic import World, make_world
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 REPO_FORMATS = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "formats"
-KEY = ["origin", "hub", "destination", "hs"]
+KEY = list(ROUTE_KEY)
 ORDER = ["period", "reporter", "partner", "flow", "hs", "value"]
 
 

@@ -112,3 +112,9 @@ def test_to_frame_shape() -> None:
     assert table.columns == ["rule", "column", "failures", "examples", "description"]
     assert table["failures"].sum() == 0
     assert table.height == len(validate_trade(canonical()).results)
+
+
+def test_aggregate_codes_are_flagged_as_aggregates() -> None:
+    """Codes of the one list (``_countries.AGGREGATE_CODES``), whatever their length."""
+    df = canonical(4).with_columns(partner=pl.Series(["ZZZ", "EUU", "EU", "W00"]))
+    assert failing(validate_trade(df)) == {("aggregate_country", "partner"): 4}

@@ -17,7 +17,7 @@ import importlib.metadata as _metadata
 import types as _types
 import typing as _typing
 
-from rerouting import features, reference, synthetic
+from rerouting import features, mirror_formulas, reference, synthetic
 from rerouting._config import Scenario
 from rerouting._engine import LegBuilder, PolarsEngine
 from rerouting._exceptions import (
@@ -93,6 +93,7 @@ __all__ = [
     "harmonise_hs_with_summary",
     "make_world",
     "mirror",
+    "mirror_formulas",
     "product_list",
     "read_trade",
     "reference",

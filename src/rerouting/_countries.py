@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGGREGATE",
+    "AGGREGATE_CODES",
+    "COMTRADE_WORLD",
     "COUNTRY",
     "ISO3_CODES",
     "UNMAPPED",
@@ -92,18 +94,26 @@ _ISO2_EXTRA: Final[dict[str, str]] = {
     "ZR": "COD",  # Zaire (old code)
 }
 
-# Eurostat geonomenclature codes that are not countries (confidential, not
-# specified, stores and provisions, high seas) plus common group codes.
-_AGGREGATE_CODES: Final = frozenset(
+#: Codes that are groups or non-country areas, never a country: Eurostat geonomenclature
+#: codes that are not countries (confidential, not specified, stores and provisions, high
+#: seas), EU/euro-area/world totals, and the ISO-like codes statistics use for them
+#: (UN Comtrade ``_X`` "Areas, nes", WITS ``W00`` World, BACI-style ``EUN``/``ZZZ``...).
+#: Readers drop these partners as aggregates; :mod:`rerouting._validate` flags them in a
+#: canonical table; a scan never takes one for a hub.
+AGGREGATE_CODES: Final = frozenset(
     {
         "QP", "QQ", "QR", "QS", "QU", "QV", "QW", "QX", "QY", "QZ",  # Eurostat
         "EU", "EA", "EZ", "EU27", "EU28", "EU27_2020", "EU28_2013", "EU27_2007",
         "EA19", "EA20", "EXT_EU27_2020", "INT_EU27_2020", "EXT_EU28", "INT_EU28",
         "EXT_EU", "INT_EU", "EXTRA_EU", "INTRA_EU", "WORLD", "WLD", "W00", "_X",
         "X1", "X2", "XX", "XA", "XB", "XC", "XL", "XO", "XP", "XR", "XZ",
-        "EUR", "TOTAL", "ALL",
+        "EUR", "EUU", "EU2", "EUN", "EMU", "EAR", "OAS", "ZZZ", "XXX", "NES",
+        "TOTAL", "ALL",
     }
 )  # fmt: skip
+
+#: UN Comtrade's area code of the World (partner totals, and "no second partner").
+COMTRADE_WORLD: Final = "0"
 
 # Labels that official tables do not carry (normalised form -> ISO3).
 _ALIASES: Final[dict[str, str]] = {
@@ -303,7 +313,7 @@ def _iso_numeric_map() -> dict[str, str]:
 def _status_from_table(iso3: str | None, group: str | None) -> tuple[str | None, str]:
     if group == "True":
         return None, AGGREGATE
-    if iso3 and _ISO3_RE.match(iso3) and iso3 != "EUR":
+    if iso3 and _ISO3_RE.match(iso3) and iso3 not in AGGREGATE_CODES:
         return iso3, COUNTRY
     return None, AGGREGATE
 
@@ -326,7 +336,7 @@ def _comtrade_table(role: str) -> dict[str, tuple[str | None, str]]:
             table[str(int(code))] = _status_from_table(iso3, group)
     for code, iso3 in _COMTRADE_OVERRIDES.items():
         table[code] = (iso3, COUNTRY)
-    table["0"] = (None, AGGREGATE)
+    table[COMTRADE_WORLD] = (None, AGGREGATE)
     return table
 
 
@@ -350,7 +360,7 @@ def _name_table() -> dict[str, str]:
         for country, note, iso3, group in frame.select(
             "country", "note", "iso_3", "group"
         ).iter_rows():
-            if group != "True" and iso3 and iso3 != "EUR":
+            if group != "True" and iso3 and iso3 not in AGGREGATE_CODES:
                 add(country, iso3)
                 add(note, iso3)
     name_columns = [
@@ -388,7 +398,7 @@ def _resolve_one(value: str, scheme: Scheme, role: str) -> tuple[str | None, str
         return found if found is not None else (None, UNMAPPED)
     if scheme == "comtrade":
         return _resolve_one(raw, "auto", role)  # e.g. ISO text in a code column
-    if upper in _AGGREGATE_CODES or upper.startswith(("EU2", "EA1", "EA2", "EXT_", "INT_")):
+    if upper in AGGREGATE_CODES or upper.startswith(("EU2", "EA1", "EA2", "EXT_", "INT_")):
         return None, AGGREGATE
     if upper == "S19":  # Comtrade's ISO-like code for 490 "Other Asia, nes"
         return "TWN", COUNTRY
@@ -555,7 +565,7 @@ def is_aggregate_code(codes: pl.Expr | str, *, scheme: Scheme = "comtrade") -> p
     expr = pl.col(codes) if isinstance(codes, str) else codes
     text = expr.cast(pl.String).str.strip_chars().str.to_uppercase()
     return (
-        text.is_in(sorted(_AGGREGATE_CODES))
+        text.is_in(sorted(AGGREGATE_CODES))
         | text.str.starts_with("_")
         | (
             (text.str.len_chars() == 2)

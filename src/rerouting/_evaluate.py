@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from rerouting._blocs import resolve_countries
+from rerouting.schema import ROUTE_KEY
 from rerouting.synthetic import World, make_world
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ HELDOUT_SEEDS: range = range(900_000, 900_100)
 DEV_SEEDS: range = range(100_000, 100_100)
 
 Direction = Literal["import-ban", "export-control"]
-KEY = ["origin", "hub", "destination", "hs"]
 
 
 @dataclass(frozen=True)
@@ -334,10 +334,13 @@ def _apply(world: World, mech: Mechanisms, rng: np.random.Generator) -> pl.DataF
 
 
 def evaluate(world: World, table: RouteTable, column: str = "score") -> dict[str, Any]:
-    """AP of ``column`` (planted routes positive, every other route negative).
+    """Average precision of ``column`` (planted routes positive, every other route negative).
 
     A planted route the scan did not produce counts as a positive ranked last.
-    ``decoys_in_top``: labelled decoys among the top N routes, N = planted routes.
+
+    Returns:
+        ``ap``; ``decoys_in_top``, the labelled decoys among the top N routes
+        (N = planted routes); ``lost``, the planted routes the scan did not produce.
     """
     return evaluate_routes(world, table.routes, column)
 
@@ -348,19 +351,21 @@ def evaluate_routes(world: World, routes: pl.DataFrame, column: str = "score") -
 
     from rerouting._hs import merge_families
 
+    key = list(ROUTE_KEY)
+
     # The scan reads a merge family under its representative code.
     family = merge_families("HS2017", "HS2022")
     truth = (
         world.truth.with_columns(pl.col("hs").replace(list(family), list(family.values())))
         .sort("kind", descending=True)  # a route and a decoy on one family: the route
-        .select(*KEY, "kind")
-        .unique(KEY, keep="first", maintain_order=True)
+        .select(*key, "kind")
+        .unique(key, keep="first", maintain_order=True)
     )
-    labelled = routes.join(truth, on=KEY, how="left")
+    labelled = routes.join(truth, on=key, how="left")
     y = (labelled["kind"] == "route").fill_null(False).to_list()
     s = labelled[column].fill_null(-1.0).to_list()
     pos = truth.filter(pl.col("kind") == "route")
-    lost = pos.join(routes, on=KEY, how="anti").height
+    lost = pos.join(routes, on=key, how="anti").height
     top = labelled.sort(column, descending=True, nulls_last=True).head(pos.height)
     return {
         "ap": float(average_precision_score(y + [True] * lost, s + [-2.0] * lost)),
@@ -396,8 +401,10 @@ def verdict(truth: pl.DataFrame, table: RouteTable) -> str:
     ``truth`` is a world's truth table (``kind`` route or decoy, ``decoy_type``); a
     planted route the scan did not produce counts as not above.
     """
-    labelled = truth.select(*KEY, "kind", "decoy_type").unique(KEY, maintain_order=True)
-    ranked = labelled.join(table.routes.select(*KEY, "rank"), on=KEY, how="left")
+    labelled = truth.select(*ROUTE_KEY, "kind", "decoy_type").unique(
+        list(ROUTE_KEY), maintain_order=True
+    )
+    ranked = labelled.join(table.routes.select(*ROUTE_KEY, "rank"), on=list(ROUTE_KEY), how="left")
     routes = ranked.filter(pl.col("kind") == "route")
     decoys = ranked.filter((pl.col("kind") == "decoy") & pl.col("rank").is_not_null()).sort("rank")
     found = routes["rank"].drop_nulls()

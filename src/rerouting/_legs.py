@@ -1,6 +1,7 @@
 """From canonical trade records to the three legs of every candidate route.
 
-A route is ``origin → hub → destination`` for one product. Its three legs are:
+A route is ``origin → hub → destination`` for one product. Its three legs
+(:data:`rerouting.schema.LEGS`, column prefixes ``oh``, ``hd``, ``dr``) are:
 
 ``origin_hub``
     the origin's exports to the hub (or the hub's imports from the origin),
@@ -29,12 +30,15 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 from rerouting._blocs import list_blocs, resolve_countries
+from rerouting._countries import AGGREGATE_CODES
 from rerouting._exceptions import ConfigError, NoDataError, ReroutingError
 from rerouting._hs import VINTAGES
 from rerouting._lists import ProductList, product_list
 from rerouting._mirror import mirror, reporter_reliability
 from rerouting._months import add_months, count_periods
 from rerouting._normalise import HarmoniseSummary, harmonise_hs_with_summary
+from rerouting._result import LEGS_SCHEMA
+from rerouting.schema import LEGS, ROUTE_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -47,15 +51,15 @@ __all__ = [
     "Windows",
     "build_legs",
     "candidate_routes",
+    "legs_frame",
+    "missing_legs",
+    "observed",
     "resolve_sides",
     "scenario_windows",
 ]
 
 EXPORT_FLOWS: Final = ("export", "re-export")
 IMPORT_FLOWS: Final = ("import", "re-import")
-
-#: Codes that are aggregates (world, bloc totals), never a hub.
-_AGGREGATES: Final = frozenset({"WLD", "W00", "EUN", "EUR", "ZZZ", "XXX", "_X", "NES"})
 
 
 def _resolve_codes(code: str, at: dt.date | None) -> tuple[str, ...]:
@@ -64,7 +68,8 @@ def _resolve_codes(code: str, at: dt.date | None) -> tuple[str, ...]:
 
 
 def _is_aggregate(code: str) -> bool:
-    return code in _AGGREGATES or len(code) != 3 or code.upper() in _bloc_names()
+    """Aggregates (world, bloc totals) are never a hub."""
+    return code in AGGREGATE_CODES or len(code) != 3 or code.upper() in _bloc_names()
 
 
 @functools.cache
@@ -910,20 +915,49 @@ def observable(coverage: pl.DataFrame, sides: Sides, hubs: Iterable[str]) -> pl.
     d_df = sides_df.filter(pl.col("side") == "d").select(
         pl.col("label").alias("destination"), "window", pl.col("imp").alias("d_imp")
     )
+    # A leg is reported when its exporting side reports exports or its importing side imports.
+    exports = {"origin": pl.col("o_exp"), "hub": pl.col("reports_exports")}
+    imports = {"hub": pl.col("reports_imports"), "destination": pl.col("d_imp")}
+    prefixes = [leg.prefix for leg in LEGS]
     long = (
         hub_cov.join(o_df, on="window")
         .join(d_df, on="window")
-        .with_columns(
-            oh=pl.col("o_exp") | pl.col("reports_imports"),
-            hd=pl.col("reports_exports") | pl.col("d_imp"),
-            dr=pl.col("o_exp") | pl.col("d_imp"),
+        .with_columns(**{leg.prefix: exports[leg.src] | imports[leg.dst] for leg in LEGS})
+    )
+    return long.pivot(on="window", index=["origin", "hub", "destination"], values=prefixes).rename(
+        {f"{p}_{w}": f"{p}_obs_{w}" for p in prefixes for w in ("baseline", "post")}
+    )
+
+
+def observed(leg: str) -> pl.Expr:
+    """Whether some side reports a leg (prefix ``oh``, ``hd`` or ``dr``) in either window.
+
+    Reads the ``<leg>_obs_baseline`` and ``<leg>_obs_post`` columns of :func:`observable`.
+    """
+    return pl.col(f"{leg}_obs_baseline").fill_null(False) | pl.col(f"{leg}_obs_post").fill_null(
+        False
+    )
+
+
+def missing_legs() -> pl.Expr:
+    """Comma-separated names of the legs no side reports, null if none.
+
+    A leg reported in one window only is named with the other: ``origin_hub (post)``.
+    """
+    parts = []
+    for leg in LEGS:
+        b = pl.col(f"{leg.prefix}_obs_baseline").fill_null(False)
+        p = pl.col(f"{leg.prefix}_obs_post").fill_null(False)
+        parts.append(
+            pl.when(~b & ~p)
+            .then(pl.lit(leg.name))
+            .when(~b)
+            .then(pl.lit(f"{leg.name} (baseline)"))
+            .when(~p)
+            .then(pl.lit(f"{leg.name} (post)"))
         )
-    )
-    return long.pivot(
-        on="window", index=["origin", "hub", "destination"], values=["oh", "hd", "dr"]
-    ).rename(
-        {f"{leg}_{w}": f"{leg}_obs_{w}" for leg in ("oh", "hd", "dr") for w in ("baseline", "post")}
-    )
+    joined = pl.concat_list(parts).list.drop_nulls().list.join(", ")
+    return pl.when(joined != "").then(joined)
 
 
 def candidate_routes(legs: LegSet) -> pl.LazyFrame:
@@ -952,9 +986,8 @@ def candidate_routes(legs: LegSet) -> pl.LazyFrame:
     obs = observable(legs.coverage, sides, hubs).lazy()
     oh_full = oh.join(pl.LazyFrame({"destination": dlabels}), how="cross")
     hd_full = hd.join(pl.LazyFrame({"origin": olabels}), how="cross")
-    key = ["origin", "hub", "destination", "hs"]
     cand = (
-        oh_full.join(hd_full, on=key, how="full", coalesce=True)
+        oh_full.join(hd_full, on=list(ROUTE_KEY), how="full", coalesce=True)
         .with_columns(pl.col("has_oh", "has_hd").fill_null(False))
         .join(obs, on=["origin", "hub", "destination"], how="left")
     )
@@ -973,8 +1006,47 @@ def candidate_routes(legs: LegSet) -> pl.LazyFrame:
     cand = cand.join(dest_share, on="destination", how="left").with_columns(
         pl.col("dest_import_share_post").fill_null(0.0)
     )
-    oh_seen = pl.col("oh_obs_baseline") | pl.col("oh_obs_post")
-    hd_seen = pl.col("hd_obs_baseline") | pl.col("hd_obs_post")
-    return cand.filter((pl.col("has_oh") | ~oh_seen) & (pl.col("has_hd") | ~hd_seen)).drop(
-        "has_oh", "has_hd"
-    )
+    return cand.filter(
+        (pl.col("has_oh") | ~observed("oh")) & (pl.col("has_hd") | ~observed("hd"))
+    ).drop("has_oh", "has_hd")
+
+
+def legs_frame(legs: LegSet, top: pl.DataFrame) -> pl.DataFrame:
+    """``RouteTable.legs``: monthly legs of the ``top`` routes over every window period.
+
+    An observed leg without a record in a month had no trade (``value`` 0, provenance
+    ``none``); a missing leg (its name in the route's ``missing_legs``) stays null with
+    provenance ``missing``.
+
+    Args:
+        legs: The scan's legs.
+        top: Routes with their key and ``missing_legs`` columns.
+    """
+    if top.is_empty():
+        return pl.DataFrame(schema=LEGS_SCHEMA)
+    periods = pl.DataFrame({"period": legs.windows.periods()}, schema={"period": pl.Date})
+    keys = top.select(*ROUTE_KEY, "missing_legs")
+    f = legs.flows.select("src", "dst", "hs", "period", "value", "kg", "provenance")
+    frames = []
+    for leg in LEGS:
+        a, b = leg.src, leg.dst
+        k = keys.select(a, b, "hs").unique()
+        obs = (
+            f.join(k.lazy().rename({a: "src", b: "dst"}), on=["src", "dst", "hs"], how="semi")
+            .collect()
+            .rename({"src": a, "dst": b})
+        )
+        grid = keys.join(periods, how="cross").join(obs, on=[a, b, "hs", "period"], how="left")
+        missing = pl.col("missing_legs").fill_null("").str.contains(leg.name, literal=True)
+        unreported = missing & pl.col("value").is_null()
+        frames.append(
+            grid.with_columns(
+                leg=pl.lit(leg.name),
+                value=pl.when(unreported).then(None).otherwise(pl.col("value").fill_null(0.0)),
+                provenance=pl.when(unreported)
+                .then(pl.lit("missing"))
+                .otherwise(pl.col("provenance").fill_null("none")),
+            ).select(list(LEGS_SCHEMA))
+        )
+    out = pl.concat(frames).with_columns(pl.col("leg").cast(LEGS_SCHEMA["leg"]))
+    return out.sort(*ROUTE_KEY, "leg", "period")

@@ -15,8 +15,9 @@ and the exporters consume. Its columns are a stable contract, documented in
     ``ec_surge``, ``freund``, ``both_up`` with their rules as ``<name>_flag``.
 
 ``legs`` (monthly series per route and leg)
-    ``origin``, ``hub``, ``destination``, ``hs``, ``leg`` (``origin_hub``,
-    ``hub_destination`` or ``direct``), ``period`` (Date), ``value``, ``kg``,
+    ``origin``, ``hub``, ``destination``, ``hs``, ``leg`` (one of
+    :data:`rerouting.schema.LEG_NAMES`: ``origin_hub``, ``hub_destination`` or
+    ``direct``), ``period`` (Date), ``value``, ``kg``,
     ``provenance`` (which side of the mirror pair the number comes from).
 """
 
@@ -31,21 +32,62 @@ import polars as pl
 
 from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError, InputError
+from rerouting._hs import hs_description
+from rerouting._score import GATES
+from rerouting.features import BASELINE_COLUMNS, FEATURES
+from rerouting.schema import LEG_NAMES, ROUTE_KEY
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from rerouting._columns import Precision
     from rerouting._config import Scenario
     from rerouting._ingest import IngestReport
-    from rerouting._legs import Windows
+    from rerouting._legs import LegSet, Windows
     from rerouting._rank import Sort
 
-__all__ = ["KEY", "LEGS_SCHEMA", "LEG_NAMES", "ResolvedScan", "RouteTable"]
+__all__ = [
+    "FRONT_COLUMNS",
+    "LEGS_SCHEMA",
+    "ResolvedScan",
+    "RouteTable",
+    "descriptions",
+    "resolved_scan",
+    "route_columns",
+]
 
-#: Columns that identify a route.
-KEY: Final = ("origin", "hub", "destination", "hs")
+#: The first columns of ``routes``: the rank, the route key and what a reader looks at first.
+FRONT_COLUMNS: Final = (
+    "rank", *ROUTE_KEY, "score", "priority", "value_at_stake", "explanation", "missing_legs",
+    "material",
+)  # fmt: skip
 
-#: The three legs of a route.
-LEG_NAMES: Final = ("origin_hub", "hub_destination", "direct")
+
+def route_columns(columns: Iterable[str]) -> list[str]:
+    """The columns of ``routes`` in contract order (see the module docstring).
+
+    Args:
+        columns: The columns of the scored table; its ``contrib_<term>`` columns are
+            kept in their order.
+    """
+    contrib = [c for c in columns if c.startswith("contrib_")]
+    return [
+        *FRONT_COLUMNS,
+        *FEATURES,
+        "gate",
+        *(f"gate_{g.name}" for g in GATES),
+        *contrib,
+        "iforest_score",
+        *BASELINE_COLUMNS,
+        *(f"{name}_flag" for name in BASELINE_COLUMNS),
+    ]
+
+
+def descriptions(routes: pl.DataFrame, vintage: str) -> pl.DataFrame:
+    """``hs`` → ``description`` of the routes' codes, in the vintage they were harmonised to."""
+    codes = routes["hs"].unique().sort()
+    return pl.DataFrame({"hs": codes, "description": hs_description(codes, vintage)})
+
 
 LEGS_SCHEMA: Final[dict[str, pl.DataType]] = {
     "origin": pl.String(),
@@ -89,6 +131,18 @@ class ResolvedScan:
         return self.windows.frequency
 
 
+def resolved_scan(legs: LegSet, currency: str | None) -> ResolvedScan:
+    """What the scan resolved: the legs' sides, hubs, windows and vintage, and the currency."""
+    return ResolvedScan(
+        origin=tuple(legs.sides.origin),
+        destination=tuple(legs.sides.destination),
+        hubs=legs.hubs,
+        windows=legs.windows,
+        vintage=legs.vintage,
+        currency=currency,
+    )
+
+
 @dataclass(frozen=True)
 class RouteTable:
     """Ranked candidate routes of a scan.
@@ -127,9 +181,7 @@ class RouteTable:
         )
         if not len(self):
             return head
-        cols = [
-            c for c in ("rank", "origin", "hub", "destination", "hs", "score") if c in self.routes
-        ]
+        cols = [c for c in ("rank", *ROUTE_KEY, "score") if c in self.routes]
         with pl.Config(tbl_rows=5, tbl_hide_dataframe_shape=True):
             return f"{head}\n{self.routes.select(cols).head(5)}"
 
@@ -139,10 +191,7 @@ class RouteTable:
             c
             for c in (
                 "rank",
-                "origin",
-                "hub",
-                "destination",
-                "hs",
+                *ROUTE_KEY,
                 "description",
                 "score",
                 "priority",

@@ -1,13 +1,17 @@
 """``scan``: rank origin → hub → destination routes whose legs move the way rerouting does.
 
-The pipeline (see ``docs/detection.md``):
+The pipeline (see ``docs/detection.md``), one stage per call in :func:`scan`:
 
-1. resolve the scenario (blocs → members, default hubs, windows);
-2. keep only records touching the scenario's countries, harmonise HS codes,
-   keep the scanned products, and pair mirror sides (:mod:`rerouting._legs`);
-3. build candidate routes and the statistics of their three legs and controls;
-4. compute the features (:mod:`rerouting.features`);
-5. score (:mod:`rerouting._score`), explain (:mod:`rerouting._explain`) and rank.
+1. read the trade records and resolve the scenario;
+2. normalise: put values in one currency (:func:`rerouting.convert_currency`);
+3. legs: the engine (:mod:`rerouting._engine`, default :func:`rerouting._legs.build_legs`)
+   keeps the records touching the scenario's countries and products, harmonises HS
+   codes, pairs mirror sides and labels the flows by side;
+4. features: candidate routes, their leg statistics and controls, every feature
+   (:mod:`rerouting.features`) and the missing legs;
+5. score (:mod:`rerouting._score`), explain (:mod:`rerouting._explain`) and rank;
+6. outputs: the routes in contract order, the legs of the top routes and the
+   resolved scenario (:mod:`rerouting._result`).
 """
 
 from __future__ import annotations
@@ -29,16 +33,14 @@ from rerouting._exceptions import (
     SchemaError,
 )
 from rerouting._explain import explanation_expr
-from rerouting._hs import hs_description
 from rerouting._io import LazyTradeData, TradeData, spool_trade
-from rerouting._legs import candidate_routes
+from rerouting._legs import candidate_routes, legs_frame, missing_legs, observed
 from rerouting._normalise import convert_currency
 from rerouting._one_sided import one_sided_notes
 from rerouting._rank import Sort, priority, sort_keys, value_at_stake
-from rerouting._result import LEGS_SCHEMA, ResolvedScan, RouteTable
+from rerouting._result import RouteTable, descriptions, resolved_scan, route_columns
 from rerouting._score import (
     EC_MIN_VALUE,
-    GATES,
     SCORERS,
     SUPERVISED,
     baseline_scores,
@@ -46,7 +48,8 @@ from rerouting._score import (
     default_score,
     iforest_score,
 )
-from rerouting.features import FEATURES, comovement, route_features, route_table
+from rerouting.features import comovement, route_features, route_table
+from rerouting.schema import ROUTE_KEY
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -54,14 +57,12 @@ if TYPE_CHECKING:
 
     from rerouting._classifier import RouteClassifier
     from rerouting._ingest import IngestReport
+    from rerouting._legs import LegSet, Windows
 
 __all__ = ["scan"]
 
 #: Routes whose monthly legs the result carries, by default.
 LEGS_TOP: Final = 100
-
-_LEG_PREFIX: Final = {"oh": "origin_hub", "hd": "hub_destination", "dr": "direct"}
-
 
 # Canonical columns every scan reads; a tidy frame (no `frequency`, text periods) lacks some.
 _SCAN_COLUMNS: Final = ("period", "frequency", "reporter", "partner", "flow", "hs", "value")
@@ -161,7 +162,7 @@ def scan(
     """Rank candidate rerouting routes in mirror trade data.
 
     Args:
-        trade: A :class:`rerouting._io.TradeData`, a polars DataFrame/LazyFrame in the
+        trade: A :class:`rerouting.TradeData`, a polars DataFrame/LazyFrame in the
             canonical layout (``rerouting.schema``), or file paths for ``read_trade``.
         origin: Country/bloc codes the goods come from (``"BLR"``, ``"EU"``, a list).
         destination: Country/bloc codes the goods are meant for.
@@ -172,7 +173,7 @@ def scan(
         baseline: ``"START:END"`` baseline window; default up to 24 months before ``event``.
         post: ``"START:END"`` post window; default ``event`` to the end of the data.
         scorer: ``"default"``, ``"ec-surge"``, ``"freund"``, ``"both-up"``,
-            ``"isolation-forest"``, or a fitted :class:`rerouting._classifier.RouteClassifier`.
+            ``"isolation-forest"``, or a fitted :class:`rerouting.RouteClassifier`.
         scenario: A :class:`rerouting.Scenario`; explicit arguments override its fields.
         cif_fob_margin: CIF/FOB margin that puts imports on an FOB basis (default 0.06).
         min_value: Routes whose pass-through bound is below this are flagged immaterial.
@@ -191,7 +192,7 @@ def scan(
             see ``docs/detection.md#ranking``.
 
     Returns:
-        A :class:`rerouting._result.RouteTable`, best-ranked route first.
+        A :class:`rerouting.RouteTable`, best-ranked route first.
 
     Raises:
         ConfigError: the scenario is invalid.
@@ -217,42 +218,56 @@ def scan(
     sc = _scenario(scenario, fields)
     if isinstance(chosen, str):
         chosen = sc.scorer  # a scenario's own scorer wins over the default argument
-    lf, report, done = _as_lazy(trade)
+
+    lf, report, done = _as_lazy(trade)  # read
     try:
-        return _scan(lf, report, sc, chosen, rates, engine, legs_top, random_state, ec_min_value)
+        lf, data_currency = _currency(lf, sc, rates)  # normalise
+        legs = resolve_engine(engine).build(lf, sc)  # filter, harmonise, mirror → legs
+        # Facts about the data, not problems: in the result, not warnings.
+        side_notes = one_sided_notes(legs.coverage, legs.sides, legs.hubs, legs.windows)
+        report = _noted(report, legs.notes, side_notes)
+        wide = _features(legs, sc)
+        scored = _score(wide, chosen, sc, legs.windows, ec_min_value, random_state)
+
+        routes = scored.select(route_columns(scored.columns))
+        return RouteTable(
+            routes=routes,
+            legs=legs_frame(legs, routes.head(int(legs_top))),
+            scenario=sc,
+            ingest=report,
+            descriptions=descriptions(routes, legs.vintage),
+            resolved=resolved_scan(legs, data_currency),
+            notes=(*legs.notes, *side_notes),
+        )
     finally:
         if done is not None:  # a path was read: its spooled rows are no longer needed
             done()
 
 
-def _scan(
-    lf: pl.LazyFrame,
-    report: IngestReport | None,
-    sc: Scenario,
-    chosen: str | RouteClassifier,
-    rates: Any,
-    engine: str | LegBuilder,
-    legs_top: int,
-    random_state: int,
-    ec_min_value: float,
-) -> RouteTable:
-    lf, data_currency = _currency(lf, sc, rates)
+def _noted(
+    report: IngestReport | None, notes: Sequence[str], side_notes: Sequence[str]
+) -> IngestReport | None:
+    """Warn about the legs' data notes; add them and the side notes to the ingest report."""
+    for note in notes:
+        warnings.warn(note, DataQualityWarning, stacklevel=3)
+    if report is not None and (notes or side_notes):
+        report = report.model_copy(update={"notes": (*report.notes, *notes, *side_notes)})
+    return report
 
-    legs = resolve_engine(engine).build(lf, sc)
-    # Facts about the data, not problems: in the result, not warnings.
-    side_notes = one_sided_notes(legs.coverage, legs.sides, legs.hubs, legs.windows)
-    for note in legs.notes:
-        warnings.warn(note, DataQualityWarning, stacklevel=3)  # the caller of scan()
-    if report is not None and (legs.notes or side_notes):
-        report = report.model_copy(update={"notes": (*report.notes, *legs.notes, *side_notes)})
+
+def _features(legs: LegSet, sc: Scenario) -> pl.DataFrame:
+    """One row per candidate route: its leg statistics and every feature.
+
+    Raises:
+        NoDataError: no hub trades a scanned product with both sides.
+    """
     w = legs.windows
-    routes = candidate_routes(legs)
     # Sorted by route key: group-by order varies run to run, and the IsolationForest
     # (and ties in the ranking) must not depend on it.
     wide = (
-        route_features(route_table(routes, legs), w.n_post, w.n_baseline)
+        route_features(route_table(candidate_routes(legs), legs), w.n_post, w.n_baseline)
         .collect()
-        .sort(["origin", "hub", "destination", "hs"])
+        .sort(ROUTE_KEY)
     )
     if wide.is_empty():
         raise NoDataError(
@@ -267,19 +282,27 @@ def _scan(
     for measure in ("kg", "value"):
         co = comovement(legs.flows, wide.lazy(), w, sc.max_lag, measure).collect()
         co = co.rename({"comove": f"comove_{measure}", "comove_lag": f"comove_lag_{measure}"})
-        wide = wide.join(co, on=["origin", "hub", "destination", "hs"], how="left")
+        wide = wide.join(co, on=list(ROUTE_KEY), how="left")
     # Co-movement needs both hub legs reported.
-    both = _obs("oh") & _obs("hd")
-    wide = wide.with_columns(
+    both = observed("oh") & observed("hd")
+    return wide.with_columns(
         [
             pl.when(both).then(pl.col(c)).alias(c)
             for c in ("comove_kg", "comove_lag_kg", "comove_value", "comove_lag_value")
         ]
-    ).with_columns(
-        _per_year=pl.lit(12.0 / w.step),
-        missing_legs=_missing_legs(),
-    )
-    wide = default_score(wide)
+    ).with_columns(missing_legs=missing_legs())
+
+
+def _score(
+    wide: pl.DataFrame,
+    chosen: str | RouteClassifier,
+    sc: Scenario,
+    w: Windows,
+    ec_min_value: float,
+    random_state: int,
+) -> pl.DataFrame:
+    """Every score, the chosen one as ``score``, the explanations, and the rank."""
+    wide = default_score(wide.with_columns(_per_year=pl.lit(12.0 / w.step)))
     wide = baseline_scores(wide, ec_min_value=float(ec_min_value))
     wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
     wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)
@@ -289,59 +312,7 @@ def _scan(
     )
     by, descending = sort_keys(sc.sort)
     wide = wide.sort(by, descending=descending, nulls_last=True).with_row_index("rank", offset=1)
-    wide = wide.with_columns(pl.col("rank").cast(pl.Int64))
-
-    contrib = [c for c in wide.columns if c.startswith("contrib_")]
-    base_cols = ["ec_surge", "freund", "both_up", "ec_surge_flag", "freund_flag", "both_up_flag"]
-    front = [
-        "rank", "origin", "hub", "destination", "hs", "score", "priority", "value_at_stake",
-        "explanation", "missing_legs", "material",
-    ]  # fmt: skip
-    gates = [f"gate_{g.name}" for g in GATES]
-    cols = [*front, *FEATURES, "gate", *gates, *contrib, "iforest_score", *base_cols]
-    out = wide.select(cols)
-    leg_frame = _legs_frame(legs, out.head(int(legs_top)))
-    resolved = ResolvedScan(
-        origin=tuple(legs.sides.origin),
-        destination=tuple(legs.sides.destination),
-        hubs=legs.hubs,
-        windows=w,
-        vintage=legs.vintage,
-        currency=data_currency,
-    )
-    return RouteTable(
-        routes=out,
-        legs=leg_frame,
-        scenario=sc,
-        ingest=report,
-        descriptions=_descriptions(out, legs.vintage),
-        resolved=resolved,
-        notes=(*legs.notes, *side_notes),
-    )
-
-
-def _obs(leg: str) -> pl.Expr:
-    return pl.col(f"{leg}_obs_baseline").fill_null(False) | pl.col(f"{leg}_obs_post").fill_null(
-        False
-    )
-
-
-def _missing_legs() -> pl.Expr:
-    """Comma-separated legs no side reports (in a window: ``leg (post)``); null if none."""
-    parts = []
-    for leg, name in _LEG_PREFIX.items():
-        b = pl.col(f"{leg}_obs_baseline").fill_null(False)
-        p = pl.col(f"{leg}_obs_post").fill_null(False)
-        parts.append(
-            pl.when(~b & ~p)
-            .then(pl.lit(name))
-            .when(~b)
-            .then(pl.lit(f"{name} (baseline)"))
-            .when(~p)
-            .then(pl.lit(f"{name} (post)"))
-        )
-    joined = pl.concat_list(parts).list.drop_nulls().list.join(", ")
-    return pl.when(joined != "").then(joined)
+    return wide.with_columns(pl.col("rank").cast(pl.Int64))
 
 
 def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataFrame:
@@ -349,47 +320,3 @@ def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataF
         proba = chosen.predict_proba(wide)[:, -1]
         return wide.with_columns(score=pl.Series(proba, dtype=pl.Float64))
     return wide.with_columns(score=pl.col(SCORERS[chosen].column).fill_null(0.0))
-
-
-def _legs_frame(legs: Any, top: pl.DataFrame) -> pl.DataFrame:
-    """Monthly legs of the ``top`` routes, zeros where an observed leg had no trade."""
-    if top.is_empty():
-        return pl.DataFrame(schema=LEGS_SCHEMA)
-    w = legs.windows
-    periods = pl.DataFrame({"period": w.periods()}, schema={"period": pl.Date})
-    keys = top.select("origin", "hub", "destination", "hs", "missing_legs")
-    f = legs.flows.select("src", "dst", "hs", "period", "value", "kg", "provenance")
-    frames = []
-    for leg, (a, b) in {
-        "oh": ("origin", "hub"),
-        "hd": ("hub", "destination"),
-        "dr": ("origin", "destination"),
-    }.items():
-        name = _LEG_PREFIX[leg]
-        k = keys.select(a, b, "hs").unique()
-        obs = (
-            f.join(k.lazy().rename({a: "src", b: "dst"}), on=["src", "dst", "hs"], how="semi")
-            .collect()
-            .rename({"src": a, "dst": b})
-        )
-        grid = keys.join(periods, how="cross").join(obs, on=[a, b, "hs", "period"], how="left")
-        missing = pl.col("missing_legs").fill_null("").str.contains(name, literal=True)
-        frames.append(
-            grid.with_columns(
-                leg=pl.lit(name),
-                value=pl.when(missing & pl.col("value").is_null())
-                .then(None)
-                .otherwise(pl.col("value").fill_null(0.0)),
-                provenance=pl.when(missing & pl.col("value").is_null())
-                .then(pl.lit("missing"))
-                .otherwise(pl.col("provenance").fill_null("none")),
-            ).select(list(LEGS_SCHEMA))
-        )
-    out = pl.concat(frames).with_columns(pl.col("leg").cast(LEGS_SCHEMA["leg"]))
-    return out.sort("origin", "hub", "destination", "hs", "leg", "period")
-
-
-def _descriptions(routes: pl.DataFrame, vintage: str) -> pl.DataFrame:
-    """``hs`` → ``description`` in the vintage the codes were harmonised to."""
-    codes = routes["hs"].unique().sort()
-    return pl.DataFrame({"hs": codes, "description": hs_description(codes, vintage)})

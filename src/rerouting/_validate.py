@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
-from rerouting._countries import ISO3_CODES
+from rerouting._countries import AGGREGATE_CODES, ISO3_CODES
 from rerouting._exceptions import SchemaError
 from rerouting._frames import FrameLike, frame_of
 from rerouting.schema import CANONICAL_SCHEMA, RECORD_KEY, REQUIRED_COLUMNS
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = ["RULES", "RuleResult", "ValidationReport", "validate_trade"]
-
-#: Codes of groups and non-countries that must not appear as reporter/partner.
-AGGREGATE_CODES: Final = frozenset(
-    {"WLD", "W00", "EUR", "EUU", "EU2", "EUN", "EMU", "EAR", "OAS", "ZZZ", "XXX", "NES", "ALL"}
-)
 
 #: Rule name -> what it checks.
 RULES: Final[dict[str, str]] = {

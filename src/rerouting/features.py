@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 from rerouting._blocs import bloc_members
+from rerouting.schema import LEGS, ROUTE_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,7 +77,6 @@ __all__ = [
 #: Named baseline scores/flags carried beside the main score.
 BASELINE_COLUMNS: Final[tuple[str, ...]] = ("ec_surge", "freund", "both_up")
 
-LEGS: Final = ("oh", "hd", "dr")
 #: Ratios are capped at ×100: beyond that a ratio says "new", not "how much".
 RATIO_CAP: Final = 100.0
 #: A baseline below this share of the post level counts as (almost) no trade.
@@ -202,11 +202,7 @@ def route_table(routes: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
             for s in ("mean", "lvl")
         ]
     )
-    key = {
-        "oh": (("origin", "src"), ("hub", "dst")),
-        "hd": (("hub", "src"), ("destination", "dst")),
-        "dr": (("origin", "src"), ("destination", "dst")),
-    }
+    key = {leg.prefix: ((leg.src, "src"), (leg.dst, "dst")) for leg in LEGS}
     out = routes
     for leg, ((a, sa), (b, sb)) in key.items():
         renamed = stats.rename({sa: a, sb: b}).rename({c: f"{leg}_{c}" for c in _LEG_COLS})
@@ -228,7 +224,7 @@ def route_table(routes: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
                 for s in ("mean", "lvl")
             ]
         )
-    return out.join(_controls(f, legs), on=["origin", "hub", "destination", "hs"], how="left")
+    return out.join(_controls(f, legs), on=list(ROUTE_KEY), how="left")
 
 
 def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
@@ -628,7 +624,7 @@ def comovement(
     lags = list(range((max_lag if step == 1 else 0) + 1))
     n = windows.n_baseline + windows.n_post  # pairs per lag (gap months excluded below)
     w0, w1 = windows.start, windows.end
-    keys = routes.select("origin", "hub", "destination", "hs").unique()
+    keys = routes.select(ROUTE_KEY).unique()
     oh = flows.select(
         pl.col("src").alias("origin"),
         pl.col("dst").alias("hub"),
@@ -667,10 +663,10 @@ def comovement(
             hd.rename({"period": "ty"}),
             on=["hub", "hs", "ty"],
         )
-        .group_by("origin", "hub", "destination", "hs", "lag")
+        .group_by(*ROUTE_KEY, "lag")
         .agg(sxy=(pl.col("x") * pl.col("y")).sum())
     )
-    k = ["origin", "hub", "destination", "hs"]
+    k = list(ROUTE_KEY)
     n_l = pl.lit(n) - pl.col("lag") * 1
     grid = (
         keys.join(lag_df, how="cross")

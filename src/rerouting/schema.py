@@ -20,13 +20,20 @@ quantity_unit      String      unit of ``quantity`` (optional)
 hs_vintage         String      ``HS2012``, ``HS2017``, ``HS2022``, ``CN`` ... (optional)
 source             String      ``comtrade``, ``comext``, ``baci``, ``tidy``, ``synthetic``...
 =================  ==========  ===========================================================
+
+The route table a scan returns (``docs/detection.md``) is keyed by :data:`ROUTE_KEY`;
+each route has the three legs of :data:`LEGS`.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -35,10 +42,14 @@ __all__ = [
     "FLOW_DTYPE",
     "FREQUENCIES",
     "FREQUENCY_DTYPE",
+    "LEGS",
+    "LEG_NAMES",
     "OPTIONAL_COLUMNS",
     "RECONCILED_SOURCES",
     "RECORD_KEY",
     "REQUIRED_COLUMNS",
+    "ROUTE_KEY",
+    "Leg",
 ]
 
 FLOWS: Final = ("import", "export", "re-import", "re-export")
@@ -80,3 +91,49 @@ RECORD_KEY: Final = (
 )
 REQUIRED_COLUMNS: Final = ("period", "reporter", "partner", "flow", "hs", "value")
 OPTIONAL_COLUMNS: Final = tuple(c for c in CANONICAL_COLUMNS if c not in REQUIRED_COLUMNS)
+
+
+# ------------------------------------------------------------------ routes
+#: Columns that identify a route of ``RouteTable.routes`` (and of ``RouteTable.legs``).
+ROUTE_KEY: Final = ("origin", "hub", "destination", "hs")
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One leg of a route: the flow of the product from ``src`` to ``dst``.
+
+    Attributes:
+        prefix: Prefix of the leg's columns in the route table (``oh_ratio_value``).
+        name: The leg's name in ``RouteTable.legs["leg"]`` and in ``missing_legs``.
+        src: The :data:`ROUTE_KEY` column of the exporting side.
+        dst: The :data:`ROUTE_KEY` column of the importing side.
+    """
+
+    prefix: str
+    name: str
+    src: str
+    dst: str
+
+    def between(self, route: Mapping[str, object]) -> str:
+        """The leg of one route in words, e.g. ``"BLR → KAZ"`` (``"… (direct)"`` for ``dr``).
+
+        ``Leg.between`` of the column names themselves gives the leg's title:
+        ``origin → hub``.
+        """
+        text = f"{route[self.src]} → {route[self.dst]}"
+        return f"{text} (direct)" if self.prefix == "dr" else text
+
+    @property
+    def title(self) -> str:
+        """The leg in general terms: ``origin → hub``."""
+        return self.between({c: c for c in ROUTE_KEY})
+
+
+#: The three legs of a route, in the order tables and the report show them.
+LEGS: Final = (
+    Leg("oh", "origin_hub", "origin", "hub"),
+    Leg("hd", "hub_destination", "hub", "destination"),
+    Leg("dr", "direct", "origin", "destination"),
+)
+#: The legs' names, as in ``RouteTable.legs["leg"]``.
+LEG_NAMES: Final = tuple(leg.name for leg in LEGS)

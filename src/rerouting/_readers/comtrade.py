@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import polars as pl
 
+from rerouting._countries import COMTRADE_WORLD
 from rerouting._readers._common import (
     Fields,
     country,
@@ -232,7 +233,7 @@ def stage_comtrade(
         [p2.fill_null("-"), mot.fill_null("-"), customs.fill_null("-")], separator="|"
     )
     totals = (
-        p2.is_null() | (p2 == "0"),
+        p2.is_null() | (p2 == COMTRADE_WORLD),
         mot.is_null() | (mot == "0"),
         customs.is_null() | (customs.str.to_uppercase() == "C00"),
     )

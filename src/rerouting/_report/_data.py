@@ -16,14 +16,13 @@ import polars as pl
 
 from rerouting._exceptions import InputError
 from rerouting._hs import hs_description
+from rerouting.schema import LEG_NAMES, ROUTE_KEY
 
 if TYPE_CHECKING:
     from rerouting._result import RouteTable
 
-__all__ = ["LEG_ORDER", "ReportData", "country_name", "jsonable", "prepare", "provenance_shares"]
+__all__ = ["ReportData", "country_name", "jsonable", "prepare", "provenance_shares"]
 
-KEY: Final = ("origin", "hub", "destination", "hs")
-LEG_ORDER: Final = ("origin_hub", "hub_destination", "direct")
 #: Vintages whose descriptions label codes the table leaves undescribed, in order.
 HS_VINTAGES: Final = ("HS2017", "HS2022", "HS2012")
 
@@ -97,15 +96,15 @@ def _top_routes(table: RouteTable, top: int) -> pl.DataFrame:
 
 def _top_legs(table: RouteTable, top: pl.DataFrame) -> pl.DataFrame:
     """Legs of the top routes; a ``direct`` leg without a hub belongs to every hub."""
-    ids = top.select(*KEY, "rid")
+    ids = top.select(*ROUTE_KEY, "rid")
     legs = table.legs.with_columns(
         pl.col("leg").cast(pl.String),
-        *(pl.col(c).cast(pl.String) for c in KEY),
+        *(pl.col(c).cast(pl.String) for c in ROUTE_KEY),
         pl.col("value").cast(pl.Float64),
         pl.col("kg").cast(pl.Float64),
         pl.col("provenance").cast(pl.String),
     )
-    keyed = legs.filter(pl.col("hub").is_not_null()).join(ids, on=list(KEY), how="inner")
+    keyed = legs.filter(pl.col("hub").is_not_null()).join(ids, on=list(ROUTE_KEY), how="inner")
     shared = (
         legs.filter(pl.col("hub").is_null())
         .drop("hub")
@@ -120,7 +119,7 @@ def _top_legs(table: RouteTable, top: pl.DataFrame) -> pl.DataFrame:
         )
         .sort(
             "rid",
-            pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=3),
+            pl.col("leg").replace_strict(list(LEG_NAMES), [0, 1, 2], default=3),
             "period",
         )
     )
@@ -155,7 +154,7 @@ def _leg_stats(
             ),
         )
         .join(provenance_shares(legs, ["rid", "leg"], top=2), on=["rid", "leg"], how="left")
-        .sort("rid", pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=3))
+        .sort("rid", pl.col("leg").replace_strict(list(LEG_NAMES), [0, 1, 2], default=3))
     )
 
 
@@ -194,7 +193,7 @@ def _links(top: pl.DataFrame, stats: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         diff = stats.with_columns(
             excess=pl.col("post_value").fill_null(0) - pl.col("base_value").fill_null(0)
         ).pivot(on="leg", index="rid", values="excess")
-        for leg in LEG_ORDER:
+        for leg in LEG_NAMES:
             if leg not in diff.columns:
                 diff = diff.with_columns(pl.lit(None, dtype=pl.Float64).alias(leg))
         per_route = top.select("rid", "origin", "hub", "destination").join(

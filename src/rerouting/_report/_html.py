@@ -21,7 +21,6 @@ from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError
 from rerouting._report import _assets, _charts
 from rerouting._report._data import (
-    LEG_ORDER,
     ReportData,
     country_name,
     jsonable,
@@ -29,6 +28,7 @@ from rerouting._report._data import (
     provenance_shares,
 )
 from rerouting._report._sankey import sankey_svg
+from rerouting.schema import LEG_NAMES, LEGS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -70,11 +70,7 @@ SOURCES: Final = (
     ),
 )
 
-LEG_TITLES: Final = {
-    "origin_hub": "origin → hub",
-    "hub_destination": "hub → destination",
-    "direct": "origin → destination (direct)",
-}
+LEG_TITLES: Final = {leg.name: leg.title for leg in LEGS}
 FLAG_COLUMNS: Final = ("ec_surge", "freund", "both_up")
 
 
@@ -449,11 +445,7 @@ def _routes_table(data: ReportData, *, links: bool, money: str) -> str:
 
 
 def _leg_table(stats: pl.DataFrame, row: dict[str, Any], money: str, per: str) -> str:
-    names = {
-        "origin_hub": f"{row['origin']} → {row['hub']}",
-        "hub_destination": f"{row['hub']} → {row['destination']}",
-        "direct": f"{row['origin']} → {row['destination']} (direct)",
-    }
+    names = {leg.name: leg.between(row) for leg in LEGS}
     body = []
     for s in stats.iter_rows(named=True):
         body.append(
@@ -537,7 +529,7 @@ def _method(table: RouteTable, data: ReportData, money: str) -> str:
         data.legs.group_by("leg", pl.col("provenance").fill_null("unknown"))
         .len()
         .sort(
-            pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=3),
+            pl.col("leg").replace_strict(list(LEG_NAMES), [0, 1, 2], default=3),
             pl.col("len"),
             descending=[False, True],
         )
@@ -620,7 +612,7 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
     series = (
         legs.with_columns(
             p=pl.col("period").dt.strftime("%Y-%m-%d"),
-            l=pl.col("leg").replace_strict(list(LEG_ORDER), [0, 1, 2], default=None),
+            l=pl.col("leg").replace_strict(list(LEG_NAMES), [0, 1, 2], default=None),
             v=pl.col("value").round_sig_figs(6),
             k=pl.col("kg").round_sig_figs(6),
             s=pl.col("provenance").replace_strict(
@@ -642,11 +634,7 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
                 if row["rid"] in clips
                 else None
             ),
-            "labels": {
-                "origin_hub": f"{row['origin']} → {row['hub']}",
-                "hub_destination": f"{row['hub']} → {row['destination']}",
-                "direct": f"{row['origin']} → {row['destination']} (direct)",
-            },
+            "labels": {leg.name: leg.between(row) for leg in LEGS},
             "contrib": pairs.get(row["rid"], []),
         }
         for row in data.top.select("rid", "origin", "hub", "destination").iter_rows(named=True)
@@ -654,7 +642,7 @@ def _blob(table: RouteTable, data: ReportData, money: str) -> dict[str, Any]:
     features = {f: meanings.get(f, "") for f in set(data.contrib.get_column("feature"))}
     blob: dict[str, Any] = jsonable(
         {
-            "legNames": list(LEG_ORDER),
+            "legNames": list(LEG_NAMES),
             "uvTitle": f"Unit value ({money} per kg)",
             "provenance": provenance,
             "routes": routes,
