@@ -369,7 +369,17 @@ def kaz_table() -> rr.RouteTable:
 
 def test_routes_lead_with_what_a_reader_needs(kaz_table: rr.RouteTable) -> None:
     out = kaz_table.readable()
-    lead = ["rank", "route", "hs", "description", "score", "pass_through", "currency"]
+    lead = [
+        "rank",
+        "route",
+        "hs",
+        "description",
+        "score",
+        "priority",
+        "value_at_stake",
+        "pass_through",
+        "currency",
+    ]
     assert out.columns[: len(lead) + 2] == [*lead, "explanation", "missing_legs"]
     assert out["route"][0] == f"{out['origin'][0]}→{out['hub'][0]}→{out['destination'][0]}"
     assert out["currency"].unique().to_list() == ["USD"]
@@ -429,7 +439,9 @@ def test_cli_routes_csv_is_readable_and_full_precision_on_request(
     assert _run(capsys, *args, "-o", short)[0] == 0
     assert _run(capsys, *args, "-o", full, "--precision", "full")[0] == 0
     header = short.read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("rank,route,hs,description,score,pass_through,currency,explanation")
+    assert header.startswith(
+        "rank,route,hs,description,score,priority,value_at_stake,pass_through,currency,explanation"
+    )
     assert "100.00000000000" not in short.read_text(encoding="utf-8")
     a, b = pl.read_csv(short), pl.read_csv(full)
     assert a.width == b.width

@@ -71,7 +71,7 @@ def test_group_rules_count_like_read_trade(
         "2022-01,KAZ,DEU,import,8703,9",  # parent of 870321 in its group
         "2022-01,KAZ,DEU,import,TOTAL,99",  # a total next to product rows
         "2022-02,KAZ,DEU,export,10121,3",  # lost leading zero
-        "2022-02,XXX,DEU,export,870321,3",  # unmapped reporter
+        "2022-02,ABX,DEU,export,870321,3",  # unmapped reporter
         "2022-13,KAZ,DEU,export,870321,3",  # bad period
         "2022-02,KAZ,DEU,export,870321,-1",  # negative value
     ]

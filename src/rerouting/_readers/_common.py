@@ -962,6 +962,14 @@ def finish(
     return frame, report
 
 
+def unmapped_note(n: int, reason: str, share: str) -> str:
+    """The note that ``n`` rows dropped for ``reason`` carry ``share`` of the value read."""
+    return (
+        f"{n:,} row(s) dropped as {reason} carry {share} of the value read; "
+        "the ingest report's examples show the codes"
+    )
+
+
 def _unmapped_value_notes(drop: pl.Series, value: pl.Series) -> list[str]:
     """Say how much of the value read sits in rows dropped for unmapped countries."""
     codes = [_CODE["unmapped_reporter"], _CODE["unmapped_partner"]]
@@ -976,10 +984,7 @@ def _unmapped_value_notes(drop: pl.Series, value: pl.Series) -> list[str]:
         if n:
             lost = float(value.filter(hit).sum())
             share = f"{lost / total:.1%}" if total > 0 else "n/a"
-            out.append(
-                f"{n:,} row(s) dropped as {REASONS[code - 1]} carry {share} of the value read; "
-                "the ingest report's examples show the codes"
-            )
+            out.append(unmapped_note(n, REASONS[code - 1], share))
     return out
 
 

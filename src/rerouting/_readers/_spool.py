@@ -38,6 +38,7 @@ from rerouting._readers._common import (
     _parents,
     file_reports,
     report_of,
+    unmapped_note,
 )
 from rerouting.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA, RECORD_KEY
 
@@ -310,8 +311,5 @@ def _unmapped_notes(book: dict[int, dict[int, int]], value_by: dict[int, float])
         n = sum(b.get(code, 0) for b in book.values())
         if n:
             share = f"{value_by.get(code, 0.0) / total:.1%}" if total > 0 else "n/a"
-            out.append(
-                f"{n:,} row(s) dropped as {reason} carry {share} of the value read; "
-                "check report.examples for the codes"
-            )
+            out.append(unmapped_note(n, reason, share))
     return out

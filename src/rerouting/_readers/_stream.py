@@ -25,7 +25,7 @@ import polars as pl
 
 from rerouting import _countries
 from rerouting._ingest import FileReport, IngestReport
-from rerouting._readers._common import REASONS
+from rerouting._readers._common import REASONS, unmapped_note
 from rerouting.schema import (
     CANONICAL_SCHEMA,
     FLOW_DTYPE,
@@ -330,10 +330,7 @@ def stream_report(
         )
     for reason, (k, v) in sorted(unmapped.items()):
         share = f"{v / value_read:.1%}" if value_read > 0 else "n/a"
-        all_notes.append(
-            f"{k:,} row(s) dropped as {reason} carry {share} of the value read; "
-            "the ingest report's examples show the codes"
-        )
+        all_notes.append(unmapped_note(k, reason, share))
     all_notes.append(GROUP_RULES_NOTE)
     dropped_total: dict[str, int] = {}
     for fr in reports:
