@@ -345,3 +345,21 @@ def test_an_outflow_is_under_recorded_when_the_destination_is_silent_or_in_a_cus
     assert out["gate_balance"].to_list()[0] is None
     assert out["gate_balance"].to_list()[1] < 0.2
     assert out["score"][0] > 3 * out["score"][1]
+
+
+def test_one_registry_entry_adds_a_feature_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recipe of CONTRIBUTING.md: one definition plus one registry line."""
+    from rerouting import features
+    from rerouting.synthetic import make_world
+
+    def doubled_balance() -> pl.Expr:  # the definition
+        return 2.0 * features.balance_kg()
+
+    extra = features.Feature("balance_x2", "twice the mass balance", doubled_balance)
+    monkeypatch.setattr(features, "REGISTRY", (*features.REGISTRY, extra))  # the entry
+    world = make_world(0, n_products=26, n_other_countries=3, eu_members=3, n_routes=4)
+    routes = scan(world.trade, scenario=world.scenario).routes
+    assert routes.columns.index("balance_x2") > routes.columns.index("materiality")
+    got, base = routes["balance_x2"], routes["balance_kg"]
+    assert got.drop_nulls().len() > 0
+    assert got.to_list() == pytest.approx((2.0 * base).to_list(), nan_ok=True)

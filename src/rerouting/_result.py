@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
+from rerouting import features
 from rerouting._atomic import atomic_path
 from rerouting._exceptions import ConfigError, InputError
 from rerouting._hs import hs_description
 from rerouting._score import GATES
-from rerouting.features import BASELINE_COLUMNS, FEATURES
+from rerouting.features import BASELINE_COLUMNS
 from rerouting.schema import LEG_NAMES, ROUTE_KEY
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def route_columns(columns: Iterable[str]) -> list[str]:
     contrib = [c for c in columns if c.startswith("contrib_")]
     return [
         *FRONT_COLUMNS,
-        *FEATURES,
+        *(f.name for f in features.REGISTRY),  # read at call time: one entry adds a column
         "gate",
         *(f"gate_{g.name}" for g in GATES),
         *contrib,
