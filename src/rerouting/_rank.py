@@ -16,7 +16,7 @@ first when the evidence is comparable, so a scan also carries:
 ``priority`` (in [0, 1])
     ``score × (max(v, v_max·10⁻⁴) / v_max)^α`` with ``v = value_at_stake``, ``v_max`` the
     largest in the scan and ``α = 0.1``: each factor 10 less money costs a factor 1.26 of
-    evidence (50× less: 1.48), and no route loses more than 0.40 of its score. It orders
+    evidence (50× less: 1.48), and no route keeps less than 0.40 of its score. It orders
     like ``ln score + α ln v``, so the currency unit never changes the order; among routes
     with equal evidence the larger comes first, and a route with much weaker evidence is
     not lifted over a clean one by its size alone.
