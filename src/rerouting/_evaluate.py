@@ -278,25 +278,15 @@ def _apply(world: World, mech: Mechanisms, rng: np.random.Generator) -> pl.DataF
     # Under-declaration: route hubs declare a share of their exports to the destination.
     routes = world.truth.filter(pl.col("kind") == "route")
     hubs = routes["hub"].unique().to_list()
+    declared = (
+        pl.col("reporter").is_in(hubs)
+        & pl.col("partner").is_in(dest)
+        & (pl.col("flow") == "export")
+        & (pl.col("period") >= event)
+    )
     t = t.with_columns(
-        pl.when(
-            pl.col("reporter").is_in(hubs)
-            & pl.col("partner").is_in(dest)
-            & (pl.col("flow") == "export")
-            & (pl.col("period") >= event)
-        )
-        .then(pl.col("value") * mech.declared_share)
-        .otherwise(pl.col("value"))
-        .alias("value"),
-        pl.when(
-            pl.col("reporter").is_in(hubs)
-            & pl.col("partner").is_in(dest)
-            & (pl.col("flow") == "export")
-            & (pl.col("period") >= event)
-        )
-        .then(pl.col("net_weight_kg") * mech.declared_share)
-        .otherwise(pl.col("net_weight_kg"))
-        .alias("net_weight_kg"),
+        pl.when(declared).then(pl.col(c) * mech.declared_share).otherwise(pl.col(c)).alias(c)
+        for c in ("value", "net_weight_kg")
     )
 
     # Silent sides after the event.

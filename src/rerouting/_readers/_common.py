@@ -988,6 +988,18 @@ def _unmapped_value_notes(drop: pl.Series, value: pl.Series) -> list[str]:
     return out
 
 
+def drop_examples() -> pl.Expr:
+    """Up to five distinct raw values (trimmed, 60 characters) of the rows of one drop reason."""
+    return (
+        pl.col("_example")
+        .str.strip_chars()
+        .fill_null("<empty>")
+        .str.slice(0, 60)
+        .unique(maintain_order=True)
+        .head(5)
+    )
+
+
 def _report(
     df: pl.DataFrame, fmt: str, files: Sequence[str], records: int, notes: list[str]
 ) -> IngestReport:
@@ -999,14 +1011,7 @@ def _report(
     dropped_rows = df.filter(pl.col("_drop") != 0)
     examples: dict[str, tuple[str, ...]] = {}
     if dropped_rows.height:
-        ex = dropped_rows.group_by("_drop", maintain_order=True).agg(
-            pl.col("_example")
-            .str.strip_chars()
-            .fill_null("<empty>")
-            .str.slice(0, 60)
-            .unique(maintain_order=True)
-            .head(5)
-        )
+        ex = dropped_rows.group_by("_drop", maintain_order=True).agg(drop_examples())
         examples = {REASONS[int(c) - 1]: tuple(v) for c, v in ex.iter_rows()}
     return report_of(file_reports(per_file, fmt, files), records, notes, examples)
 

@@ -36,6 +36,7 @@ from rerouting._readers._common import (
     _collect,
     _merge,
     _parents,
+    drop_examples,
     file_reports,
     report_of,
     unmapped_note,
@@ -290,14 +291,7 @@ def _row_examples(lf: pl.LazyFrame) -> dict[str, tuple[str, ...]]:
     ex = (
         lf.filter(pl.col("_drop") != 0)
         .group_by("_drop", maintain_order=True)
-        .agg(
-            pl.col("_example")
-            .str.strip_chars()
-            .fill_null("<empty>")
-            .str.slice(0, 60)
-            .unique(maintain_order=True)
-            .head(5)
-        )
+        .agg(drop_examples())
         .collect()
     )
     return {REASONS[int(c) - 1]: tuple(v) for c, v in ex.iter_rows()}
