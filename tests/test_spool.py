@@ -215,3 +215,38 @@ def test_convert_writes_canonical_parquet_by_year_and_chapter(world: World, tmp_
     assert back.frame.collect().sort(ORDER, nulls_last=True).equals(eager)
     with pytest.raises(ConfigError, match="already holds Parquet"):
         write_partitioned(back, out)
+
+
+def test_one_convert_run_is_trusted_and_two_runs_are_checked(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rerouting._io import write_partitioned
+    from rerouting._readers import _spool
+
+    src = _write(world, "tidy-csv", tmp_path)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        write_partitioned(spool_trade(src), out)
+    records = read_trade(src).report.records_out
+
+    def no_check(*args: object, **kw: object) -> None:
+        raise AssertionError("a converted folder's rows were checked again")
+
+    with monkeypatch.context() as m:
+        m.setattr(_spool, "_with_repeated", no_check)
+        one = spool_trade(first)  # one run's stamp: counts from the footers only
+    assert one.report.rows_read == one.report.records_out == records
+    assert one.frame.select(pl.len()).collect().item() == records
+
+    # Two runs of the same records: a duplicate across runs is possible, so every row
+    # is checked, and each record of the second folder is dropped as a duplicate.
+    both = spool_trade([first, second])
+    assert both.report.rows_read == 2 * records
+    assert both.report.dropped == {"duplicate": records}
+    assert both.report.records_out == records
+
+    # A file whose stamp is another version (or none) is checked like any other.
+    f = sorted(first.rglob("*.parquet"))[0]
+    pl.read_parquet(f).write_parquet(f, metadata={_spool.STAMP_KEY: '{"version": "0", "run": "x"}'})
+    assert not _spool._one_run([str(f)])
+    assert _spool._one_run([str(g) for g in sorted(second.rglob("*.parquet"))])

@@ -469,7 +469,9 @@ def write_partitioned(trade: TradeData | LazyTradeData, folder: str | Path) -> l
 
     The files hold the canonical columns only (the folder names are not columns), so a
     later ``rerouting scan folder`` reads them as they are, and a product list skips
-    every other chapter's files by their statistics. ``folder`` must not hold Parquet
+    every other chapter's files by their statistics. Every file carries the run's stamp
+    (:data:`rerouting._readers._spool.STAMP_KEY`): a scan of one run's files trusts
+    this run's checks instead of checking every row again. ``folder`` must not hold Parquet
     files already (they would be read as part of the data).
 
     Returns:
@@ -482,9 +484,11 @@ def write_partitioned(trade: TradeData | LazyTradeData, folder: str | Path) -> l
             file=str(out),
             hint="write to a new or empty folder (its files are all read back as one input)",
         )
+    from rerouting._readers._spool import converted_stamp
+
     key = {"year": pl.col("period").dt.year(), "chapter": pl.col("hs").str.slice(0, 2)}
     trade.frame.lazy().select(CANONICAL_COLUMNS).sink_parquet(
-        pl.PartitionBy(out, key=key, include_key=False), mkdir=True
+        pl.PartitionBy(out, key=key, include_key=False), mkdir=True, metadata=converted_stamp()
     )
     return sorted(out.rglob("*.parquet"))
 

@@ -21,8 +21,10 @@ Later passes of the scan read canonical columns from a local Parquet file: stagi
 from __future__ import annotations
 
 import atexit
+import json
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -49,9 +51,36 @@ if TYPE_CHECKING:
     from rerouting._ingest import IngestReport
     from rerouting._readers._common import Staged
 
-__all__ = ["Spool", "passthrough", "spool"]
+__all__ = ["Spool", "converted_stamp", "passthrough", "spool"]
 
 _KEY: Final = "_key"
+
+#: Parquet key-value metadata that ``rerouting convert`` writes into every file. The
+#: rows of one convert run passed every rule in that run and no record key repeats, so
+#: a scan of files that all carry one run's stamp need not check them again. A new
+#: ``version`` is due whenever a row rule or the canonical layout changes: older stamps
+#: are then ignored and the files are checked as any other.
+STAMP_KEY: Final = "rerouting.converted"
+_STAMP_VERSION: Final = "1"
+
+
+def converted_stamp() -> dict[str, str]:
+    """The metadata for the files of one ``rerouting convert`` run (a fresh run id)."""
+    return {STAMP_KEY: json.dumps({"version": _STAMP_VERSION, "run": uuid.uuid4().hex})}
+
+
+def _one_run(files: Sequence[str]) -> bool:
+    """Whether every file carries the stamp of the same convert run, at this version."""
+    runs = set()
+    for f in files:
+        try:
+            stamp = json.loads(pl.read_parquet_metadata(f).get(STAMP_KEY, "null"))
+        except (ValueError, pl.exceptions.PolarsError):
+            return False
+        if not isinstance(stamp, dict) or stamp.get("version") != _STAMP_VERSION:
+            return False
+        runs.add(str(stamp.get("run")))
+    return len(runs) == 1
 
 
 class Spool:
@@ -207,7 +236,9 @@ def passthrough(
     One pass checks the row rules and hashes each record key; when no row fails, no
     code is a TOTAL, codes have one length (no parent rows) and no record key repeats
     (no duplicate, nothing to merge), nothing needs staging and the scan's filters
-    reach the Parquet reader. Otherwise ``None``: the files are spooled.
+    reach the Parquet reader. Otherwise ``None``: the files are spooled. Files that all
+    carry one ``rerouting convert`` run's stamp skip the check: that run applied every
+    rule, and their row counts come from the Parquet footers.
     """
     from rerouting._readers._stream import PATH_COLUMN, canonical_recipe
 
@@ -219,6 +250,12 @@ def passthrough(
     recipe = canonical_recipe(pl.Schema(next(iter(schemas))), currency=currency)
     if recipe is None or recipe.passthrough is None:
         return None
+    frame = pl.scan_parquet(list(files), glob=False).select(recipe.passthrough)
+    if _one_run(files):
+        rows = [pl.scan_parquet(f, glob=False).select(pl.len()).collect().item() for f in files]
+        book = {i: {0: int(n)} for i, n in enumerate(rows)}
+        reports = file_reports(book, staged.format, files)
+        return frame, report_of(reports, int(sum(rows)), list(staged.notes), {})
     raw = pl.scan_parquet(list(files), glob=False, include_file_paths=PATH_COLUMN)
     canon = {e.meta.output_name(): e for e in recipe.passthrough}
     check = raw.select(
@@ -241,7 +278,6 @@ def passthrough(
     n_by = dict(zip(counts[PATH_COLUMN].to_list(), counts["n"].to_list(), strict=True))
     book = {i: {0: int(n_by.get(f, 0))} for i, f in enumerate(files)}
     reports = file_reports(book, staged.format, files)
-    frame = pl.scan_parquet(list(files), glob=False).select(recipe.passthrough)
     n = sum(b[0] for b in book.values())
     return frame, report_of(reports, n, list(staged.notes), {})
 
