@@ -24,13 +24,20 @@ from pathlib import Path
 from typing import Any, Final
 
 #: Formats of the ``cli`` stage, in run order; each is derived from the canonical world.
-FORMATS: Final = ("tidy-parquet", "tidy-csv", "canonical-parquet", "comtrade-csv")
+FORMATS: Final = (
+    "tidy-parquet",
+    "tidy-csv",
+    "canonical-parquet",
+    "comtrade-csv",
+    "converted-parquet",
+)
 
 _FILES: Final = {
     "tidy-parquet": "tidy.parquet",
     "tidy-csv": "tidy.csv",
     "canonical-parquet": "trade.parquet",
     "comtrade-csv": "comtrade.csv",
+    "converted-parquet": "converted",
 }
 
 
@@ -73,6 +80,10 @@ def format_file(canonical: Path, fmt: str) -> Path:
             pl.col("value").alias("primaryValue"),
             pl.col("net_weight_kg").alias("netWgt"),
         ).sink_csv(tmp)
+    elif fmt == "converted-parquet":
+        # What `rerouting convert` writes for repeated scans: a folder by year and chapter.
+        cmd = [str(Path(sys.executable).with_name("rerouting")), "convert", str(canonical)]
+        subprocess.run([*cmd, "--output", str(tmp), "-q"], check=True)
     else:
         raise ValueError(f"no derived file for {fmt}")
     tmp.rename(out)
@@ -101,6 +112,10 @@ _VIEW: Final = {
     "canonical-parquet": """
         SELECT period, reporter, partner, CAST(flow AS VARCHAR) AS flow, hs, value,
                net_weight_kg AS kg FROM read_parquet('{path}')""",
+    "converted-parquet": """
+        SELECT period, reporter, partner, CAST(flow AS VARCHAR) AS flow, hs, value,
+               net_weight_kg AS kg
+        FROM read_parquet('{path}/**/*.parquet', hive_partitioning = false)""",
     "tidy-parquet": """
         SELECT CAST(strptime(period, '%Y-%m') AS DATE) AS period, reporter, partner, flow, hs,
                value, net_weight_kg AS kg FROM read_parquet('{path}')""",

@@ -287,6 +287,12 @@ def passthrough(
 _KEYS_AT_ONCE: Final = 40_000_000
 
 
+#: The plans of one pass read the same file: common-subplan elimination would read it
+#: once and hold every row for all of them (2.6 GB at 25M rows against 0.6 GB, and
+#: slower: 3.3 s against 2.2 s, measured on a spooled 25M-row tidy file).
+_NO_SHARED_SCAN: Final = pl.QueryOptFlags(comm_subplan_elim=False)
+
+
 def _with_repeated(
     source: pl.LazyFrame, plans: list[pl.LazyFrame], keys: pl.LazyFrame
 ) -> tuple[list[pl.DataFrame], pl.Series]:
@@ -298,9 +304,9 @@ def _with_repeated(
     n = int(source.select(pl.len()).collect().item())  # Parquet metadata: no data read
     slices = -(-n // _KEYS_AT_ONCE) if n else 1
     if slices == 1:
-        *out, h = pl.collect_all([*plans, keys])
+        *out, h = pl.collect_all([*plans, keys], optimizations=_NO_SHARED_SCAN)
         return out, _repeats(h[_KEY])
-    out = pl.collect_all(plans)
+    out = pl.collect_all(plans, optimizations=_NO_SHARED_SCAN)
     parts = [
         _repeats(keys.filter(pl.col(_KEY) % slices == i).collect()[_KEY]) for i in range(slices)
     ]
