@@ -107,6 +107,39 @@ def test_split_rows_are_merged_like_read_trade(tmp_path: Path) -> None:
     assert lazy.report.records_out == 2
 
 
+@pytest.mark.parametrize("at_once", [None, 4], ids=["one-slice", "candidate-slices"])
+def test_many_repeated_keys_are_merged_in_bounded_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int | None
+) -> None:
+    # Two overlapping downloads: most record keys repeat. With a small budget the
+    # candidates are looked at in several slices of the hash range (here 30 keys
+    # repeat: 15 slices), with the same records and counts as the eager read.
+    if at_once is not None:
+        monkeypatch.setattr("rerouting._readers._spool._CANDIDATES_AT_ONCE", at_once)
+    head = "freqCode,period,reporterISO,partnerISO,flowCode,cmdCode,motCode,primaryValue"
+    first = [
+        f"M,2022{m:02d},KAZ,DEU,M,8703{k:02d},1000,{m + k}"
+        for m in (1, 2, 3)
+        for k in range(10, 20)
+    ]
+    second = [
+        f"M,2022{m:02d},KAZ,DEU,M,8703{k:02d},2000,1" for m in (1, 2, 3) for k in range(10, 20)
+    ]
+    dup = first[:3]  # exact duplicates of the first file's rows
+    path = tmp_path / "c.csv"
+    path.write_text("\n".join([head, *first, *second, *dup]) + "\n")
+    lazy = same_read(path)
+    assert lazy.report.dropped == {"duplicate": 3}
+    assert lazy.report.records_out == 30
+    values = dict(
+        lazy.frame.filter(pl.col("period").dt.month() == 1)
+        .select("hs", "value")
+        .collect()
+        .iter_rows()
+    )
+    assert values == {f"8703{k:02d}": float(1 + k + 1) for k in range(10, 20)}
+
+
 def test_clean_canonical_parquet_is_a_plain_parquet_scan(world: World, tmp_path: Path) -> None:
     path = tmp_path / "trade.parquet"
     world.trade.write_parquet(path)
