@@ -188,9 +188,20 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
     merged_away = 0  # rows summed into another row of their record
     dup_examples: list[tuple[int, str]] = []
     slices = max(1, -(-2 * repeated.len() // _CANDIDATES_AT_ONCE))
+    candidates = lf.filter(ok & key.is_in(repeated.implode()))
+    by_slice = where.path(f"{staged.format}-{id(staged)}-candidates")
+    if slices > 1:  # one pass writes each slice's candidate rows to its own folder
+        candidates.sink_parquet(
+            pl.PartitionBy(by_slice, key={"_slice": key % slices}, include_key=False),
+            mkdir=True,
+        )
     for part in range(slices) if repeated.len() else ():
-        hashes = repeated.filter(repeated % slices == part) if slices > 1 else repeated
-        cand = lf.filter(ok & key.is_in(hashes.implode())).collect()
+        if slices == 1:
+            cand = candidates.collect()
+        elif (by_slice / f"_slice={part}").is_dir():
+            cand = pl.read_parquet(by_slice / f"_slice={part}", glob=False)
+        else:
+            continue
         if parent_idx.len():
             cand = cand.filter(~pl.col("_idx").is_in(parent_idx.implode()))
         first = cand.select(pl.struct([*CANONICAL_COLUMNS, "_split"]).is_first_distinct())
