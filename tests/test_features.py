@@ -240,7 +240,6 @@ def test_a_small_steady_rise_on_a_big_hub_leg_counts_as_a_rise() -> None:
         "hub_other_growth": 1.0, "hub_import_growth": 1.0, "persistence": 1.0,
         "price_effect": 0.0, "hd_under_recorded": False, "hub_declared_ratio": 1.0,
         "oh_excess_kg": 1.0, "hd_excess_kg": 1.0, "oh_excess_value": 1.0, "hd_excess_value": 1.0,
-        "substitution_ratio": None,
     }  # fmt: skip
     got = [
         default_score(f.with_columns(**{k: pl.lit(v) for k, v in neutral.items()}))["gate_outflow"][
@@ -337,7 +336,7 @@ def test_an_outflow_is_under_recorded_when_the_destination_is_silent_or_in_a_cus
         "uv_gap_legs": [0.05, 0.05], "uv_gap_excess": [0.05, 0.05],
         "dest_other_growth": [1.0, 1.0], "hub_other_growth": [1.0, 1.0],
         "hub_import_growth": [1.0, 1.0], "persistence": [1.0, 1.0], "price_effect": [0.0, 0.0],
-        "hub_declared_ratio": [None, None], "substitution_ratio": [None, None],
+        "hub_declared_ratio": [None, None],
     }  # fmt: skip
     frame = pl.DataFrame(legs, schema=dict.fromkeys(legs, pl.Float64)).with_columns(
         hd_under_recorded=pl.Series([True, False])

@@ -39,7 +39,7 @@ def _features(**cols: list[float | bool | None]) -> pl.DataFrame:
         "hub_import_growth": 1.0, "persistence": 0.0, "price_effect": 0.0,
         "oh_shift_z": 0.0, "hd_shift_z": 0.0, "hd_under_recorded": False,
         "hub_declared_ratio": 1.0, "oh_excess_kg": 0.0, "hd_excess_kg": 0.0,
-        "oh_excess_value": 0.0, "hd_excess_value": 0.0, "substitution_ratio": None,
+        "oh_excess_value": 0.0, "hd_excess_value": 0.0,
     }  # fmt: skip
     data = {k: [v] * n for k, v in neutral.items()}
     data.update(cols)  # type: ignore[arg-type]
@@ -87,35 +87,6 @@ def test_different_goods_on_the_two_legs_close_the_gate() -> None:
     assert same[2] < 0.02
     s = out["score"].to_list()
     assert s[2] < 0.02 * s[0]
-
-
-def test_a_route_hidden_by_the_hubs_own_trade_is_judged_on_substitution() -> None:
-    """A hub sells 15x the route of its own: its leg to the destination reads flat.
-
-    Inflow new (x50), direct flow -90%, and the hub legs' rise takes over 30% of the
-    direct fall; on the hub->destination leg the route is +3%, within the leg's noise,
-    so its excess has no measurable mass or unit value (balance 0.05, the excess's
-    unit value x4.5 off). A hub buying for itself (row 2) takes over nothing: its leg
-    to the destination did not move at all.
-    """
-    hidden = {
-        "oh_ratio_kg": [50.0, 50.0],
-        "hd_ratio_kg": [1.03, 1.0],
-        "hd_shift_z": [0.8, 0.0],
-        "direct_change": [-0.9, -0.9],
-        "balance_kg": [0.05, 0.0],
-        "uv_gap_excess": [1.5, None],
-        "comove_kg": [0.3, 0.0],
-        "persistence": [1.0, 0.0],
-    }
-    out = default_score(_features(**hidden, substitution_ratio=[0.3, 0.01]))
-    route, demand = out.row(0, named=True), out.row(1, named=True)
-    assert route["gate_outflow"] > 0.95
-    assert route["gate_balance"] is None  # the excess of a flat leg is not measured
-    assert route["gate_same_goods"] is None
-    assert route["score"] > 0.4
-    assert demand["gate_outflow"] < 0.3  # flat: 0.24, as before
-    assert demand["score"] < 0.1 * route["score"]
 
 
 def test_a_missing_leg_leaves_its_terms_out() -> None:

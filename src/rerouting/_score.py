@@ -132,41 +132,6 @@ def _leg_rose(leg: str) -> pl.Expr:
     return pl.max_horizontal(_growth_evidence(_hub_leg_growth(leg)), shift)
 
 
-#: Substitution evidence is 0.5 when this share of the direct flow's fall reappears on
-#: both hub legs: the upper end of the EBRD's average offset (5–10%), so a route has to
-#: offset more than the average sanctioned product does
-#: (docs/methods.md#substitution-when-the-hub-leg-cannot-show-the-route).
-SUBSTITUTION: Final = 0.1
-
-
-def _substitution() -> pl.Expr:
-    """The hub legs took over a visible share of the direct flow's fall (EBRD).
-
-    Logistic in :func:`rerouting.features.substitution_ratio`, 0.5 at
-    :data:`SUBSTITUTION`; 0 where the direct flow did not fall or is missing.
-    """
-    return _sigmoid((pl.col("substitution_ratio") - SUBSTITUTION) / 0.05).fill_null(0.0)
-
-
-def _outflow_on_substitution() -> pl.Expr:
-    """The hub→destination leg did not visibly rise, but substitution says it carried the route.
-
-    A hub whose own trade of the product is many times the route shows no growth and
-    no sure shift on its leg to the destination; the route shows instead in the
-    direct flow's fall that the hub legs' rise takes over. The leg's excess is then
-    within the leg's noise, so what is read from that excess (its mass against the
-    inflow's, its unit value) is not measured either, and is left out, not counted
-    against the route.
-    """
-    rose = _leg_rose("hd")
-    return ((rose < 0.5) & (_substitution() > rose)).fill_null(False)
-
-
-def _unmeasured_outflow(expr: pl.Expr) -> pl.Expr:
-    """``expr``, or unknown where the outflow is judged on substitution."""
-    return pl.when(_outflow_on_substitution()).then(None).otherwise(expr)
-
-
 def _balance(expr: pl.Expr) -> pl.Expr:
     """``expr``, or unknown where the outflow may be lost in transit.
 
@@ -180,7 +145,7 @@ def _balance(expr: pl.Expr) -> pl.Expr:
     )
     uncorrected = pl.col("hub_declared_ratio").is_null()
     lost = pl.col("hd_under_recorded").fill_null(False) & uncorrected & short
-    return pl.when(lost).then(None).otherwise(_unmeasured_outflow(expr))
+    return pl.when(lost).then(None).otherwise(expr)
 
 
 def _gates() -> tuple[Term, ...]:
@@ -195,13 +160,9 @@ def _gates() -> tuple[Term, ...]:
         Term(
             "outflow",
             1.0,
-            pl.when(_leg_rose("hd").is_not_null()).then(
-                pl.max_horizontal(_leg_rose("hd"), _substitution())
-            ),
+            _leg_rose("hd"),
             "hub→destination rose: grew by half or more (kg, else value; logistic in ln "
-            "growth, 0.5 at ×1.5) or shifted by a sure margin (0.5 at 3 standard errors); "
-            "or, for a leg the hub's own trade hides, the hub legs took over a share of the "
-            "direct flow's fall (substitution ratio, 0.5 at 0.1; EBRD)",
+            "growth, 0.5 at ×1.5) or shifted by a sure margin (0.5 at 3 standard errors)",
         ),
         Term(
             "balance",
@@ -210,8 +171,7 @@ def _gates() -> tuple[Term, ...]:
             "mass in ≈ mass out: the smaller leg's kg excess is at least a quarter of the "
             "larger's (0.5 at 0.25; Freund C4 applied to the excess, "
             "docs/methods.md#features-freund-criteria-and-excess-flows); left out where "
-            "an under-recorded outflow is the smaller leg (lost in transit), or where the "
-            "outflow is judged on substitution",
+            "an under-recorded outflow is the smaller leg (lost in transit)",
         ),
         Term(
             "direct",
@@ -223,13 +183,11 @@ def _gates() -> tuple[Term, ...]:
         Term(
             "same_goods",
             1.0,
-            _unmeasured_outflow(
-                _sigmoid((math.log(SAME_GOODS_UV) - pl.col("uv_gap_excess")) / 0.1)
-            ),
+            _sigmoid((math.log(SAME_GOODS_UV) - pl.col("uv_gap_excess")) / 0.1),
             "the goods added on the two hub legs are the same goods: their unit values "
             "within a factor 1.5 (0.5 at ×1.5; a markup and freight explain a few per "
-            "cent, not half; docs/methods.md#features-unit-values-and-price-effects); "
-            "left out where the outflow is judged on substitution",
+            "cent, not half; docs/methods.md#features-unit-values-and-price-effects, "
+            "docs/methods.md#features-unit-values-and-price-effects)",
         ),
     )
 
@@ -246,8 +204,7 @@ def _terms() -> tuple[Term, ...]:
             _balance(pl.col("balance_kg")),
             "mass in ≈ mass out: min/max of the hub legs' kg excess (Freund C4, "
             "docs/methods.md#features-freund-criteria-and-excess-flows); left out where "
-            "an under-recorded outflow is the smaller leg, or where the outflow is judged "
-            "on substitution",
+            "an under-recorded outflow is the smaller leg",
         ),
         Term(
             "direct_drop",
