@@ -3,6 +3,7 @@
     python benchmarks/evaluate_detection.py --seeds heldout --n 40 --out results/eval.csv
 
 ``--seeds dev`` for development; ``heldout`` only to measure (never tune on it).
+``--skip 40`` measures on held-out seeds that no earlier measurement has seen.
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seeds", choices=("dev", "heldout"), default="dev")
     ap.add_argument("--n", type=int, default=40, help="worlds per direction")
+    ap.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="leave out the first K seeds of the set (e.g. held-out seeds already measured)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="CSV with one row per world")
     ap.add_argument(
         "--ablation", type=Path, default=None, help="CSV of AP with each gate/term removed"
     )
     args = ap.parse_args()
-    seeds = (DEV_SEEDS if args.seeds == "dev" else HELDOUT_SEEDS)[: args.n]
+    seeds = (DEV_SEEDS if args.seeds == "dev" else HELDOUT_SEEDS)[args.skip : args.skip + args.n]
     rows = []
     abl: list[dict[str, object]] = []
     for direction in ("import-ban", "export-control"):

@@ -363,3 +363,33 @@ def test_one_registry_entry_adds_a_feature_column(monkeypatch: pytest.MonkeyPatc
     got, base = routes["balance_x2"], routes["balance_kg"]
     assert got.drop_nulls().len() > 0
     assert got.to_list() == pytest.approx((2.0 * base).to_list(), nan_ok=True)
+
+
+def test_a_hub_that_cuts_its_declarations_is_read_on_the_destinations_record() -> None:
+    """KAZ declares a fifth of its exports to DEU after the event; DEU records them all.
+
+    KAZ sells DEU 1000 a month of its own plywood and, after the event, 90 more of
+    Belarusian plywood. The leg's value mixes the two sides' records; on it the leg
+    falls. On DEU's record (importer basis, both sides report in both windows) it rises.
+    """
+    periods = _months(dt.date(2020, 3, 1), 36)
+    rows: list[tuple[dt.date, str, str, str, str, float, float | None]] = []
+    for i, p in enumerate(periods):
+        post = p >= EVENT
+        declared = 0.2 if post else 1.0
+        via = 90.0 * _wiggle(i) if post else 0.0
+        if not post:
+            rows.append((p, "BLR", "DEU", "export", "441231", 100.0, 200.0))
+        rows.append((p, "BLR", "KAZ", "export", "441231", 10.0 + via, (10.0 + via) * 2))
+        hd = 1000.0 * _wiggle(i + 7) + via
+        rows.append((p, "KAZ", "DEU", "export", "441231", hd * declared, hd * 2 * declared))
+        rows.append((p, "DEU", "KAZ", "import", "441231", hd * 1.06, hd * 2))
+        for exp, imp in (("BLR", "DEU"), ("BLR", "KAZ"), ("KAZ", "DEU")):
+            x = 50.0 * (declared if exp == "KAZ" else 1.0)
+            rows.append((p, exp, imp, "export", "940360", x, x / 5))
+            rows.append((p, imp, exp, "import", "940360", 53.0, 10.0))
+    table = scan(canonical(rows), origin="BLR", destination="DEU", event="2022-03", products="4412")
+    r = table.routes.filter(pl.col("hub") == "KAZ").row(0, named=True)
+    assert r["hd_under_recorded"] is False  # DEU reports; not a customs union
+    assert r["hd_ratio_value"] > 1.05  # (1000 + 90) / 1000 on DEU's record
+    assert r["hd_excess_value"] == pytest.approx(90.0, rel=0.25)

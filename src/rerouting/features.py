@@ -56,6 +56,7 @@ __all__ = [
     "hub_import_growth",
     "hub_other_growth",
     "hub_plausibility",
+    "importer_basis",
     "interquartile_mean",
     "leg_stats",
     "log_ratio",
@@ -126,7 +127,9 @@ def leg_stats(
     ``Σ value_kg / Σ kg``), ``w_mean_kg`` and ``w_lvl_kg`` (value / unit value:
     volume is value deflated by price, so records without a mass still count),
     ``p_max_v``, ``p_nz`` (post months with trade), ``p_exp``/``p_imp`` (post sums
-    of the exporter's and the importer's FOB value where both reported) and
+    of the exporter's and the importer's FOB value where both reported),
+    ``w_paired_v``/``b_imp`` (the leg's value and the importer's FOB value summed over
+    the periods both sides reported, per window; ``p_imp`` is the post one) and
     ``provenance`` (sides used in the post window).
 
     With ``observed`` (``src, dst, n_b, n_p``, :attr:`rerouting._legs.LegSet.observed`)
@@ -153,12 +156,17 @@ def leg_stats(
             pl.when(kg > 0).then(pl.col("value_kg").filter(cond).sum() / kg).alias(f"{w}_uv"),
         ]
     post = windows.in_post()
-    both = post & pl.col("has_exp") & pl.col("has_imp")
+    paired = pl.col("has_exp") & pl.col("has_imp")
+    both = post & paired
+    both_b = windows.in_baseline() & paired
     aggs += [
         pl.col("value").filter(post).max().fill_null(0.0).alias("p_max_v"),
         (pl.col("value").filter(post) > 0).sum().alias("p_nz"),
         pl.col("exp_value").filter(both).sum().alias("p_exp"),
         pl.col("imp_value_fob").filter(both).sum().alias("p_imp"),
+        pl.col("value").filter(both).sum().alias("p_paired_v"),
+        pl.col("imp_value_fob").filter(both_b).sum().alias("b_imp"),
+        pl.col("value").filter(both_b).sum().alias("b_paired_v"),
         pl.col("provenance").filter(post).unique().sort().str.join("+").alias("provenance"),
     ]
     return flows.group_by("src", "dst", "hs").agg(aggs)
@@ -167,7 +175,7 @@ def leg_stats(
 # ------------------------------------------------------------------ the wide route table
 _STAT_COLS: Final = (
     "b_mean_v", "p_mean_v", "b_lvl_v", "p_lvl_v", "b_sd_v", "p_sd_v",
-    "p_max_v", "p_nz", "p_exp", "p_imp",
+    "p_max_v", "p_nz", "p_exp", "p_imp", "p_paired_v", "b_imp", "b_paired_v",
 )  # fmt: skip
 _LEG_COLS: Final = (
     *_STAT_COLS, "b_uv", "p_uv", "b_mean_kg", "p_mean_kg", "b_lvl_kg", "p_lvl_kg", "provenance",
@@ -733,26 +741,64 @@ _HD_POST_LEVELS: Final = (
 )  # fmt: skip
 
 
+#: Window statistics of the hub→destination leg that :func:`importer_basis` rescales.
+_HD_LEVELS: Final = (
+    "hd_b_mean_v", "hd_b_lvl_v", "hd_b_sd_v", "hd_b_mean_kg", "hd_b_lvl_kg",
+    "hd_p_mean_v", "hd_p_lvl_v", "hd_p_sd_v", "hd_p_mean_kg", "hd_p_lvl_kg", "hd_p_max_v",
+)  # fmt: skip
+
+
+def importer_basis(window: str) -> pl.Expr:
+    """The destination's record of the hub→destination leg against the leg's value.
+
+    ``Σ M_fob / Σ best_value`` over the periods of ``window`` (``b`` or ``p``) that both
+    the hub and the destination reported; null when no period was reported by both.
+    :func:`route_features` uses it only when the destination files imports in the post
+    window (not silent, :data:`SILENT_SHARE`): a reporter that stopped in the event
+    year filed part of that year, and its annual record is not the hub's year.
+    The leg's value is a reliability-weighted mean of the two sides' records, and the
+    hub's export declarations are the weak side of this leg: exports are recorded by
+    the last known destination, not checked at a border where duty is due, and a hub
+    that passes goods on may declare a fraction of them, so its declarations can fall
+    while the goods keep arriving. Freund's implementation measures the flows on the
+    importer's record for this reason, the exporter's only as a fallback
+    (docs/methods.md#importer-basis-of-the-hub-destination-leg).
+    """
+    imp, paired = pl.col(f"hd_{window}_imp"), pl.col(f"hd_{window}_paired_v")
+    return pl.when((imp > 0) & (paired > 0)).then(imp / paired)
+
+
 def route_features(table: pl.LazyFrame, n_post: int, n_baseline: int) -> pl.LazyFrame:
     """Add every feature of :data:`REGISTRY` that has an expression to the wide route table.
 
-    Where the hub→destination leg is under-recorded (:func:`hd_under_recorded`) and the
-    hub's declarations to the destination fell in every other product
-    (:func:`hub_declared_ratio` < 1), the leg's post statistics are divided by that
-    ratio first: a difference in differences against the hub's other products, so that
-    a fall common to all of the hub's declarations does not read as a fall of the route.
+    Where both sides of the hub→destination leg reported in both windows, the leg's
+    window statistics are first put on the destination's record
+    (:func:`importer_basis`), so that a hub cutting its declarations does not read as a
+    fall of the route. Otherwise, where the leg is under-recorded
+    (:func:`hd_under_recorded`) and the hub's declarations to the destination fell in
+    every other product (:func:`hub_declared_ratio` < 1), the leg's post statistics are
+    divided by that ratio: a difference in differences against the hub's other
+    products, so that a fall common to all of the hub's declarations does not read as a
+    fall of the route.
     """
     t = table.with_columns(
         _n_post=pl.lit(n_post, dtype=pl.Float64),
         _n_baseline=pl.lit(n_baseline, dtype=pl.Float64),
         **{f.name: f.expr() for f in REGISTRY if f.first and f.expr is not None},
     )
+    basis = {w: importer_basis(w) for w in ("b", "p")}
+    # a destination that went silent may have filed part of a year: no basis then
+    files = pl.col("dest_import_share_post").fill_null(1.0) >= SILENT_SHARE
+    on_importer = basis["b"].is_not_null() & basis["p"].is_not_null() & files
     deflate = (
-        pl.when(pl.col("hd_under_recorded"))
+        pl.when(pl.col("hd_under_recorded") & ~on_importer)
         .then(pl.col("hub_declared_ratio").fill_null(1.0))
         .otherwise(1.0)
     )
-    t = t.with_columns([(pl.col(c) / deflate).alias(c) for c in _HD_POST_LEVELS])
+    rescale = {w: pl.when(on_importer).then(basis[w]).otherwise(1.0) for w in ("b", "p")}
+    t = t.with_columns([(pl.col(c) * rescale[c[3]]).alias(c) for c in _HD_LEVELS]).with_columns(
+        [(pl.col(c) / deflate).alias(c) for c in _HD_POST_LEVELS]
+    )
     return t.with_columns(
         **{f.name: f.expr() for f in REGISTRY if not f.first and f.expr is not None}
     )
