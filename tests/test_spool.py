@@ -112,8 +112,8 @@ def test_many_repeated_keys_are_merged_in_bounded_slices(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int | None
 ) -> None:
     # Two overlapping downloads: most record keys repeat. With a small budget the
-    # candidates are looked at in several slices of the hash range (here 30 keys
-    # repeat: 15 slices), with the same records and counts as the eager read.
+    # candidates are looked at in several slices of the hash range (here 63 rows
+    # carry a repeated key: 16 slices), with the same records and counts as the eager read.
     if at_once is not None:
         monkeypatch.setattr("rerouting._readers._spool._CANDIDATES_AT_ONCE", at_once)
     head = "freqCode,period,reporterISO,partnerISO,flowCode,cmdCode,motCode,primaryValue"

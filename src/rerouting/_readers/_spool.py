@@ -137,7 +137,7 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
         pl.col("hs").str.len_bytes().max().alias("hi"),
     )
     keys_plan = lf.filter(kept).select(key)
-    (counts, lens), repeated = _with_repeated(lf, [counts_plan, lens_plan], keys_plan)
+    (counts, lens), repeated, n_candidates = _with_repeated(lf, [counts_plan, lens_plan], keys_plan)
     book: dict[int, dict[int, int]] = {}
     value_by: dict[int, float] = {}
     padded = 0
@@ -187,7 +187,7 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
     merged_frames: list[pl.LazyFrame] = []
     merged_away = 0  # rows summed into another row of their record
     dup_examples: list[tuple[int, str]] = []
-    slices = max(1, -(-2 * repeated.len() // _CANDIDATES_AT_ONCE))
+    slices = max(1, -(-n_candidates // _CANDIDATES_AT_ONCE))
     candidates = lf.filter(ok & key.is_in(repeated.implode()))
     by_slice = where.path(f"{staged.format}-{id(staged)}-candidates")
     if slices > 1:  # one pass writes each slice's candidate rows to its own folder
@@ -195,11 +195,11 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
             pl.PartitionBy(by_slice, key={"_slice": key % slices}, include_key=False),
             mkdir=True,
         )
-    for part in range(slices) if repeated.len() else ():
+    for slice_no in range(slices) if repeated.len() else ():
         if slices == 1:
             cand = candidates.collect()
-        elif (by_slice / f"_slice={part}").is_dir():
-            cand = pl.read_parquet(by_slice / f"_slice={part}", glob=False)
+        elif (by_slice / f"_slice={slice_no}").is_dir():
+            cand = pl.read_parquet(by_slice / f"_slice={slice_no}", glob=False)
         else:
             continue
         if parent_idx.len():
@@ -218,7 +218,7 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
         records = _merge(cand)
         _check_sums(records, cand, _line_frame(lf, cand), files)
         merged_away += cand.height - records.height
-        path = where.path(f"{staged.format}-{id(staged)}-records-{part}.parquet")
+        path = where.path(f"{staged.format}-{id(staged)}-records-{slice_no}.parquet")
         records.write_parquet(path, compression="lz4")
         merged_frames.append(pl.scan_parquet(path))
         del cand, records
@@ -305,7 +305,7 @@ def passthrough(
         pl.col("_len").min().alias("lo"),
         pl.col("_len").max().alias("hi"),
     )
-    (counts,), repeated = _with_repeated(raw, [counts_plan], check.select(_KEY))
+    (counts,), repeated, _ = _with_repeated(raw, [counts_plan], check.select(_KEY))
     if counts["bad"].sum() or counts["lo"].min() != counts["hi"].max() or repeated.len():
         return None
     n_by = dict(zip(counts[PATH_COLUMN].to_list(), counts["n"].to_list(), strict=True))
@@ -319,8 +319,9 @@ def passthrough(
 #: much again to sort them): larger inputs are looked at in slices of the hash range.
 _KEYS_AT_ONCE: Final = 40_000_000
 #: Rows whose record key repeats, collected at once to find duplicates and merge
-#: records (all staged columns: about 200 bytes a row).
-_CANDIDATES_AT_ONCE: Final = 4_000_000
+#: records: all staged columns, about 200 bytes a row, and as much again or more for
+#: the group and window operations (4M rows at once peaked at 4.5 GB).
+_CANDIDATES_AT_ONCE: Final = 2_000_000
 
 
 #: The plans of one pass read the same file: common-subplan elimination would read it
@@ -331,8 +332,9 @@ _NO_SHARED_SCAN: Final = pl.QueryOptFlags(comm_subplan_elim=False)
 
 def _with_repeated(
     source: pl.LazyFrame, plans: list[pl.LazyFrame], keys: pl.LazyFrame
-) -> tuple[list[pl.DataFrame], pl.Series]:
-    """Collect ``plans`` and the record-key hashes (column ``_key`` of ``keys``) that repeat.
+) -> tuple[list[pl.DataFrame], pl.Series, int]:
+    """Collect ``plans``, the record-key hashes (column ``_key`` of ``keys``) that repeat,
+    and the number of rows that carry a repeated hash.
 
     Up to :data:`_KEYS_AT_ONCE` rows the hashes are sorted in one go, in the same pass as
     ``plans``; beyond, one pass per slice of the hash range keeps memory bounded.
@@ -341,17 +343,20 @@ def _with_repeated(
     slices = -(-n // _KEYS_AT_ONCE) if n else 1
     if slices == 1:
         *out, h = pl.collect_all([*plans, keys], optimizations=_NO_SHARED_SCAN)
-        return out, _repeats(h[_KEY])
+        return out, *_repeats(h[_KEY])
     out = pl.collect_all(plans, optimizations=_NO_SHARED_SCAN)
     parts = [
         _repeats(keys.filter(pl.col(_KEY) % slices == i).collect()[_KEY]) for i in range(slices)
     ]
-    return out, pl.concat(parts)
+    return out, pl.concat([h for h, _ in parts]), sum(n for _, n in parts)
 
 
-def _repeats(h: pl.Series) -> pl.Series:
+def _repeats(h: pl.Series) -> tuple[pl.Series, int]:
+    """The hashes that occur more than once, and how many rows carry one of them."""
     h = h.sort()
-    return h.filter(h == h.shift(1)).unique()
+    again = h == h.shift(1)
+    rows = int((again | (h == h.shift(-1))).sum())
+    return h.filter(again).unique(), rows
 
 
 def _line_frame(lf: pl.LazyFrame, multi: pl.DataFrame) -> pl.DataFrame:
