@@ -237,7 +237,11 @@ def stage_comtrade(
         mot.is_null() | (mot == "0"),
         customs.is_null() | (customs.str.to_uppercase() == "C00"),
     )
-    vintage = classification.replace_strict(VINTAGES, default=None, return_dtype=pl.String)
+    # Elementwise, not replace_strict: in the streaming sink of the staged rows,
+    # replace_strict held every row (6.3 GB at 25M rows against 1.1 GB).
+    vintage = pl.coalesce(
+        [pl.when(classification == k).then(pl.lit(v)) for k, v in VINTAGES.items()]
+    )
     return stage(
         lf,
         file_index=file_index,
