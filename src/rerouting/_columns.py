@@ -3,9 +3,9 @@
 One home for what each column of ``routes.csv`` means: ``rerouting columns`` prints it,
 ``docs/columns.md`` is generated from it (a test keeps the page equal to it), and the
 exporters order and round columns by it. Feature meanings come from
-:data:`rerouting.features.FEATURES`, gate and evidence-term meanings from the default
-score's own definitions (:data:`rerouting._score.GATES`, :data:`rerouting._score.TERMS`);
-only the units are written here.
+:data:`rerouting.features.REGISTRY`, gate and evidence-term meanings from the default
+score's own definitions (:data:`rerouting._score.GATES`, :data:`rerouting._score.TERMS`),
+and the units of the features from their registry entries.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import polars as pl
 
 from rerouting._score import GATES, TERMS
-from rerouting.features import FEATURES, RATIO_CAP
+from rerouting.features import RATIO_CAP, REGISTRY
 
 if TYPE_CHECKING:
     from rerouting._result import RouteTable
@@ -57,48 +57,6 @@ class Column:
     kind: Kind
 
 
-_RATIO = f"ratio post/baseline (×; capped at {RATIO_CAP:g}, see `capped`)"
-
-#: Units (and rounding kind) of every feature of ``FEATURES``.
-_FEATURE_UNITS: Final[dict[str, tuple[str, Kind]]] = {
-    "direct_change": ("relative change (−0.95 = −95%)", "measure"),
-    "oh_ratio_value": (_RATIO, "measure"),
-    "oh_ratio_kg": (_RATIO, "measure"),
-    "hd_ratio_value": (_RATIO, "measure"),
-    "hd_ratio_kg": (_RATIO, "measure"),
-    "oh_excess_value": ("currency per period", "money"),
-    "hd_excess_value": ("currency per period", "money"),
-    "oh_excess_kg": ("kg per period", "kg"),
-    "hd_excess_kg": ("kg per period", "kg"),
-    "balance_kg": ("share 0–1", "measure"),
-    "substitution_ratio": ("ratio 0–10", "measure"),
-    "pass_through": ("currency, whole post window", "money"),
-    "freund_c2": ("true/false", "flag"),
-    "freund_c4": ("true/false", "flag"),
-    "freund_t": ("currency per post period", "money"),
-    "comove_kg": ("correlation −1–1", "measure"),
-    "comove_lag_kg": ("months", "count"),
-    "comove_value": ("correlation −1–1", "measure"),
-    "comove_lag_value": ("months", "count"),
-    "uv_gap_legs": ("|ln ratio| (0 = equal, 0.69 = ×2)", "measure"),
-    "uv_gap_direct": ("|ln ratio| (0 = equal, 0.69 = ×2)", "measure"),
-    "uv_gap_excess": ("|ln ratio| (0 = equal, 0.69 = ×2)", "measure"),
-    "price_effect": ("ln ratio difference", "measure"),
-    "novelty": ("true/false", "flag"),
-    "persistence": ("share 0–1", "measure"),
-    "dest_other_growth": ("ratio post/baseline (×)", "measure"),
-    "hub_other_growth": ("ratio post/baseline (×)", "measure"),
-    "hub_import_growth": ("ratio post/baseline (×)", "measure"),
-    "hub_plausibility": (f"ratio (capped at {RATIO_CAP:g})", "measure"),
-    "gap_oh": ("relative gap (−0.1 = 10% lost)", "measure"),
-    "gap_hd": ("relative gap (−0.1 = 10% lost)", "measure"),
-    "materiality": ("currency, whole post window", "money"),
-    "oh_shift_z": ("standard errors (t-like)", "measure"),
-    "hd_shift_z": ("standard errors (t-like)", "measure"),
-    "hd_under_recorded": ("true/false", "flag"),
-    "hub_declared_ratio": ("ratio post/baseline (×, ≤ 1)", "measure"),
-}
-
 _SCORE = "0–1"
 
 #: What a reader needs first, in this order (those present in a table).
@@ -120,7 +78,7 @@ LEADING: Final = (
         "currency per year",
         "money",
     ),
-    Column("pass_through", FEATURES["pass_through"], "currency, whole post window", "money"),
+    *(Column(f.name, f.doc, f.unit, f.kind) for f in REGISTRY if f.name == "pass_through"),
     Column("currency", "currency of every money column (ISO 4217)", "ISO 4217 code", "text"),
     Column("explanation", "plain-language account of what moved", "text", "text"),
     Column("missing_legs", "legs no side reports (null: all reported)", "text", "text"),
@@ -142,9 +100,7 @@ _KEYS: Final = (
 
 def _rest() -> tuple[Column, ...]:
     features = tuple(
-        Column(name, meaning, *_FEATURE_UNITS.get(name, ("", "measure")))
-        for name, meaning in FEATURES.items()
-        if name != "pass_through"
+        Column(f.name, f.doc, f.unit, f.kind) for f in REGISTRY if f.name != "pass_through"
     )
     gates = (
         Column(
@@ -190,7 +146,7 @@ def _rest() -> tuple[Column, ...]:
 #: Every documented column, leading ones first.
 COLUMNS: Final[dict[str, Column]] = {c.name: c for c in (*LEADING, *_rest())}
 
-_CAPPED: Final = tuple(n for n, (unit, _) in _FEATURE_UNITS.items() if "capped" in unit)
+_CAPPED: Final = tuple(f.name for f in REGISTRY if "capped" in f.unit)
 
 
 def describe(name: str) -> Column | None:

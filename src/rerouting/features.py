@@ -30,6 +30,7 @@ from rerouting.schema import LEGS, ROUTE_KEY
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from rerouting._columns import Kind
     from rerouting._legs import LegSet, Windows
 
 __all__ = [
@@ -80,6 +81,8 @@ BASELINE_COLUMNS: Final[tuple[str, ...]] = ("ec_surge", "freund", "both_up")
 
 #: Ratios are capped at ×100: beyond that a ratio says "new", not "how much".
 RATIO_CAP: Final = 100.0
+#: The unit of the growth ratios, capped at :data:`RATIO_CAP`.
+_RATIO_UNIT: Final = f"ratio post/baseline (×; capped at {RATIO_CAP:g}, see `capped`)"
 #: A baseline below this share of the post level counts as (almost) no trade.
 NOVELTY_SHARE: Final = 0.05
 #: Freund C4 volume threshold (docs/methods.md#features-freund-criteria-and-excess-flows).
@@ -817,6 +820,8 @@ class Feature:
         model: An input of the anomaly score and the classifier.
         log: Read on a log scale in the model matrix (a ratio).
         first: Computed before the others, which read the legs it adjusts.
+        unit: Its unit in the route table (``currency``: the table's currency column).
+        kind: How outputs round it (:data:`rerouting._columns.Kind`).
     """
 
     name: str
@@ -825,6 +830,8 @@ class Feature:
     model: bool = False
     log: bool = False
     first: bool = False
+    unit: str = ""
+    kind: Kind = "measure"
 
 
 #: Every feature column of ``RouteTable.routes``, in order: the one home of each
@@ -835,6 +842,8 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         "direct origin→destination flow: relative change of the mean, post vs pre",
         direct_change,
         model=True,
+        unit="relative change (−0.95 = −95%)",
+        kind="measure",
     ),
     Feature(
         "oh_ratio_value",
@@ -842,6 +851,8 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         lambda: growth("oh", "v"),
         model=True,
         log=True,
+        unit=_RATIO_UNIT,
+        kind="measure",
     ),
     Feature(
         "oh_ratio_kg",
@@ -849,6 +860,8 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         lambda: growth("oh", "kg"),
         model=True,
         log=True,
+        unit=_RATIO_UNIT,
+        kind="measure",
     ),
     Feature(
         "hd_ratio_value",
@@ -856,6 +869,8 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         lambda: growth("hd", "v"),
         model=True,
         log=True,
+        unit=_RATIO_UNIT,
+        kind="measure",
     ),
     Feature(
         "hd_ratio_kg",
@@ -863,98 +878,167 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         lambda: growth("hd", "kg"),
         model=True,
         log=True,
+        unit=_RATIO_UNIT,
+        kind="measure",
     ),
     Feature(
         "oh_excess_value",
         "origin→hub leg: robust monthly excess over baseline, value",
         lambda: excess("oh", "v"),
+        unit="currency per period",
+        kind="money",
     ),
     Feature(
         "hd_excess_value",
         "hub→destination leg: robust monthly excess over baseline, value",
         lambda: excess("hd", "v"),
+        unit="currency per period",
+        kind="money",
     ),
     Feature(
         "oh_excess_kg",
         "origin→hub leg: robust monthly excess over baseline, kg",
         lambda: excess("oh", "kg"),
+        unit="kg per period",
+        kind="kg",
     ),
     Feature(
         "hd_excess_kg",
         "hub→destination leg: robust monthly excess over baseline, kg",
         lambda: excess("hd", "kg"),
+        unit="kg per period",
+        kind="kg",
     ),
     Feature(
         "balance_kg",
         "min/max of the two hub legs' kg excess (mass in ≈ mass out)",
         balance_kg,
         model=True,
+        unit="share 0–1",
+        kind="measure",
     ),
     Feature(
         "substitution_ratio",
         "hub legs' excess / fall of the direct flow (EBRD substitution ratio)",
         substitution_ratio,
         model=True,
+        unit="ratio 0–10",
+        kind="measure",
     ),
     Feature(
         "pass_through",
         "Σ_post min(origin→hub, hub→destination), value (Iyoha upper bound)",
         pass_through,
+        unit="currency, whole post window",
+        kind="money",
     ),
     Feature(
         "freund_c2",
         "Freund C2: origin loses share at destination, hub gains at both ends",
         freund_c2,
+        unit="true/false",
+        kind="flag",
     ),
     Feature(
         "freund_c4",
         "Freund C4: hub's imports from origin ≥ 0.75 × its exports to destination",
         freund_c4,
+        unit="true/false",
+        kind="flag",
     ),
-    Feature("freund_t", "Freund excess-flow transshipment value T (per post month)", freund_t),
-    Feature("comove_kg", "best-lag correlation of the two hub legs' monthly kg", model=True),
-    Feature("comove_lag_kg", "lag (months) of that best correlation, kg"),
-    Feature("comove_value", "best-lag correlation of the two hub legs' monthly value", model=True),
-    Feature("comove_lag_value", "lag (months) of that best correlation, value"),
+    Feature(
+        "freund_t",
+        "Freund excess-flow transshipment value T (per post month)",
+        freund_t,
+        unit="currency per post period",
+        kind="money",
+    ),
+    Feature(
+        "comove_kg",
+        "best-lag correlation of the two hub legs' monthly kg",
+        model=True,
+        unit="correlation −1–1",
+        kind="measure",
+    ),
+    Feature(
+        "comove_lag_kg",
+        "lag (months) of that best correlation, kg",
+        unit="months",
+        kind="count",
+    ),
+    Feature(
+        "comove_value",
+        "best-lag correlation of the two hub legs' monthly value",
+        model=True,
+        unit="correlation −1–1",
+        kind="measure",
+    ),
+    Feature(
+        "comove_lag_value",
+        "lag (months) of that best correlation, value",
+        unit="months",
+        kind="count",
+    ),
     Feature(
         "uv_gap_legs",
         "|ln(unit value hub→destination / unit value origin→hub)|, post",
         lambda: uv_gap("hd", "p", "oh", "p"),
         model=True,
+        unit="|ln ratio| (0 = equal, 0.69 = ×2)",
+        kind="measure",
     ),
     Feature(
         "uv_gap_direct",
         "|ln(unit value hub→destination post / direct unit value baseline)|",
         lambda: uv_gap("hd", "p", "dr", "b"),
         model=True,
+        unit="|ln ratio| (0 = equal, 0.69 = ×2)",
+        kind="measure",
     ),
     Feature(
         "uv_gap_excess",
         "|ln(unit value of the hub→destination excess / of the origin→hub excess)|",
         uv_gap_excess,
+        unit="|ln ratio| (0 = equal, 0.69 = ×2)",
+        kind="measure",
     ),
     Feature(
         "price_effect",
         "largest (ln value ratio − ln kg ratio) over the hub legs: price, not volume",
         price_effect,
         model=True,
+        unit="ln ratio difference",
+        kind="measure",
     ),
-    Feature("novelty", "a hub leg had (almost) no trade in the baseline", novelty, model=True),
+    Feature(
+        "novelty",
+        "a hub leg had (almost) no trade in the baseline",
+        novelty,
+        model=True,
+        unit="true/false",
+        kind="flag",
+    ),
     Feature(
         "persistence",
         "share of the hub legs' mean rise carried by the typical month (level shift)",
         persistence,
         model=True,
+        unit="share 0–1",
+        kind="measure",
     ),
     Feature(
         "oh_shift_z",
         "origin→hub leg: post − baseline mean in kg over its standard error (t-like)",
         lambda: shift_z("oh"),
+        unit="standard errors (t-like)",
+        kind="measure",
     ),
     Feature(
         "hd_shift_z",
         "hub→destination leg: post − baseline mean in kg over its standard error",
         lambda: shift_z("hd"),
+        unit="standard errors (t-like)",
+        kind="measure",
     ),
     Feature(
         "dest_other_growth",
@@ -962,6 +1046,8 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         dest_other_growth,
         model=True,
         log=True,
+        unit="ratio post/baseline (×)",
+        kind="measure",
     ),
     Feature(
         "hub_other_growth",
@@ -969,6 +1055,8 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         hub_other_growth,
         model=True,
         log=True,
+        unit="ratio post/baseline (×)",
+        kind="measure",
     ),
     Feature(
         "hub_import_growth",
@@ -976,6 +1064,8 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         hub_import_growth,
         model=True,
         log=True,
+        unit="ratio post/baseline (×)",
+        kind="measure",
     ),
     Feature(
         "hub_plausibility",
@@ -983,32 +1073,48 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         hub_plausibility,
         model=True,
         log=True,
+        unit=f"ratio (capped at {RATIO_CAP:g})",
+        kind="measure",
     ),
     Feature(
         "hd_under_recorded",
         "hub→destination leg may under-record: silent destination, customs union",
         hd_under_recorded,
         first=True,
+        unit="true/false",
+        kind="flag",
     ),
     Feature(
         "hub_declared_ratio",
         "hub's exports to the destination, other products: post/baseline, ≤ 1",
         hub_declared_ratio,
         first=True,
+        unit="ratio post/baseline (×, ≤ 1)",
+        kind="measure",
     ),
     Feature(
         "gap_oh",
         "relative mirror gap on the origin→hub leg, post (−: lost in transit)",
         lambda: mirror_gap("oh"),
         model=True,
+        unit="relative gap (−0.1 = 10% lost)",
+        kind="measure",
     ),
     Feature(
         "gap_hd",
         "relative mirror gap on the hub→destination leg, post",
         lambda: mirror_gap("hd"),
         model=True,
+        unit="relative gap (−0.1 = 10% lost)",
+        kind="measure",
     ),
-    Feature("materiality", "smaller hub leg's excess over the post window, money", materiality),
+    Feature(
+        "materiality",
+        "smaller hub leg's excess over the post window, money",
+        materiality,
+        unit="currency, whole post window",
+        kind="money",
+    ),
 )
 #: Feature name → one-line meaning, in column order.
 FEATURES: Final[dict[str, str]] = {f.name: f.doc for f in REGISTRY}
