@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 
 from rerouting._blocs import bloc_members
+from rerouting.mirror_formulas import relative_gap
 from rerouting.schema import LEGS, ROUTE_KEY
 
 if TYPE_CHECKING:
@@ -602,7 +603,7 @@ def mirror_gap(leg: str) -> pl.Expr:
     lost-in-transit direction (docs/methods.md#arrival-ratio-and-lost-in-transit).
     """
     x, m = pl.col(f"{leg}_p_exp"), pl.col(f"{leg}_p_imp")
-    return pl.when(pl.max_horizontal(x, m) > 0).then((m - x) / pl.max_horizontal(x, m))
+    return pl.when(pl.max_horizontal(x, m) > 0).then(relative_gap(x, m))
 
 
 # ------------------------------------------------------------------ co-movement
