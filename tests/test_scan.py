@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -24,8 +25,6 @@ from rerouting.schema import CANONICAL_SCHEMA, ROUTE_KEY
 from rerouting.synthetic import World, make_world
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from rerouting._result import RouteTable
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -333,24 +332,41 @@ def test_currency_is_checked_or_converted_never_a_label() -> None:
     assert b["materiality"].to_numpy() == pytest.approx(2.0 * a["materiality"].to_numpy())
 
 
-def test_scan_refuses_a_tidy_frame_naming_the_missing_canonical_columns() -> None:
+def test_scan_stages_a_tidy_frame_like_the_file_it_came_from() -> None:
+    import polars as pl
+
+    import rerouting as rr
+
+    demo = Path(__file__).parent.parent / "fixtures" / "demo" / "trade.parquet"
+    scenario = {"origin": "BLR", "destination": "EU", "event": "2022-03", "products": "belarus"}
+    # What a pipeline holds: text months, ISO3 codes, flow words; no frequency column.
+    tidy = pl.scan_parquet(demo).select(
+        pl.col("period").dt.strftime("%Y-%m"),
+        "reporter",
+        "partner",
+        pl.col("flow").cast(pl.String),
+        "hs",
+        "value",
+        "net_weight_kg",
+    )
+    staged = rr.scan(tidy, **scenario)
+    canonical = rr.scan(pl.scan_parquet(demo), **scenario)
+    assert staged.ingest is not None
+    assert staged.ingest.rows_read == pl.scan_parquet(demo).select(pl.len()).collect().item()
+    key = ["origin", "hub", "destination", "hs"]
+    got, ref = staged.routes.sort(key), canonical.routes.sort(key)
+    assert got.select(key).equals(ref.select(key))
+    assert (got["score"] - ref["score"]).abs().max() < 1e-9  # type: ignore[operator]
+
+
+def test_scan_refuses_a_frame_that_is_neither_tidy_nor_canonical() -> None:
     import polars as pl
     import pytest
 
     import rerouting as rr
     from rerouting._exceptions import SchemaError
 
-    tidy = pl.LazyFrame(
-        {
-            "period": ["2021-01"],
-            "reporter": ["BLR"],
-            "partner": ["KAZ"],
-            "flow": ["export"],
-            "hs": ["850440"],
-            "value": [1.0],
-        }
-    )
+    frame = pl.LazyFrame({"period": ["2021-01"], "reporter": ["BLR"], "hs": ["850440"]})
     with pytest.raises(SchemaError) as info:
-        rr.scan(tidy, origin="BLR", destination="EU", event="2022-03")
-    assert "'frequency'" in str(info.value)
-    assert "read_trade" in (info.value.hint or "")
+        rr.scan(frame, origin="BLR", destination="EU", event="2022-03")
+    assert "partner" in str(info.value)

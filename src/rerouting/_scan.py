@@ -30,7 +30,6 @@ from rerouting._exceptions import (
     DataQualityWarning,
     InputError,
     NoDataError,
-    SchemaError,
 )
 from rerouting._explain import explanation_expr
 from rerouting._io import LazyTradeData, TradeData, spool_trade
@@ -64,30 +63,20 @@ __all__ = ["scan"]
 #: Routes whose monthly legs the result carries, by default.
 LEGS_TOP: Final = 100
 
-# Canonical columns every scan reads; a tidy frame (no `frequency`, text periods) lacks some.
+# Canonical columns every scan reads: a frame without them (tidy: no `frequency`, text
+# periods) is staged first.
 _SCAN_COLUMNS: Final = ("period", "frequency", "reporter", "partner", "flow", "hs", "value")
-
-
-def _canonical_frame(lf: pl.LazyFrame) -> pl.LazyFrame:
-    names = lf.collect_schema().names()
-    missing = [c for c in _SCAN_COLUMNS if c not in names]
-    if missing:
-        err = SchemaError.from_missing_columns(missing, names)
-        raise SchemaError(
-            f"scan needs a canonical frame; missing column(s) {', '.join(map(repr, missing))}",
-            column=missing[0],
-            hint="stage a tidy or raw file first: rr.scan(rr.read_trade('trade.parquet'), ...) "
-            f"or rr.scan_trade(path); {err.hint}",
-        )
-    return lf
 
 
 def _as_lazy(trade: Any) -> tuple[pl.LazyFrame, IngestReport | None, Callable[[], None] | None]:
     """The canonical lazy frame, its ingest report, and what to call once it is read."""
-    if isinstance(trade, pl.LazyFrame):
-        return _canonical_frame(trade), None, None
-    if isinstance(trade, pl.DataFrame):
-        return _canonical_frame(trade.lazy()), None, None
+    if isinstance(trade, pl.LazyFrame | pl.DataFrame):
+        names = trade.collect_schema().names()
+        if all(c in names for c in _SCAN_COLUMNS):
+            return trade.lazy(), None, None
+        # A tidy (or raw) frame: staged once, with every row rule, like a file.
+        data = spool_trade(trade)
+        return data.frame, data.report, data.close
     if isinstance(trade, TradeData | LazyTradeData):
         frame = trade.frame
         return (frame.lazy() if isinstance(frame, pl.DataFrame) else frame), trade.report, None
@@ -162,8 +151,10 @@ def scan(
     """Rank candidate rerouting routes in mirror trade data.
 
     Args:
-        trade: A :class:`rerouting.TradeData`, a polars DataFrame/LazyFrame in the
-            canonical layout (``rerouting.schema``), or file paths for ``read_trade``.
+        trade: A :class:`rerouting.TradeData`, a polars DataFrame/LazyFrame (the
+            canonical layout of ``rerouting.schema`` is read as it is; any other layout,
+            e.g. a tidy frame with text months, is staged once with every row rule, as
+            a file would be), or file paths (staged the same way).
         origin: Country/bloc codes the goods come from (``"BLR"``, ``"EU"``, a list).
         destination: Country/bloc codes the goods are meant for.
         event: First month under sanctions (``"2022-03"``).
