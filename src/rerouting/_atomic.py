@@ -60,9 +60,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     for part in stale_parts(target):
         part.unlink(missing_ok=True)
     tmp = target.parent / _part_name(target)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    os.close(fd)
     try:
+        # Created inside the try: a Ctrl-C that lands just after the file appears
+        # must still remove it (the interrupted-write test hit that window).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.close(fd)
         yield tmp
         tmp.replace(target)
     finally:
