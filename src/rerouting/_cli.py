@@ -8,7 +8,6 @@ error's code; tracebacks only appear with ``--debug``. Exit codes are documented
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import os
@@ -480,23 +479,6 @@ def cli() -> None:
     """
 
 
-def _import_in_background(module: str) -> None:
-    """Start importing ``module`` on a thread, while the scan reads its input.
-
-    scikit-learn takes 1-2 s of interpreter time to import and is needed only when the
-    scores are computed; reading mostly runs in polars, which releases the GIL. A
-    failed import is ignored here: the scan's own import raises it where it is used.
-    """
-    import importlib
-    import threading
-
-    def run() -> None:
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
-
-    threading.Thread(target=run, name=f"import {module}", daemon=True).start()
-
-
 @cli.command(context_settings=CONTEXT)
 @click.argument("inputs", nargs=-1, required=False, metavar="INPUT...")
 @click.option("--origin", help="Origin: ISO3 codes or bloc names, comma-separated (BLR, EU).")
@@ -607,7 +589,6 @@ def scan(
     from rerouting._scan import scan as run_scan
 
     ui = _setup(quiet, verbose, debug)
-    _import_in_background("sklearn.ensemble")
     fields: dict[str, Any] = {
         "origin": origin,
         "destination": destination,
