@@ -745,11 +745,12 @@ _HD_POST_LEVELS: Final = (
 )  # fmt: skip
 
 
-#: Window statistics of the hub→destination leg that :func:`importer_basis` rescales.
-_HD_LEVELS: Final = (
-    "hd_b_mean_v", "hd_b_lvl_v", "hd_b_sd_v", "hd_b_mean_kg", "hd_b_lvl_kg",
-    "hd_p_mean_v", "hd_p_lvl_v", "hd_p_sd_v", "hd_p_mean_kg", "hd_p_lvl_kg", "hd_p_max_v",
-)  # fmt: skip
+#: Window statistics of the hub→destination leg that :func:`importer_basis` rescales,
+#: by window: the post ones are the same as above.
+_HD_LEVELS: Final = {
+    "b": ("hd_b_mean_v", "hd_b_lvl_v", "hd_b_sd_v", "hd_b_mean_kg", "hd_b_lvl_kg"),
+    "p": _HD_POST_LEVELS,
+}
 
 
 def importer_basis(window: str) -> pl.Expr:
@@ -800,7 +801,8 @@ def route_features(table: pl.LazyFrame, n_post: int, n_baseline: int) -> pl.Lazy
         .otherwise(1.0)
     )
     rescale = {w: pl.when(on_importer).then(basis[w]).otherwise(1.0) for w in ("b", "p")}
-    t = t.with_columns([(pl.col(c) * rescale[c[3]]).alias(c) for c in _HD_LEVELS]).with_columns(
+    levels = [(pl.col(c) * rescale[w]).alias(c) for w, cols in _HD_LEVELS.items() for c in cols]
+    t = t.with_columns(levels).with_columns(
         [(pl.col(c) / deflate).alias(c) for c in _HD_POST_LEVELS]
     )
     return t.with_columns(
@@ -844,7 +846,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         direct_change,
         model=True,
         unit="relative change (−0.95 = −95%)",
-        kind="measure",
     ),
     Feature(
         "oh_ratio_value",
@@ -853,7 +854,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         model=True,
         log=True,
         unit=_RATIO_UNIT,
-        kind="measure",
     ),
     Feature(
         "oh_ratio_kg",
@@ -862,7 +862,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         model=True,
         log=True,
         unit=_RATIO_UNIT,
-        kind="measure",
     ),
     Feature(
         "hd_ratio_value",
@@ -871,7 +870,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         model=True,
         log=True,
         unit=_RATIO_UNIT,
-        kind="measure",
     ),
     Feature(
         "hd_ratio_kg",
@@ -880,7 +878,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         model=True,
         log=True,
         unit=_RATIO_UNIT,
-        kind="measure",
     ),
     Feature(
         "oh_excess_value",
@@ -916,7 +913,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         balance_kg,
         model=True,
         unit="share 0–1",
-        kind="measure",
     ),
     Feature(
         "substitution_ratio",
@@ -924,7 +920,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         substitution_ratio,
         model=True,
         unit="ratio 0–10",
-        kind="measure",
     ),
     Feature(
         "pass_through",
@@ -959,7 +954,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         "best-lag correlation of the two hub legs' monthly kg",
         model=True,
         unit="correlation −1–1",
-        kind="measure",
     ),
     Feature(
         "comove_lag_kg",
@@ -972,7 +966,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         "best-lag correlation of the two hub legs' monthly value",
         model=True,
         unit="correlation −1–1",
-        kind="measure",
     ),
     Feature(
         "comove_lag_value",
@@ -986,7 +979,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         lambda: uv_gap("hd", "p", "oh", "p"),
         model=True,
         unit="|ln ratio| (0 = equal, 0.69 = ×2)",
-        kind="measure",
     ),
     Feature(
         "uv_gap_direct",
@@ -994,14 +986,12 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         lambda: uv_gap("hd", "p", "dr", "b"),
         model=True,
         unit="|ln ratio| (0 = equal, 0.69 = ×2)",
-        kind="measure",
     ),
     Feature(
         "uv_gap_excess",
         "|ln(unit value of the hub→destination excess / of the origin→hub excess)|",
         uv_gap_excess,
         unit="|ln ratio| (0 = equal, 0.69 = ×2)",
-        kind="measure",
     ),
     Feature(
         "price_effect",
@@ -1009,7 +999,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         price_effect,
         model=True,
         unit="ln ratio difference",
-        kind="measure",
     ),
     Feature(
         "novelty",
@@ -1025,21 +1014,18 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         persistence,
         model=True,
         unit="share 0–1",
-        kind="measure",
     ),
     Feature(
         "oh_shift_z",
         "origin→hub leg: post − baseline mean in kg over its standard error (t-like)",
         lambda: shift_z("oh"),
         unit="standard errors (t-like)",
-        kind="measure",
     ),
     Feature(
         "hd_shift_z",
         "hub→destination leg: post − baseline mean in kg over its standard error",
         lambda: shift_z("hd"),
         unit="standard errors (t-like)",
-        kind="measure",
     ),
     Feature(
         "dest_other_growth",
@@ -1048,7 +1034,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         model=True,
         log=True,
         unit="ratio post/baseline (×)",
-        kind="measure",
     ),
     Feature(
         "hub_other_growth",
@@ -1057,7 +1042,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         model=True,
         log=True,
         unit="ratio post/baseline (×)",
-        kind="measure",
     ),
     Feature(
         "hub_import_growth",
@@ -1066,7 +1050,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         model=True,
         log=True,
         unit="ratio post/baseline (×)",
-        kind="measure",
     ),
     Feature(
         "hub_plausibility",
@@ -1075,7 +1058,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         model=True,
         log=True,
         unit=f"ratio (capped at {RATIO_CAP:g})",
-        kind="measure",
     ),
     Feature(
         "hd_under_recorded",
@@ -1091,7 +1073,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         hub_declared_ratio,
         first=True,
         unit="ratio post/baseline (×, ≤ 1)",
-        kind="measure",
     ),
     Feature(
         "gap_oh",
@@ -1099,7 +1080,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         lambda: mirror_gap("oh"),
         model=True,
         unit="relative gap (−0.1 = 10% lost)",
-        kind="measure",
     ),
     Feature(
         "gap_hd",
@@ -1107,7 +1087,6 @@ REGISTRY: Final[tuple[Feature, ...]] = (
         lambda: mirror_gap("hd"),
         model=True,
         unit="relative gap (−0.1 = 10% lost)",
-        kind="measure",
     ),
     Feature(
         "materiality",
