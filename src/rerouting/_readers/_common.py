@@ -665,9 +665,17 @@ def stage(
     raw_all = {**{k: pl.lit(None, pl.String) for k in _RAW_KEYS}, **raw}
     raw_all["iso3"] = rep_iso
     null_f = pl.lit(None, pl.Float64)
-    weight = (net_weight_kg if net_weight_kg is not None else null_f).cast(pl.Float64)
-    qty = (quantity if quantity is not None else null_f).cast(pl.Float64)
-    cur = currency.cast(pl.String)
+    # Parsed once, as columns: the rules below use each several times, and the
+    # streaming engine would run a parser (a Python callback) once per use (7x for
+    # the weight of a tidy CSV file).
+    lf = lf.with_columns(
+        (net_weight_kg if net_weight_kg is not None else null_f)
+        .cast(pl.Float64)
+        .alias("__weight"),
+        (quantity if quantity is not None else null_f).cast(pl.Float64).alias("__qty"),
+        currency.cast(pl.String).alias("__cur"),
+    )
+    weight, qty, cur = pl.col("__weight"), pl.col("__qty"), pl.col("__cur")
     # The offending amount (weight when it is the bad one, else quantity); floats
     # are cast to text only for dropped rows, in _examples.
     weight_ok = weight.is_null() | (weight.is_finite() & (weight >= 0))
