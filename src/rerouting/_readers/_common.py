@@ -26,9 +26,11 @@ that need more than one row (``commodity_total``, ``parent_commodity_row``,
 :class:`~rerouting._ingest.IngestReport`.
 
 Speed: every parser has a fast path for data that is already clean (Parquet
-with canonical dtypes, ISO3 codes, 6-digit codes), checked with one cheap
-vectorised test per column; only the rows that fail it take the slow path, and
-slow parsers run once per *distinct* value (periods, codes, labels).
+with canonical dtypes, ``YYYY-MM`` months, ISO3 codes, flow words, 6-digit codes,
+plain numbers), checked with one cheap vectorised test per column and written as
+plain polars expressions (no Python call, so both cores stage a file); only the
+rows that fail it take the slow path, a Python callback, and slow parsers run once
+per *distinct* value (periods, codes, labels).
 """
 
 from __future__ import annotations
@@ -237,6 +239,41 @@ def _fast_slow(
     return out.with_columns([out[c].scatter(bad, fixed[c]) for c in out.columns])
 
 
+#: Off in tests only: every row then takes the Python parsers (see :func:`_fast_rows`).
+_FAST_PATHS = True
+
+
+def _fast_rows(
+    fast_ok: pl.Expr,
+    fast: pl.Expr,
+    slow_input: pl.Expr,
+    slow: Callable[[pl.Series], pl.Series],
+    dtype: pl.DataType,
+) -> pl.Expr:
+    """``fast`` where ``fast_ok`` holds, else ``slow`` (a batch parser) of ``slow_input``.
+
+    The test and the fast result are plain polars expressions, so the rows they cover
+    cost no Python call: ``slow`` sees ``slow_input`` only where ``fast_ok`` fails (null
+    elsewhere), and a batch of nulls is answered from one parsed null row. ``fast``
+    must equal ``slow`` on every row where ``fast_ok`` holds. Callbacks hold the GIL, so
+    this is what lets both cores stage a file.
+    """
+    ok = fast_ok.fill_null(False)
+    cache: dict[str, pl.Series] = {}
+
+    def batch(s: pl.Series) -> pl.Series:
+        n = s.len()
+        if n and s.null_count() == n:
+            if "null" not in cache:
+                cache["null"] = slow(s.head(1))
+            return cache["null"].new_from_index(0, n).alias(s.name)
+        return slow(s)
+
+    rest = pl.when(~ok).then(slow_input)
+    parsed = rest.map_batches(batch, return_dtype=dtype, is_elementwise=True)
+    return pl.when(ok).then(fast).otherwise(parsed)
+
+
 # --------------------------------------------------------------------------- parsing
 
 
@@ -294,7 +331,11 @@ def number(expr: pl.Expr, dtype: Dtype) -> pl.Expr:
         )
         return parsed.scatter(bad, fixed)
 
-    return expr.map_batches(batch, return_dtype=pl.Float64, is_elementwise=True)
+    if not _FAST_PATHS:
+        return expr.map_batches(batch, return_dtype=pl.Float64, is_elementwise=True)
+    raw = expr.cast(pl.String)
+    parsed = raw.cast(pl.Float64, strict=False)
+    return _fast_rows(parsed.is_not_null() | raw.is_null(), parsed, raw, batch, pl.Float64())
 
 
 def frequency_enum(expr: pl.Expr, dtype: Dtype | None = None) -> pl.Expr:
@@ -390,7 +431,17 @@ def period_struct(
     def batch(s: pl.Series) -> pl.Series:
         return _by_unique(s.struct.unnest(), fn).to_struct(s.name)
 
-    return pl.struct(inputs).map_batches(batch, return_dtype=_PERIOD_DTYPE, is_elementwise=True)
+    if not _FAST_PATHS:
+        return pl.struct(inputs).map_batches(batch, return_dtype=_PERIOD_DTYPE, is_elementwise=True)
+    # Fast path: plain YYYY-MM months (and a frequency, if any, that is empty or M).
+    raw = inputs[0]
+    date = raw.str.to_date("%Y-%m", strict=False)
+    ok = raw.str.contains(r"^[0-9]{4}-[0-9]{2}$") & date.dt.year().is_between(1800, 2200)
+    if frequency is not None:
+        given = inputs[1].str.strip_chars().str.to_uppercase().str.slice(0, 1)
+        ok = ok & (given.is_null() | (given == "M"))
+    monthly = pl.struct(date.alias("o_period"), pl.lit("M", dtype=FREQUENCY_DTYPE).alias("o_freq"))
+    return _fast_rows(ok, monthly, pl.struct(inputs), batch, _PERIOD_DTYPE)
 
 
 _FLOW_WORDS: Final[dict[str, str]] = {
@@ -447,7 +498,13 @@ def flow_from_text(
         out = _by_unique(s.cast(pl.String).alias("x").to_frame(), fn)["o"]
         return out.cast(FLOW_DTYPE).alias(s.name)
 
-    return expr.map_batches(batch, return_dtype=FLOW_DTYPE, is_elementwise=True)
+    if not _FAST_PATHS:
+        return expr.map_batches(batch, return_dtype=FLOW_DTYPE, is_elementwise=True)
+    # Fast path: the flow words themselves (unless ``extra`` maps them elsewhere).
+    words = [w for w in FLOW_DTYPE.categories if mapping.get(w) == w]
+    raw = expr.cast(pl.String)
+    ok = raw.is_in(words)
+    return _fast_rows(ok, pl.when(ok).then(raw).cast(FLOW_DTYPE), raw, batch, FLOW_DTYPE)
 
 
 def hs_code(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
@@ -496,20 +553,31 @@ def hs_struct(expr: pl.Expr) -> pl.Expr:
     def slow(s: pl.Series) -> pl.DataFrame:
         return _by_unique(s.alias("c").to_frame(), fn)
 
-    def batch(s: pl.Series) -> pl.Series:
-        s = s.cast(pl.String)
-        n_bytes = s.str.len_bytes()
+    def plain(s: Any) -> Any:
         # Plain digits parse as integers; a sign would too, so rule it out by length parity.
-        plain = (
+        n_bytes = s.str.len_bytes()
+        return (
             s.str.to_integer(strict=False).is_not_null()
             & n_bytes.is_between(2, 10)
             & (n_bytes % 2 == 0)
             & ~s.str.starts_with("+")
             & ~s.str.starts_with("-")
         )
-        return _fast_slow(s, plain, fast, slow).to_struct(s.name)
 
-    return expr.map_batches(batch, return_dtype=_HS_DTYPE, is_elementwise=True)
+    def batch(s: pl.Series) -> pl.Series:
+        s = s.cast(pl.String)
+        return _fast_slow(s, plain(s), fast, slow).to_struct(s.name)
+
+    if not _FAST_PATHS:
+        return expr.map_batches(batch, return_dtype=_HS_DTYPE, is_elementwise=True)
+    raw = expr.cast(pl.String)
+    as_is = pl.struct(
+        raw.alias("o_hs"),
+        pl.lit(False).alias("o_pad"),
+        pl.lit(False).alias("o_tot"),
+        pl.lit(True).alias("o_ok"),
+    )
+    return _fast_rows(plain(raw), as_is, raw, batch, _HS_DTYPE)
 
 
 def country(
@@ -554,14 +622,19 @@ def country(
             }
         )
 
+    as_is = scheme in ("auto", "iso3", "name") and not known
+
     def batch(s: pl.Series) -> pl.Series:
         s = s.cast(pl.String)
-        ok = s.is_in(iso3) if scheme in ("auto", "iso3", "name") and not known else None
-        if ok is None:
+        if not as_is:
             return slow(s).to_struct(s.name)
-        return _fast_slow(s, ok, fast, slow).to_struct(s.name)
+        return _fast_slow(s, s.is_in(iso3), fast, slow).to_struct(s.name)
 
-    return expr.map_batches(batch, return_dtype=COUNTRY_DTYPE, is_elementwise=True)
+    if not (_FAST_PATHS and as_is):
+        return expr.map_batches(batch, return_dtype=COUNTRY_DTYPE, is_elementwise=True)
+    raw = expr.cast(pl.String)
+    code = pl.struct(raw.alias("iso3"), pl.lit(_ST_COUNTRY, dtype=pl.UInt8).alias("status"))
+    return _fast_rows(raw.is_in(iso3), code, raw, batch, COUNTRY_DTYPE)
 
 
 # --------------------------------------------------------------------------- staging
@@ -669,9 +742,7 @@ def stage(
     # streaming engine would run a parser (a Python callback) once per use (7x for
     # the weight of a tidy CSV file).
     lf = lf.with_columns(
-        (net_weight_kg if net_weight_kg is not None else null_f)
-        .cast(pl.Float64)
-        .alias("__weight"),
+        (net_weight_kg if net_weight_kg is not None else null_f).cast(pl.Float64).alias("__weight"),
         (quantity if quantity is not None else null_f).cast(pl.Float64).alias("__qty"),
         currency.cast(pl.String).alias("__cur"),
     )
