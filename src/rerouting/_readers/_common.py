@@ -701,7 +701,10 @@ def _examples(codes: pl.Expr, raw: Mapping[str, pl.Expr], by_code: Mapping[int, 
 
     struct = pl.struct(codes.alias("_code"), *[e.alias(n) for n, e in raw.items()])
     del names
-    return struct.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
+    shown = struct.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
+    # polars skips a branch that no row of a batch takes: batches without a dropped row
+    # build no struct and make no Python call.
+    return pl.when(codes != 0).then(shown)
 
 
 def stage(
