@@ -314,23 +314,18 @@ def test_an_outflow_is_under_recorded_when_the_destination_is_silent_or_in_a_cus
 
     routes = pl.DataFrame(
         {
-            "hub": ["KGZ", "TUR", "TUR", "ARM"],
-            "destination": ["RUS", "RUS", "EU", "RUS"],
-            "dest_import_share_post": [1.0, 0.0, 1.0, 0.0],  # Russia silent in rows 2, 4
-            "hub_oth_b": [100.0, 100.0, 100.0, 100.0],
-            "hub_oth_p": [30.0, 30.0, 150.0, 30.0],
-            # row 4: the same fall, read off a few irregular shipments (SE of ln ratio 1)
-            "hub_oth_se": [0.1, 0.1, 0.1, 1.0],
+            "hub": ["KGZ", "TUR", "TUR"],
+            "destination": ["RUS", "RUS", "EU"],
+            "dest_import_share_post": [1.0, 0.0, 1.0],  # Russia silent in the 2nd row
+            "hub_oth_b": [100.0, 100.0, 100.0],
+            "hub_oth_p": [30.0, 30.0, 150.0],
         }
     )
     got = routes.select(u=hd_under_recorded(), r=hub_declared_ratio())
-    assert got["u"].to_list() == [True, True, False, True]  # EAEU pair; silent; neither
-    # a sure fall corrects; a rise, or a fall within the noise, does not
-    assert got["r"].to_list()[:2] == pytest.approx([0.3, 0.3])
-    assert got["r"].to_list()[2:] == [None, None]
+    assert got["u"].to_list() == [True, True, False]  # EAEU pair; silent; neither
+    assert got["r"].to_list() == pytest.approx([0.3, 0.3, 1.0])  # capped at 1
     # Lost in transit: an under-recorded, uncorrectable outflow smaller than the inflow
-    # is read against the smallest recorded share (a tenth): a hub declaring a tenth
-    # of the inflow keeps its score; the same shortfall on a recorded outflow counts.
+    # leaves the mass balance out; the same shortfall on a recorded outflow counts.
     legs = {
         "oh_ratio_kg": [20.0, 20.0], "oh_ratio_value": [20.0, 20.0],
         "hd_ratio_kg": [5.0, 5.0], "hd_ratio_value": [5.0, 5.0],
@@ -347,88 +342,9 @@ def test_an_outflow_is_under_recorded_when_the_destination_is_silent_or_in_a_cus
         hd_under_recorded=pl.Series([True, False])
     )
     out = default_score(frame)
-    assert out["gate_balance"][0] > 0.99
-    assert out["gate_balance"][1] < 0.2
+    assert out["gate_balance"].to_list()[0] is None
+    assert out["gate_balance"].to_list()[1] < 0.2
     assert out["score"][0] > 3 * out["score"][1]
-    # A hub that declares a hundredth of what it bought keeps the goods, silent or not.
-    kept = default_score(frame.with_columns(balance_kg=pl.lit(0.01), hd_excess_kg=pl.lit(0.1)))
-    assert kept["gate_balance"][0] < 0.2
-
-
-def test_a_hubs_other_declarations_correct_only_a_sure_fall_over_the_periods_it_filed() -> None:
-    """Other products: KAZ ships steadily and halves; ARM ships a little, now and then.
-
-    KAZ skips every other post month while the destination is silent: its post mean
-    is read over the months it filed (mechanism 3), so the ratio is the true 0.5, not
-    0.25. ARM's sporadic shipments fall by the same share on paper, within the noise.
-    """
-    from types import SimpleNamespace
-
-    from rerouting._legs import Windows
-    from rerouting.features import _hub_other_means, hub_declared_ratio
-
-    months = [dt.date(2021, m, 1) for m in range(1, 13)] + [
-        dt.date(2022, m, 1) for m in range(1, 13)
-    ]
-    rng = np.random.default_rng(5)
-    kaz = [(m, 100.0 * (1 + rng.normal(0, 0.05))) for m in months[:12]]
-    kaz += [(m, 50.0 * (1 + rng.normal(0, 0.05))) for m in months[12::2]]
-    arm = [(months[i], 40.0) for i in (2, 7, 10)] + [(months[i], 20.0) for i in (15, 20)]
-    other = pl.LazyFrame(
-        {
-            "src": ["KAZ"] * len(kaz) + ["ARM"] * len(arm),
-            "dst": "RUS",
-            "period": [m for m, _ in kaz + arm],
-            "value": [v for _, v in kaz + arm],
-        }
-    )
-    windows = Windows(
-        frequency="M", baseline=(months[0], months[11]), post=(months[12], months[23]),
-        n_baseline=12, n_post=12, step=1,
-    )  # fmt: skip
-    observed = pl.DataFrame(
-        {"src": ["KAZ", "ARM"], "dst": ["RUS", "RUS"], "n_b": [12, 12], "n_p": [6, 12]}
-    )
-    legs = SimpleNamespace(
-        windows=windows, hubs=("KAZ", "ARM"), other_flows=other, observed=observed,
-        sides=SimpleNamespace(destination_labels=("RUS",)),
-    )  # fmt: skip
-    got = (
-        _hub_other_means(legs)  # type: ignore[arg-type]
-        .with_columns(r=hub_declared_ratio())
-        .collect()
-        .sort("hub")
-    )
-    kaz_row, arm_row = got.row(1, named=True), got.row(0, named=True)
-    assert kaz_row["hub_oth_p"] == pytest.approx(50.0, rel=0.05)  # not 25: skipped months
-    assert kaz_row["r"] == pytest.approx(0.5, rel=0.08)
-    assert arm_row["hub_oth_p"] / arm_row["hub_oth_b"] < 0.5  # falls on paper...
-    assert arm_row["r"] is None  # ...but within the noise: no correction
-
-
-def test_growth_from_nothing_to_a_few_irregular_shipments_is_not_a_rise() -> None:
-    """×100 growth with the post level 0.9 SE above the baseline opens no gate."""
-    from rerouting._score import default_score
-
-    rows = {
-        "oh_ratio_kg": [20.0, 20.0, 20.0], "oh_ratio_value": [20.0, 20.0, 20.0],
-        "oh_shift_z": [12.0, 12.0, 12.0],
-        "hd_ratio_kg": [100.0, 100.0, 100.0], "hd_ratio_value": [100.0, 100.0, 100.0],
-        # a few irregular shipments; a steady new flow; annual data (SE unknown)
-        "hd_shift_z": [0.9, 8.0, None],
-    }  # fmt: skip
-    frame = pl.DataFrame(rows, schema=dict.fromkeys(rows, pl.Float64))
-    neutral = ("balance_kg", "direct_change", "comove_kg", "comove_value", "uv_gap_legs",
-               "uv_gap_excess", "dest_other_growth", "hub_other_growth", "hub_import_growth",
-               "persistence", "price_effect", "hub_declared_ratio", "oh_excess_kg",
-               "hd_excess_kg", "oh_excess_value", "hd_excess_value")  # fmt: skip
-    frame = frame.with_columns(
-        **dict.fromkeys(neutral, pl.lit(None, pl.Float64)), hd_under_recorded=pl.lit(False)
-    )
-    gate = default_score(frame)["gate_outflow"].to_list()
-    assert gate[0] < 0.1
-    assert gate[1] > 0.99
-    assert gate[2] > 0.99
 
 
 def test_one_registry_entry_adds_a_feature_column(monkeypatch: pytest.MonkeyPatch) -> None:

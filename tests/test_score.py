@@ -37,7 +37,7 @@ def _features(**cols: list[float | bool | None]) -> pl.DataFrame:
         "balance_kg": 0.0, "direct_change": 0.0, "comove_kg": 0.0, "comove_value": 0.0,
         "uv_gap_legs": 0.0, "uv_gap_excess": 0.0, "dest_other_growth": 1.0, "hub_other_growth": 1.0,
         "hub_import_growth": 1.0, "persistence": 0.0, "price_effect": 0.0,
-        "oh_shift_z": None, "hd_shift_z": None, "hd_under_recorded": False,  # spread unknown
+        "oh_shift_z": 0.0, "hd_shift_z": 0.0, "hd_under_recorded": False,
         "hub_declared_ratio": 1.0, "oh_excess_kg": 0.0, "hd_excess_kg": 0.0,
         "oh_excess_value": 0.0, "hd_excess_value": 0.0,
     }  # fmt: skip

@@ -28,7 +28,6 @@ Baselines (``scorer=``)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,8 +38,6 @@ from rerouting._exceptions import ConfigError, InputError
 from rerouting.features import LOG_FEATURES, MODEL_FEATURES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import numpy.typing as npt
 
     from rerouting._classifier import RouteClassifier
@@ -125,55 +122,30 @@ def _hub_leg_growth(leg: str) -> pl.Expr:
 SHIFT_Z: Final = 3.0
 
 
-#: Growth counts as a rise only beyond the noise: 0.5 at two standard errors.
-NOISE_Z: Final = 2.0
-
-
 def _leg_rose(leg: str) -> pl.Expr:
     """The larger of two kinds of evidence that a leg rose: growth, or a sure shift.
 
     A hub with large trade of its own in the product shows a route as a small but
     steady rise: the growth ratio barely moves, the level shift is many standard errors.
-    Growth counts only as far as the rise stands out of the leg's noise (0.5 at
-    :data:`NOISE_Z` standard errors): a leg that goes from nothing to a few irregular
-    shipments grows ×100 without any sure rise. Where the standard error is unknown
-    (``shift_z`` null: too few periods, as in annual data) growth counts alone.
     """
-    z = pl.col(f"{leg}_shift_z")
-    shift = _sigmoid((z - SHIFT_Z) / 0.75)
-    beyond_noise = pl.when(z.is_not_null()).then(_sigmoid((z - NOISE_Z) / 0.5)).otherwise(1.0)
-    return pl.max_horizontal(_growth_evidence(_hub_leg_growth(leg)) * beyond_noise, shift)
+    shift = _sigmoid((pl.col(f"{leg}_shift_z") - SHIFT_Z) / 0.75)
+    return pl.max_horizontal(_growth_evidence(_hub_leg_growth(leg)), shift)
 
 
-#: The smallest share of what passes through a hub that its records are known to keep:
-#: the FT's Lithuania→Kazakhstan example arrived at 13% after the event, and EAEU
-#: hubs' declarations of exports to Russia are put at 10–30%
-#: (docs/methods.md#arrival-ratio-and-lost-in-transit).
-MIN_RECORDED_SHARE: Final = 0.1
+def _balance(expr: pl.Expr) -> pl.Expr:
+    """``expr``, or unknown where the outflow may be lost in transit.
 
-
-def _balance(transform: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    """``transform(balance_kg)``, on the recorded share's scale where goods may be lost.
-
-    When the hub→destination leg is under-recorded (:func:`rerouting.features.hd_under_recorded`),
-    not corrected by the hub's other declarations, and carries less mass than the
-    inflow, part of the shortfall is what nobody recorded, not goods the hub kept. The
-    balance is then read against the smallest share records are known to keep,
-    ``min(1, balance_kg / MIN_RECORDED_SHARE)``: a hub that declares a tenth of what it
-    passes on keeps its score, one that declares a hundredth (it keeps the goods) does
-    not (docs/methods.md#arrival-ratio-and-lost-in-transit).
+    When the hub→destination leg is under-recorded (:func:`rerouting.features.hd_under_recorded`)
+    and carries less mass than the inflow, the shortfall is what the destination never
+    recorded, not goods the hub kept: the mass balance is left out instead of counting
+    against the route (docs/methods.md#arrival-ratio-and-lost-in-transit).
     """
     short = pl.coalesce(pl.col("hd_excess_kg"), pl.col("hd_excess_value")) < pl.coalesce(
         pl.col("oh_excess_kg"), pl.col("oh_excess_value")
     )
     uncorrected = pl.col("hub_declared_ratio").is_null()
     lost = pl.col("hd_under_recorded").fill_null(False) & uncorrected & short
-    bal = pl.col("balance_kg")
-    return (
-        pl.when(lost)
-        .then(transform((bal / MIN_RECORDED_SHARE).clip(upper_bound=1.0)))
-        .otherwise(transform(bal))
-    )
+    return pl.when(lost).then(None).otherwise(expr)
 
 
 def _gates() -> tuple[Term, ...]:
@@ -195,7 +167,7 @@ def _gates() -> tuple[Term, ...]:
         Term(
             "balance",
             1.0,
-            _balance(lambda b: _sigmoid((b - 0.25) / 0.08)),
+            _balance(_sigmoid((pl.col("balance_kg") - 0.25) / 0.08)),
             "mass in ≈ mass out: the smaller leg's kg excess is at least a quarter of the "
             "larger's (0.5 at 0.25; Freund C4 applied to the excess, "
             "docs/methods.md#features-freund-criteria-and-excess-flows); left out where "
@@ -229,7 +201,7 @@ def _terms() -> tuple[Term, ...]:
         Term(
             "balance_kg",
             1.5,
-            _balance(lambda b: b),
+            _balance(pl.col("balance_kg")),
             "mass in ≈ mass out: min/max of the hub legs' kg excess (Freund C4, "
             "docs/methods.md#features-freund-criteria-and-excess-flows); left out where "
             "an under-recorded outflow is the smaller leg",

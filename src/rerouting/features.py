@@ -278,7 +278,13 @@ def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
     )
     oexp = means(f.filter(pl.col("src").is_in(olab)).rename({"src": "origin"}),
                  ["origin", "hs"], "org_exp_tot")  # fmt: skip
-    hoth = _hub_other_means(legs)
+    hoth = means(
+        legs.other_flows.filter(pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlab)).rename(
+            {"src": "hub", "dst": "destination"}
+        ),
+        ["hub", "destination"],
+        "hub_oth",
+    )
     base = (
         pl.LazyFrame({"origin": olab}, schema={"origin": pl.String})
         .join(pl.LazyFrame({"hub": hubs}, schema={"hub": pl.String}), how="cross")
@@ -295,46 +301,6 @@ def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
 
 
 # ------------------------------------------------------------------ feature expressions
-def _hub_other_means(legs: LegSet) -> pl.LazyFrame:
-    """The hub's exports to the destination in every other product, per window.
-
-    ``hub_oth_b``, ``hub_oth_p``: means over the periods that some side of the pair
-    filed (``LegSet.observed``; a month the hub skipped while the destination was
-    silent is missing, not zero), and ``hub_oth_se``: the standard error of
-    ``ln(hub_oth_p / hub_oth_b)`` from the monthly spread (Welch, delta method).
-    """
-    w = legs.windows
-    hubs, dlab = list(legs.hubs), list(legs.sides.destination_labels)
-    monthly = (
-        legs.other_flows.filter(pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlab))
-        .group_by("src", "dst", "period")
-        .agg(pl.col("value").sum())
-    )
-    inside = {"b": w.in_baseline(), "p": w.in_post()}
-    sums = monthly.group_by("src", "dst").agg(
-        **{f"_s_{k}": pl.col("value").filter(c).sum() for k, c in inside.items()},
-        **{f"_q_{k}": (pl.col("value") ** 2).filter(c).sum() for k, c in inside.items()},
-    )
-    if legs.observed is not None:
-        sums = sums.join(legs.observed.lazy(), on=["src", "dst"], how="left")
-    else:
-        sums = sums.with_columns(n_b=pl.lit(w.n_baseline), n_p=pl.lit(w.n_post))
-    stats = {}
-    rel_var = []
-    for k in ("b", "p"):
-        n = pl.col(f"n_{k}").cast(pl.Float64)
-        mean = pl.col(f"_s_{k}") / n
-        var = ((pl.col(f"_q_{k}") - n * mean**2) / (n - 1.0)).clip(lower_bound=0.0)
-        stats[f"hub_oth_{k}"] = pl.when(n > 0).then(mean)
-        rel_var.append(pl.when((n > 1) & (mean > 0)).then(var / (n * mean**2)))
-    return sums.select(
-        pl.col("src").alias("hub"),
-        pl.col("dst").alias("destination"),
-        **stats,
-        hub_oth_se=(rel_var[0] + rel_var[1]).sqrt(),
-    )
-
-
 def log_ratio(post: pl.Expr, base: pl.Expr, floor: pl.Expr) -> pl.Expr:
     """``ln((post + floor) / (base + floor))``, capped at ``±ln RATIO_CAP``.
 
@@ -559,8 +525,7 @@ def shift_z(leg: str) -> pl.Expr:
     zeros), kg taken as value over the window's unit value. A route through a hub with
     large trade of its own raises the leg by a few per cent only, but steadily: the
     ratio barely moves while the shift is many standard errors
-    (docs/methods.md#detection-changes-of-the-second-wave). Null with fewer than
-    :data:`SHIFT_MIN_PERIODS` periods in a window.
+    (docs/methods.md#detection-changes-of-the-second-wave).
     """
 
     def kg(stat: str, w: str) -> pl.Expr:
@@ -570,13 +535,7 @@ def shift_z(leg: str) -> pl.Expr:
     n_b, n_p = pl.col("_n_baseline"), pl.col("_n_post")
     se = ((kg("sd", "b") ** 2) / n_b + (kg("sd", "p") ** 2) / n_p).sqrt()
     z = (kg("mean", "p") - kg("mean", "b")) / se
-    enough = (n_b >= SHIFT_MIN_PERIODS) & (n_p >= SHIFT_MIN_PERIODS)
-    return pl.when((se > 0) & enough).then(z.clip(-100.0, 100.0))
-
-
-#: A standard error over fewer periods per window than this is not used (annual data:
-#: two baseline years say nothing of the spread).
-SHIFT_MIN_PERIODS: Final = 6
+    return pl.when(se > 0).then(z.clip(-100.0, 100.0))
 
 
 #: A control's growth is measured with a floor of this share of the route leg's own
@@ -768,25 +727,15 @@ def hd_under_recorded() -> pl.Expr:
     return one_sided | union
 
 
-#: The hub's declarations in other products fell for sure at this many standard errors.
-DECLARED_FALL_Z: Final = 2.0
-
-
 def hub_declared_ratio() -> pl.Expr:
-    """How the hub's declared exports to the destination fell in every other product.
+    """How the hub's declared exports to the destination moved in every other product.
 
-    ``hub_oth_p / hub_oth_b`` where that fall is sure: the log ratio is at least
-    :data:`DECLARED_FALL_Z` standard errors below 0 (``hub_oth_se``). Below 1 when the
-    hub's declarations to the destination fell across the board (under-declaration,
-    or a destination that went silent so that only the hub's own declarations
-    remain). Null without a baseline, or when the fall is within the noise of a few
-    small, irregular shipments: a correction read off noise would inflate the leg.
+    ``min(1, hub_oth_p / hub_oth_b)``: below 1 when the hub's declarations to the
+    destination fell across the board (under-declaration, or a destination that went
+    silent so that only the hub's own declarations remain). Null without a baseline.
     """
-    b, p, se = pl.col("hub_oth_b"), pl.col("hub_oth_p"), pl.col("hub_oth_se")
-    sure = (p / b).log() + DECLARED_FALL_Z * se < 0
-    return pl.when((b > 0) & (p > 0) & sure.fill_null(False)).then(
-        (p / b).clip(1.0 / RATIO_CAP, 1.0)
-    )
+    b, p = pl.col("hub_oth_b"), pl.col("hub_oth_p")
+    return pl.when((b > 0) & (p > 0)).then((p / b).clip(1.0 / RATIO_CAP, 1.0))
 
 
 #: Post statistics of the hub→destination leg that :func:`route_features` measures
