@@ -393,3 +393,19 @@ def test_a_hub_that_cuts_its_declarations_is_read_on_the_destinations_record() -
     assert r["hd_under_recorded"] is False  # DEU reports; not a customs union
     assert r["hd_ratio_value"] > 1.05  # (1000 + 90) / 1000 on DEU's record
     assert r["hd_excess_value"] == pytest.approx(90.0, rel=0.25)
+
+
+def test_freund_c2_is_false_when_a_known_share_fails_and_null_when_only_unknowns_remain() -> None:
+    """Hub-only data: the direct leg is unknown, so C2 is three-valued (Kleene logic)."""
+    from rerouting.features import freund_c2
+
+    rows = {
+        "dr_b_mean_v": [None, None], "dr_p_mean_v": [None, None],
+        "dest_tot_b": [100.0, 100.0], "dest_tot_p": [100.0, 100.0],
+        "oh_b_mean_v": [1.0, 1.0], "oh_p_mean_v": [5.0, 5.0],
+        "hub_imp_tot_b": [10.0, 10.0], "hub_imp_tot_p": [10.0, 10.0],
+        # the hub's share of the destination's imports rises, then falls
+        "hd_b_mean_v": [1.0, 5.0], "hd_p_mean_v": [5.0, 1.0],
+    }  # fmt: skip
+    got = pl.DataFrame(rows, schema=dict.fromkeys(rows, pl.Float64)).select(c2=freund_c2())
+    assert got["c2"].to_list() == [None, False]

@@ -405,7 +405,12 @@ def substitution_ratio() -> pl.Expr:
 
 def freund_c2() -> pl.Expr:
     """Freund C2: ``sh^{d←o}`` falls, ``sh^{h←o}`` rises and ``sh^{d←h}`` rises
-    (docs/methods.md#features-freund-criteria-and-excess-flows)."""
+    (docs/methods.md#features-freund-criteria-and-excess-flows).
+
+    Three-valued, as polars' ``&`` is (Kleene logic): where a leg nobody reports leaves a
+    share unknown, C2 is False if a known share fails its test and null (unknown) if the
+    known ones pass. Hub-only data therefore give both values, and that is meant.
+    """
     sh_do_b = pl.col("dr_b_mean_v") / pl.col("dest_tot_b")
     sh_do_p = pl.col("dr_p_mean_v") / pl.col("dest_tot_p")
     sh_ho_b = pl.col("oh_b_mean_v") / pl.col("hub_imp_tot_b")
