@@ -94,6 +94,8 @@ _STATUS_CODE: Final = {
 }
 COUNTRY_DTYPE: Final = pl.Struct({"iso3": pl.String(), "status": pl.UInt8()})
 _PERIOD_DTYPE: Final = pl.Struct({"o_period": pl.Date(), "o_freq": FREQUENCY_DTYPE})
+#: Years a period may carry (both the parser and its fast path read them here).
+_YEARS: Final = (1800, 2200)
 _HS_DTYPE: Final = pl.Struct(
     {"o_hs": pl.String(), "o_pad": pl.Boolean(), "o_tot": pl.Boolean(), "o_ok": pl.Boolean()}
 )
@@ -393,7 +395,7 @@ def parse_period(
     month = month_s.cast(pl.Int32, strict=False)
     month_ok = month.is_between(1, 12)
     year = pl.coalesce(annual_year, pl.when(month_ok).then(year_m)).cast(pl.Int32, strict=False)
-    year_ok = year.is_between(1800, 2200)
+    year_ok = year.is_between(*_YEARS)
     shape: pl.Expr = (
         pl.when(annual_year.is_not_null()).then(pl.lit("A")).when(month_ok).then(pl.lit("M"))
     )
@@ -436,7 +438,7 @@ def period_struct(
     # Fast path: plain YYYY-MM months (and a frequency, if any, that is empty or M).
     raw = inputs[0]
     date = raw.str.to_date("%Y-%m", strict=False)
-    ok = raw.str.contains(r"^[0-9]{4}-[0-9]{2}$") & date.dt.year().is_between(1800, 2200)
+    ok = raw.str.contains(r"^[0-9]{4}-[0-9]{2}$") & date.dt.year().is_between(*_YEARS)
     if frequency is not None:
         given = inputs[1].str.strip_chars().str.to_uppercase().str.slice(0, 1)
         ok = ok & (given.is_null() | (given == "M"))
