@@ -32,7 +32,14 @@ def main() -> None:
     ap.add_argument(
         "--ablation", type=Path, default=None, help="CSV of AP with each gate/term removed"
     )
+    ap.add_argument(
+        "--also",
+        default="",
+        help="other score columns to measure on the same scans, e.g. learned_score,score "
+        "(written as ap:<column>, decoys_in_top:<column>)",
+    )
     args = ap.parse_args()
+    also = [c for c in args.also.split(",") if c]
     seeds = (DEV_SEEDS if args.seeds == "dev" else HELDOUT_SEEDS)[args.skip : args.skip + args.n]
     rows = []
     abl: list[dict[str, object]] = []
@@ -43,6 +50,9 @@ def main() -> None:
                 warnings.simplefilter("ignore")
                 table = scan(world.trade, scenario=world.scenario)
             row = {"direction": direction, "seed": seed, **evaluate(world, table)}
+            for column in also:
+                got = evaluate(world, table, column)
+                row.update({f"{k}:{column}": v for k, v in got.items() if k != "lost"})
             if args.ablation:
                 for name, value in ablation(world, table.routes).items():
                     abl.append({"direction": direction, "seed": seed, "variant": name, "ap": value})
@@ -63,6 +73,20 @@ def main() -> None:
     )
     with pl.Config(tbl_rows=10, tbl_cols=10):
         print(summary.sort("direction"))
+    for column in also:
+        print(column)
+        with pl.Config(tbl_rows=10, tbl_cols=10):
+            print(
+                df.group_by("direction")
+                .agg(
+                    n=pl.len(),
+                    median_ap=pl.col(f"ap:{column}").median(),
+                    p10_ap=pl.col(f"ap:{column}").quantile(0.1, "linear"),
+                    min_ap=pl.col(f"ap:{column}").min(),
+                    no_decoy_in_top=(pl.col(f"decoys_in_top:{column}") == 0).mean(),
+                )
+                .sort("direction")
+            )
     if args.ablation:
         table = pl.DataFrame(abl)
         args.ablation.parent.mkdir(parents=True, exist_ok=True)

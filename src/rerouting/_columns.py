@@ -115,6 +115,13 @@ def _rest() -> tuple[Column, ...]:
     others = (
         Column("iforest_score", "IsolationForest anomaly score of the features", _SCORE, "measure"),
         Column(
+            "learned_score",
+            "additive logistic model (splines) of the features and the gate factors and "
+            "terms, fitted on development worlds (docs/detection.md#learned-score)",
+            _SCORE,
+            "measure",
+        ),
+        Column(
             "ec_surge",
             "EC rule: the flow via the hub ≥ +100% on its baseline and > 1m a year; "
             "ordered by its yearly excess (≥ 0.5 exactly when the flag holds)",

@@ -79,6 +79,7 @@ def route_columns(columns: Iterable[str]) -> list[str]:
         *(f"gate_{g.name}" for g in GATES),
         *contrib,
         "iforest_score",
+        "learned_score",
         *BASELINE_COLUMNS,
         *(f"{name}_flag" for name in BASELINE_COLUMNS),
     ]

@@ -33,6 +33,7 @@ from rerouting._exceptions import (
 )
 from rerouting._explain import explanation_expr
 from rerouting._io import LazyTradeData, TradeData, spool_trade
+from rerouting._learned import learned_score
 from rerouting._legs import candidate_routes, legs_frame, missing_legs, observed
 from rerouting._normalise import convert_currency
 from rerouting._one_sided import one_sided_notes
@@ -294,6 +295,7 @@ def _score(
 ) -> pl.DataFrame:
     """Every score, the chosen one as ``score``, the explanations, and the rank."""
     wide = default_score(wide.with_columns(_per_year=pl.lit(12.0 / w.step)))
+    wide = wide.with_columns(learned_score(wide))
     wide = baseline_scores(wide, ec_min_value=float(ec_min_value))
     wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
     wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)

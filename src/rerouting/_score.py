@@ -73,6 +73,11 @@ SCORERS: Final[dict[str, ScorerSpec]] = {
         ScorerSpec("freund", "freund", "Freund et al. criteria"),
         ScorerSpec("both-up", "both_up", "both hub legs up"),
         ScorerSpec("isolation-forest", "iforest_score", "IsolationForest anomaly score"),
+        ScorerSpec(
+            "learned",
+            "learned_score",
+            "additive logistic model of the features, fitted on development worlds",
+        ),
     )
 }
 #: What a scenario records when a fitted classifier ranked the routes.

@@ -1,0 +1,111 @@
+"""Fit the learned score on development worlds and write ``_data/learned_score.json``.
+
+    python benchmarks/train_scorer.py                  # scan DEV_SEEDS, fit, write the model
+    python benchmarks/train_scorer.py --cv 5           # also: AP by world, 5-fold grouped CV
+
+Only ``rerouting._evaluate.DEV_SEEDS`` are scanned: the held-out seeds measure the result
+(``benchmarks/evaluate_detection.py --seeds heldout``) and never reach the fit. Both
+directions' worlds train one model. ``--routes FILE`` keeps the labelled route tables as
+Parquet and reads them from there on the next run (the scans take a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from rerouting._evaluate import DEV_SEEDS, random_world
+from rerouting._hs import merge_families
+from rerouting._learned import fit_learned, learned_score
+from rerouting._scan import scan
+from rerouting.schema import ROUTE_KEY
+
+_OUT = Path(__file__).resolve().parents[1] / "src" / "rerouting" / "_data" / "learned_score.json"
+
+
+def labelled_routes(n: int) -> pl.DataFrame:
+    """Route tables of the first ``n`` development worlds per direction, with labels."""
+    key = list(ROUTE_KEY)
+    family = merge_families("HS2017", "HS2022")
+    frames = []
+    for direction in ("import-ban", "export-control"):
+        for seed in DEV_SEEDS[:n]:
+            world, _ = random_world(seed, direction)  # type: ignore[arg-type]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table = scan(world.trade, scenario=world.scenario)
+            truth = (
+                world.truth.with_columns(pl.col("hs").replace(list(family), list(family.values())))
+                .sort("kind", descending=True)
+                .select(*key, "kind")
+                .unique(key, keep="first", maintain_order=True)
+            )
+            lost = truth.filter(pl.col("kind") == "route").join(table.routes, on=key, how="anti")
+            frames.append(
+                table.routes.drop("explanation")
+                .join(truth, on=key, how="left")
+                .with_columns(direction=pl.lit(direction), seed=pl.lit(seed), lost=lost.height)
+            )
+            print(direction, seed, flush=True)
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _ap_by_world(d: pl.DataFrame, column: str) -> dict[str, float]:
+    from sklearn.metrics import average_precision_score
+
+    out = {}
+    for (direction,), g in d.group_by(["direction"]):
+        aps = []
+        for _, w in g.group_by(["seed"]):
+            y = (w["kind"] == "route").fill_null(False).to_numpy()
+            lost = int(w["lost"][0])
+            s = w[column].fill_null(-1.0).to_numpy()
+            aps.append(average_precision_score(np.r_[y, [True] * lost], np.r_[s, [-2.0] * lost]))
+        a = np.array(aps)
+        out[str(direction)] = (
+            f"median {np.median(a):.3f}  p10 {np.quantile(a, 0.1):.3f}  min {a.min():.3f}"
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=len(DEV_SEEDS), help="worlds per direction")
+    ap.add_argument("--routes", type=Path, default=None, help="Parquet cache of the routes")
+    ap.add_argument("--cv", type=int, default=0, help="also report K-fold CV by world")
+    ap.add_argument("--out", type=Path, default=_OUT)
+    args = ap.parse_args()
+    if args.routes and args.routes.exists():
+        routes = pl.read_parquet(args.routes)
+    else:
+        routes = labelled_routes(args.n)
+        if args.routes:
+            routes.write_parquet(args.routes)
+    y = (routes["kind"] == "route").fill_null(False).to_numpy()
+    if args.cv:
+        from sklearn.model_selection import GroupKFold
+
+        groups = routes["seed"].to_numpy()
+        pred = np.zeros(len(y))
+        for train, test in GroupKFold(args.cv).split(np.zeros(len(y)), y, groups):
+            model = fit_learned(routes[train], y[train])
+            pred[test] = learned_score(routes[test], model).to_numpy()
+        cv = routes.with_columns(cv=pl.Series(pred))
+        print("evidence score:", _ap_by_world(cv, "score"))
+        print(f"learned, {args.cv}-fold CV by world:", _ap_by_world(cv, "cv"))
+    model = fit_learned(routes, y)
+    model["trained_on"] = (
+        f"rerouting._evaluate.DEV_SEEDS[:{routes['seed'].n_unique()}], both directions, "
+        f"{len(y)} routes ({int(y.sum())} planted)"
+    )
+    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
