@@ -183,7 +183,7 @@ def test_toy_route_features_by_hand(toy: pl.DataFrame) -> None:
 def test_every_catalogued_feature_is_a_column(toy: pl.DataFrame) -> None:
     assert set(FEATURES) <= set(toy.columns)
     contrib = [c for c in toy.columns if c.startswith("contrib_")]
-    sums = toy.select(pl.sum_horizontal(contrib) - pl.col("score"))
+    sums = toy.select(pl.sum_horizontal(contrib) - pl.col("evidence_score"))
     assert sums.to_series().abs().max() < 1e-9
 
 

@@ -65,7 +65,13 @@ LEADING: Final = (
     Column("route", "origin → hub → destination", "ISO3 codes or bloc names", "key"),
     Column("hs", "product code, HS6 in the scan's vintage", "HS code", "key"),
     Column("description", "product description of the HS code", "text", "text"),
-    Column("score", "the chosen score (default: gate × weighted evidence)", _SCORE, "measure"),
+    Column(
+        "score",
+        "the chosen score (default: the learned score; the evidence score where a hub leg "
+        "is nobody's statistic)",
+        _SCORE,
+        "measure",
+    ),
     Column(
         "priority",
         "the default order: score × (value at stake / the scan's largest)^0.1",
@@ -113,6 +119,12 @@ def _rest() -> tuple[Column, ...]:
         for t in TERMS
     )
     others = (
+        Column(
+            "evidence_score",
+            "gate × weighted mean of the evidence terms (the contrib_* columns sum to it)",
+            _SCORE,
+            "measure",
+        ),
         Column("iforest_score", "IsolationForest anomaly score of the features", _SCORE, "measure"),
         Column(
             "learned_score",

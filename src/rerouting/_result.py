@@ -78,6 +78,7 @@ def route_columns(columns: Iterable[str]) -> list[str]:
         "gate",
         *(f"gate_{g.name}" for g in GATES),
         *contrib,
+        "evidence_score",
         "iforest_score",
         "learned_score",
         *BASELINE_COLUMNS,

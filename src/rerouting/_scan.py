@@ -220,6 +220,9 @@ def scan(
         report = _noted(report, legs.notes, side_notes)
         wide = _features(legs, sc)
         scored = _score(wide, chosen, sc, legs.windows, ec_min_value, random_state)
+        scorer_notes = _scorer_notes(wide, chosen)
+        side_notes = [*side_notes, *scorer_notes]
+        report = _noted(report, (), scorer_notes)
 
         routes = scored.select(route_columns(scored.columns))
         return RouteTable(
@@ -234,6 +237,20 @@ def scan(
     finally:
         if done is not None:  # a path was read: its spooled rows are no longer needed
             done()
+
+
+def _scorer_notes(wide: pl.DataFrame, chosen: str | RouteClassifier) -> tuple[str, ...]:
+    """A note when the default scorer fell back to the evidence score (and why)."""
+    if chosen != "default":
+        return ()
+    n = outside_learned_domain(wide)
+    if n == 0:
+        return ()
+    return (
+        f"score: the evidence score (gates × weighted evidence) ranks this scan, not the "
+        f"learned score: {n} of {wide.height} routes have a hub leg that nobody reports, "
+        "unlike every route the learned score was fitted on (docs/detection.md#learned-score)",
+    )
 
 
 def _noted(
@@ -295,7 +312,7 @@ def _score(
 ) -> pl.DataFrame:
     """Every score, the chosen one as ``score``, the explanations, and the rank."""
     wide = default_score(wide.with_columns(_per_year=pl.lit(12.0 / w.step)))
-    wide = wide.with_columns(learned_score(wide))
+    wide = wide.with_columns(evidence_score=pl.col("score"), learned_score=learned_score(wide))
     wide = baseline_scores(wide, ec_min_value=float(ec_min_value))
     wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
     wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)
@@ -312,4 +329,20 @@ def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataF
     if not isinstance(chosen, str):
         proba = chosen.predict_proba(wide)[:, -1]
         return wide.with_columns(score=pl.Series(proba, dtype=pl.Float64))
-    return wide.with_columns(score=pl.col(SCORERS[chosen].column).fill_null(0.0))
+    column = SCORERS[chosen].column
+    if chosen == "default" and outside_learned_domain(wide) > 0:
+        column = SCORERS["evidence"].column
+    return wide.with_columns(score=pl.col(column).fill_null(0.0))
+
+
+def outside_learned_domain(wide: pl.DataFrame) -> int:
+    """Routes unlike every route the learned score was fitted on: a hub leg nobody reports.
+
+    The development worlds always record both hub legs (one side at least, in both
+    windows); only the direct flow may be missing. Where a scan has such routes (EU-only
+    Comext data: hub→Russia is nobody's statistic) the default ranks by the evidence
+    score instead, and says so in the table's notes.
+    """
+    missing = pl.col("missing_legs").fill_null("")
+    hub_leg = missing.str.contains("origin_hub") | missing.str.contains("hub_destination")
+    return int(wide.select(hub_leg.sum()).item())

@@ -68,7 +68,13 @@ class ScorerSpec:
 SCORERS: Final[dict[str, ScorerSpec]] = {
     s.name: s
     for s in (
-        ScorerSpec("default", "score", "gated weighted mean of the evidence terms"),
+        ScorerSpec(
+            "default",
+            "learned_score",
+            "the learned score where every route has both hub legs recorded, else the "
+            "evidence score",
+        ),
+        ScorerSpec("evidence", "evidence_score", "gated weighted mean of the evidence terms"),
         ScorerSpec("ec-surge", "ec_surge", "European Commission surge rule"),
         ScorerSpec("freund", "freund", "Freund et al. criteria"),
         ScorerSpec("both-up", "both_up", "both hub legs up"),
