@@ -1,0 +1,130 @@
+"""The learned score: its fit, its shipped shape tables and where the default uses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from rerouting._evaluate import DEV_SEEDS, HELDOUT_SEEDS, evaluate
+from rerouting._learned import (
+    INPUTS,
+    fit_learned,
+    learned_contributions,
+    learned_inputs,
+    learned_score,
+    load_learned,
+)
+from rerouting._scan import outside_learned_domain, scan
+from rerouting._score import default_score
+from rerouting.synthetic import make_world
+
+WORLD = {"n_products": 30, "n_other_countries": 4, "eu_members": 4}
+
+
+def _routes(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """Toy route features: planted routes grow on both legs and keep their mass."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.3
+    inflow = np.where(y, rng.uniform(2.0, 20.0, n), rng.uniform(0.5, 2.5, n))
+    frame = pl.DataFrame(
+        {
+            "oh_ratio_kg": inflow,
+            "oh_ratio_value": inflow * rng.uniform(0.9, 1.1, n),
+            "hd_ratio_kg": np.where(y, rng.uniform(1.5, 10.0, n), rng.uniform(0.5, 2.0, n)),
+            "hd_ratio_value": rng.uniform(0.5, 3.0, n),
+            "balance_kg": np.where(y, rng.uniform(0.5, 1.0, n), rng.uniform(0.0, 0.6, n)),
+            "direct_change": rng.uniform(-1.0, 0.0, n),
+            "substitution_ratio": rng.uniform(0.0, 1.0, n),
+            "comove_kg": rng.uniform(-0.5, 1.0, n),
+            "comove_value": rng.uniform(-0.5, 1.0, n),
+            "uv_gap_excess": rng.uniform(0.0, 1.0, n),
+            "uv_gap_legs": rng.uniform(0.0, 1.0, n),
+            "price_effect": rng.normal(0.0, 0.2, n),
+            "persistence": rng.uniform(0.0, 1.0, n),
+            "oh_shift_z": rng.normal(2.0, 2.0, n),
+            "hd_shift_z": rng.normal(1.0, 2.0, n),
+            "dest_other_growth": rng.uniform(0.8, 1.3, n),
+            "hub_other_growth": rng.uniform(0.8, 1.3, n),
+            "hub_import_growth": rng.uniform(0.8, 1.3, n),
+            "hub_declared_ratio": [None] * n,
+            "hd_under_recorded": [False] * n,
+            "hd_excess_kg": rng.uniform(0.0, 1.0, n),
+            "oh_excess_kg": rng.uniform(0.0, 1.0, n),
+            "hd_excess_value": rng.uniform(0.0, 1.0, n),
+            "oh_excess_value": rng.uniform(0.0, 1.0, n),
+        },
+        schema_overrides={"hub_declared_ratio": pl.Float64},
+    )
+    return default_score(frame), y
+
+
+def test_the_fitted_shapes_score_as_the_model_and_sum_to_its_log_odds() -> None:
+    from sklearn.metrics import average_precision_score
+
+    train, y = _routes(600, 0)
+    test, y_test = _routes(400, 1)
+    model = fit_learned(train, y)
+    assert model["inputs"] == list(INPUTS)
+    p = learned_score(test, model).to_numpy()
+    assert ((p >= 0) & (p <= 1)).all()
+    # the planted rows are told apart on rows the fit never saw
+    assert average_precision_score(y_test, p) > 0.9
+    # the inflow's shape rises: more growth in, more rerouting
+    shape = model["shapes"]["oh_ratio_kg"]
+    assert shape["s"][-1] - shape["s"][0] > 1.0
+    # the log-odds are the intercept plus one contribution per input
+    c = learned_contributions(test, model)
+    logit = c.select(pl.sum_horizontal(pl.all())).to_series().to_numpy()
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), p, rtol=1e-12)
+
+
+def test_a_missing_input_takes_its_missing_value_contribution() -> None:
+    train, y = _routes(600, 2)
+    model = fit_learned(train, y)
+    row = train.head(1).with_columns(comove_kg=pl.lit(None, dtype=pl.Float64))
+    c = learned_contributions(row, model)
+    assert c["lc_comove_kg"][0] == pytest.approx(model["shapes"]["comove_kg"]["missing"])
+    assert learned_inputs(row)["comove_kg"][0] is None
+
+
+def test_the_shipped_model_reads_the_scans_inputs_and_was_fitted_on_dev_seeds_only() -> None:
+    model = load_learned()
+    assert tuple(model["inputs"]) == INPUTS
+    assert model["trained_on"].startswith("rerouting._evaluate.DEV_SEEDS")
+    assert not set(DEV_SEEDS) & set(HELDOUT_SEEDS)
+    for name in INPUTS:
+        shape = model["shapes"][name]
+        assert len(shape["x"]) == len(shape["s"])
+        assert all(np.isfinite(shape["s"]))
+        assert np.isfinite(shape["missing"])
+        assert shape["x"] == sorted(shape["x"])
+
+
+@pytest.mark.parametrize("direction", ["import-ban", "export-control"])
+def test_the_default_scan_ranks_by_the_learned_score_where_both_hub_legs_are_recorded(
+    direction: str,
+) -> None:
+    w = make_world(1, direction=direction, **WORLD)  # type: ignore[arg-type]
+    table = scan(w.trade, scenario=w.scenario)
+    r = table.routes
+    assert outside_learned_domain(r) == 0
+    assert r["score"].to_list() == r["learned_score"].to_list()
+    assert r["score"].to_list() != r["evidence_score"].to_list()
+    assert evaluate(w, table)["ap"] >= 0.99
+    assert not any("evidence score" in n for n in table.notes)
+    gated = scan(w.trade, scenario=w.scenario, scorer="evidence").routes
+    assert gated["score"].to_list() == gated["evidence_score"].to_list()
+
+
+def test_the_default_falls_back_to_the_evidence_score_when_a_hub_leg_is_nobodys() -> None:
+    """Exporter-only data: nobody reports hub→destination, unlike every fitted route."""
+    w = make_world(3, direction="export-control", **WORLD)  # type: ignore[arg-type]
+    origin_only = w.trade.filter(pl.col("reporter").is_in(["DEU", "FRA", "ITA", "POL"]))
+    table = scan(origin_only, scenario=w.scenario)
+    r = table.routes
+    assert outside_learned_domain(r) == r.height
+    assert r["score"].to_list() == r["evidence_score"].fill_null(0.0).to_list()
+    assert any("the evidence score" in n and "hub leg" in n for n in table.notes)
+    forced = scan(origin_only, scenario=w.scenario, scorer="learned").routes
+    assert forced["score"].to_list() == forced["learned_score"].to_list()
