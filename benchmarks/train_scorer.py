@@ -21,8 +21,9 @@ import polars as pl
 
 from rerouting._evaluate import DEV_SEEDS, random_world
 from rerouting._hs import merge_families
-from rerouting._learned import fit_learned, learned_score
+from rerouting._learned import INPUTS, fit_learned, learned_score
 from rerouting._scan import scan
+from rerouting._score import GATES, TERMS
 from rerouting.schema import ROUTE_KEY
 
 _OUT = Path(__file__).resolve().parents[1] / "src" / "rerouting" / "_data" / "learned_score.json"
@@ -55,7 +56,34 @@ def labelled_routes(n: int) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def _ap_by_world(d: pl.DataFrame, column: str) -> dict[str, float]:
+def _cross_validated(
+    routes: pl.DataFrame, y: np.ndarray, k: int, inputs: tuple[str, ...]
+) -> pl.Series:
+    """Out-of-fold learned scores, folds by world (no world is scored by its own fit)."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = routes["seed"].to_numpy()  # both directions of a seed in one fold
+    pred = np.zeros(len(y))
+    for train, test in GroupKFold(k).split(np.zeros(len(y)), y, groups):
+        model = fit_learned(routes[train], y[train], inputs=inputs)
+        pred[test] = learned_score(routes[test], model).to_numpy()
+    return pl.Series("cv", pred)
+
+
+def _ap_per_world(d: pl.DataFrame, column: str = "cv") -> dict[tuple[str, int], float]:
+    from sklearn.metrics import average_precision_score
+
+    out = {}
+    for (direction, seed), w in d.group_by(["direction", "seed"]):
+        y = (w["kind"] == "route").fill_null(False).to_numpy()
+        lost = int(w["lost"][0])
+        s = w[column].fill_null(-1.0).to_numpy()
+        ap = average_precision_score(np.r_[y, [True] * lost], np.r_[s, [-2.0] * lost])
+        out[(str(direction), int(seed))] = float(ap)
+    return out
+
+
+def _ap_by_world(d: pl.DataFrame, column: str) -> dict[str, str]:
     from sklearn.metrics import average_precision_score
 
     out = {}
@@ -79,6 +107,13 @@ def main() -> None:
     ap.add_argument("--routes", type=Path, default=None, help="Parquet cache of the routes")
     ap.add_argument("--cv", type=int, default=0, help="also report K-fold CV by world")
     ap.add_argument("--out", type=Path, default=_OUT)
+    ap.add_argument(
+        "--ablation",
+        type=Path,
+        default=None,
+        help="CSV: CV AP by world with each gate factor and evidence term left out of the "
+        "inputs in turn (needs --cv)",
+    )
     args = ap.parse_args()
     if args.routes and args.routes.exists():
         routes = pl.read_parquet(args.routes)
@@ -88,16 +123,32 @@ def main() -> None:
             routes.write_parquet(args.routes)
     y = (routes["kind"] == "route").fill_null(False).to_numpy()
     if args.cv:
-        from sklearn.model_selection import GroupKFold
-
-        groups = routes["seed"].to_numpy()
-        pred = np.zeros(len(y))
-        for train, test in GroupKFold(args.cv).split(np.zeros(len(y)), y, groups):
-            model = fit_learned(routes[train], y[train])
-            pred[test] = learned_score(routes[test], model).to_numpy()
-        cv = routes.with_columns(cv=pl.Series(pred))
-        print("evidence score:", _ap_by_world(cv, "score"))
+        cv = routes.with_columns(cv=_cross_validated(routes, y, args.cv, INPUTS))
+        evidence = "evidence_score" if "evidence_score" in cv.columns else "score"
+        print("evidence score:", _ap_by_world(cv, evidence))
         print(f"learned, {args.cv}-fold CV by world:", _ap_by_world(cv, "cv"))
+        if args.ablation:
+            rows = []
+            left_out = [f"ln_gate_{g.name}" for g in GATES] + [f"term_{t.name}" for t in TERMS]
+            groups = {
+                "all gates": {i for i in INPUTS if i.startswith("ln_gate_")},
+                "all terms": {i for i in INPUTS if i.startswith("term_")},
+                "all raw features": {i for i in INPUTS if not i.startswith(("ln_gate_", "term_"))},
+            }
+            for name in ["nothing", *left_out, *groups]:
+                drop = groups.get(name, {name})
+                inputs = tuple(i for i in INPUTS if i not in drop)
+                pred = _cross_validated(routes, y, args.cv, inputs)
+                for (direction, seed), ap in _ap_per_world(routes.with_columns(cv=pred)).items():
+                    rows.append({"left_out": name, "direction": direction, "seed": seed, "ap": ap})
+                print("left out", name, flush=True)
+            table = pl.DataFrame(rows)
+            table.write_csv(args.ablation)
+            print(
+                table.group_by("left_out", "direction")
+                .agg(median=pl.col("ap").median(), p10=pl.col("ap").quantile(0.1, "linear"))
+                .sort("direction", "left_out")
+            )
     model = fit_learned(routes, y)
     model["trained_on"] = (
         f"rerouting._evaluate.DEV_SEEDS[:{routes['seed'].n_unique()}], both directions, "

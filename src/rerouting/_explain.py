@@ -164,6 +164,21 @@ def explanation_expr(event: dt.date, *, annual: bool = False) -> pl.Expr:
     )
 
 
+def _learned_line(row: dict[str, Any]) -> str:
+    """The learned score's largest log-odds contributions for one route."""
+    from rerouting._learned import learned_contributions
+
+    frame = pl.DataFrame([{k: v for k, v in row.items() if not isinstance(v, (list, dict))}])
+    c = learned_contributions(frame).row(0, named=True)
+    base = c.pop("intercept")
+    ranked = sorted(c.items(), key=lambda kv: -abs(kv[1]))[:5]
+    parts = [f"{k.removeprefix('lc_')} {v:+.1f}" for k, v in ranked]
+    return (
+        f"Learned score: log-odds {base + sum(c.values()):+.1f} = intercept {base:+.1f} and "
+        f"the inputs; the largest: {', '.join(parts)}."
+    )
+
+
 def explain_row(row: dict[str, Any]) -> str:
     """Explain one route (a ``RouteTable.routes`` row as a dict) in a few sentences."""
     score = row.get("score")
@@ -176,13 +191,18 @@ def explain_row(row: dict[str, Any]) -> str:
     lines = [head, str(row.get("explanation") or "")]
     if row.get("missing_legs"):
         lines.append(f"Missing legs (no side reports them): {row['missing_legs']}.")
+    learned = row.get("learned_score")
+    if isinstance(score, float) and isinstance(learned, float) and score == learned:
+        lines.append(_learned_line(row))
     contrib = {k[len("contrib_") :]: v for k, v in row.items() if k.startswith("contrib_")}
     if contrib:
         ranked = sorted(contrib.items(), key=lambda kv: -abs(kv[1] or 0))
         parts = [f"{k} {v:+.2f}" for k, v in ranked if v]
         gate = row.get("gate")
         g = f" (gate {gate:.2f}: both hub legs grew)" if isinstance(gate, float) else ""
-        lines.append("Score contributions" + g + ": " + ", ".join(parts) + ".")
+        evidence = row.get("evidence_score")
+        name = f"Evidence score {evidence:.2f}" if isinstance(evidence, float) else "Score"
+        lines.append(name + ", contributions" + g + ": " + ", ".join(parts) + ".")
     flags = [n for n in ("ec_surge_flag", "freund_flag", "both_up_flag") if row.get(n)]
     if flags:
         lines.append(

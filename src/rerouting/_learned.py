@@ -109,16 +109,23 @@ def learned_inputs(wide: pl.DataFrame) -> pl.DataFrame:
     return wide.select(cols)
 
 
-def _matrix(inputs: pl.DataFrame) -> npt.NDArray[np.float64]:
-    return inputs.select(INPUTS).to_numpy().astype(np.float64)
+def _matrix(frame: pl.DataFrame, inputs: tuple[str, ...] = INPUTS) -> npt.NDArray[np.float64]:
+    return learned_inputs(frame).select(inputs).to_numpy().astype(np.float64)
 
 
-def fit_learned(routes: pl.DataFrame, y: Any, *, random_state: int = 0) -> dict[str, Any]:
+def fit_learned(
+    routes: pl.DataFrame,
+    y: Any,
+    *,
+    inputs: tuple[str, ...] = INPUTS,
+    random_state: int = 0,
+) -> dict[str, Any]:
     """Fit the additive model on labelled routes; return its shape tables (JSON-ready).
 
     Args:
         routes: route tables of labelled worlds (features and ``gate_*`` columns).
         y: one bool per row, ``True`` for a planted route.
+        inputs: the inputs to fit on (default :data:`INPUTS`; the ablation leaves one out).
         random_state: passed to the solver (the fit is deterministic for lbfgs).
     """
     from sklearn.compose import ColumnTransformer
@@ -127,7 +134,7 @@ def fit_learned(routes: pl.DataFrame, y: Any, *, random_state: int = 0) -> dict[
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import SplineTransformer, StandardScaler
 
-    x = _matrix(learned_inputs(routes))
+    x = _matrix(routes, inputs)
     n = x.shape[1]
     spline = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
@@ -154,7 +161,7 @@ def fit_learned(routes: pl.DataFrame, y: Any, *, random_state: int = 0) -> dict[
     lo = np.nanmin(x, axis=0)
     hi = np.nanmax(x, axis=0)
     shapes: dict[str, Any] = {}
-    for i, name in enumerate(INPUTS):
+    for i, name in enumerate(inputs):
         a, b = (0.0, 0.0) if not np.isfinite(lo[i]) else (float(lo[i]), float(hi[i]))
         grid = np.linspace(a, b, _GRID) if b > a else np.array([a])
         z = np.full((grid.size, n), np.nan)
@@ -172,7 +179,7 @@ def fit_learned(routes: pl.DataFrame, y: Any, *, random_state: int = 0) -> dict[
     return {
         "model": "additive logistic (cubic splines, 5 knots), balanced classes, C=1",
         "intercept": float(model[-1].intercept_[0]),
-        "inputs": list(INPUTS),
+        "inputs": list(inputs),
         "shapes": shapes,
     }
 
@@ -197,9 +204,10 @@ def load_learned() -> dict[str, Any]:
 def learned_contributions(wide: pl.DataFrame, model: dict[str, Any] | None = None) -> pl.DataFrame:
     """Per route, the log-odds each input adds (``lc_<input>``) and the ``intercept``."""
     model = model or load_learned()
-    x = _matrix(learned_inputs(wide))
+    inputs = tuple(model["inputs"])
+    x = _matrix(wide, inputs)
     out: dict[str, Any] = {}
-    for i, name in enumerate(INPUTS):
+    for i, name in enumerate(inputs):
         sh = model["shapes"][name]
         col = x[:, i]
         known = ~np.isnan(col)
