@@ -30,6 +30,7 @@ FORMATS: Final = (
     "canonical-parquet",
     "comtrade-csv",
     "converted-parquet",
+    "comext-bulk",
 )
 
 _FILES: Final = {
@@ -38,7 +39,91 @@ _FILES: Final = {
     "canonical-parquet": "trade.parquet",
     "comtrade-csv": "comtrade.csv",
     "converted-parquet": "converted",
+    "comext-bulk": "comext.dat",
 }
+
+#: Columns of the Comext bulk file, in the order of Eurostat's classic ``.dat`` layout
+#: (``fixtures/formats/comext_bulk_full202201_excerpt.dat``), without the label and
+#: other-classification columns (DECLARANT, PARTNER, PRODUCT_SITC, PRODUCT_CPA..., which
+#: the reader does not use).
+COMEXT_COLUMNS: Final = (
+    "DECLARANT_ISO", "PARTNER_ISO", "TRADE_TYPE", "PRODUCT_NC", "FLOW", "STAT_REGIME",
+    "SUPP_UNIT", "PERIOD", "VALUE_IN_EUROS", "QUANTITY_IN_KG", "SUP_QUANTITY",
+)  # fmt: skip
+
+
+def iso3_to_iso2() -> dict[str, str]:
+    """ISO3 -> the alpha-2 code Comext writes, from the package's own ISO2 table.
+
+    The inverse of ``rerouting._countries._iso2_map`` (what the Comext reader reads),
+    preferring the ISO 3166 code over Eurostat's extra aliases (``UK``, ``XI`` ...): each
+    code maps back to its ISO3 by construction. (Greece would be ``GR``
+    here, ``EL`` in Eurostat's files; both read as ``GRC``.)
+    """
+    from rerouting import _countries
+
+    out: dict[str, str] = {}
+    extra = set(_countries._ISO2_EXTRA)
+    for a2, a3 in sorted(_countries._iso2_map().items(), key=lambda kv: kv[0] in extra):
+        out.setdefault(a3, a2)
+    return out
+
+
+def comext_bulk(lf: Any) -> Any:
+    """The canonical records as a Comext bulk file (Eurostat's classic ``.dat`` layout).
+
+    * **Every record, not only EU declarants.** A real Comext file holds EU declarants
+      only; this one keeps every reporter of the world (ISO2 codes, which the reader takes
+      from any country), so that it holds the same records as the other formats: the
+      same row count at each size, the same mirror pairs and route table (the world's
+      scenario is BLR -> hubs -> EU: an EU-only file would lose the BLR -> hub leg
+      entirely) and times comparable format by format.
+    * ``PRODUCT_NC``: the HS6 code + ``"00"``, an 8-digit CN code; the scan cuts CN8 to
+      HS6 (``_normalise.to_hs6``), and the reader's vintage ``CN`` means "the HS in
+      force at the period", which is what the world's ``hs_vintage`` is (HS2017 to 2021,
+      HS2022 from 2022; checked here).
+    * ``FLOW`` 1 = import, 2 = export. Comext has no re-export/re-import flow code; the
+      generated worlds hold none, and a record with one stops the derivation (an
+      error, not a silent drop or relabelling).
+    * ``PERIOD`` YYYYMM (integer), ``VALUE_IN_EUROS`` the world's value as it is (the
+      reader labels it EUR; the world's USD are never converted, so ratios and ranks do
+      not change), ``QUANTITY_IN_KG`` the net weight (empty where unknown).
+    * ``TRADE_TYPE`` ``I`` (intra-EU27) when both sides are EU27 members, else ``E``;
+      ``STAT_REGIME`` 1 (normal trade); ``SUPP_UNIT`` ``NO_SU`` and ``SUP_QUANTITY``
+      empty (the world has no supplementary quantities). One row per record, so the
+      reader merges no split rows.
+    """
+    import polars as pl
+
+    from rerouting._blocs import EU27_CODES
+    from rerouting._hs import vintage_for_period
+
+    iso2 = iso3_to_iso2()
+    eu = pl.Series(sorted(EU27_CODES)).implode()
+    bad = lf.select(
+        pl.col("flow").is_in(["re-import", "re-export"]).sum().alias("re_flows"),
+        (pl.col("hs_vintage") != vintage_for_period("period")).sum().alias("vintage"),
+        (pl.col("hs").str.len_bytes() != 6).sum().alias("not_hs6"),
+        (pl.col("frequency") != "M").sum().alias("not_monthly"),
+    ).collect()
+    if any(bad.row(0)):
+        raise ValueError(f"records a Comext bulk file cannot hold as such: {bad.row(0, named=True)}")
+    return lf.select(
+        pl.col("reporter").replace_strict(iso2).alias("DECLARANT_ISO"),
+        pl.col("partner").replace_strict(iso2).alias("PARTNER_ISO"),
+        pl.when(pl.col("reporter").is_in(eu) & pl.col("partner").is_in(eu))
+        .then(pl.lit("I"))
+        .otherwise(pl.lit("E"))
+        .alias("TRADE_TYPE"),
+        (pl.col("hs") + "00").alias("PRODUCT_NC"),
+        pl.col("flow").cast(pl.String).replace_strict({"import": 1, "export": 2}).alias("FLOW"),
+        pl.lit(1).alias("STAT_REGIME"),
+        pl.lit("NO_SU").alias("SUPP_UNIT"),
+        (pl.col("period").dt.year() * 100 + pl.col("period").dt.month()).alias("PERIOD"),
+        pl.col("value").alias("VALUE_IN_EUROS"),
+        pl.col("net_weight_kg").alias("QUANTITY_IN_KG"),
+        pl.lit(None, pl.Float64).alias("SUP_QUANTITY"),
+    )
 
 
 def format_file(canonical: Path, fmt: str) -> Path:
@@ -80,6 +165,8 @@ def format_file(canonical: Path, fmt: str) -> Path:
             pl.col("value").alias("primaryValue"),
             pl.col("net_weight_kg").alias("netWgt"),
         ).sink_csv(tmp)
+    elif fmt == "comext-bulk":
+        comext_bulk(lf).sink_csv(tmp)
     elif fmt == "converted-parquet":
         # What `rerouting convert` writes for repeated scans: a folder by year and chapter.
         cmd = [str(Path(sys.executable).with_name("rerouting")), "convert", str(canonical)]
@@ -131,6 +218,15 @@ _VIEW: Final = {
                cmdCode AS hs, primaryValue AS value, netWgt AS kg
         FROM read_csv('{path}', header = true,
                       types = {{'cmdCode': 'VARCHAR', 'period': 'VARCHAR'}})""",
+    # ISO2 codes kept as read (the pairing only needs consistent keys), CN8 cut to HS6.
+    "comext-bulk": """
+        SELECT CAST(strptime(CAST(PERIOD AS VARCHAR), '%Y%m') AS DATE) AS period,
+               DECLARANT_ISO AS reporter, PARTNER_ISO AS partner,
+               CASE FLOW WHEN 1 THEN 'import' WHEN 2 THEN 'export' END AS flow,
+               left(PRODUCT_NC, 6) AS hs, VALUE_IN_EUROS AS value, QUANTITY_IN_KG AS kg
+        FROM read_csv('{path}', header = true,
+                      types = {{'PRODUCT_NC': 'VARCHAR', 'FLOW': 'INTEGER', 'PERIOD': 'INTEGER',
+                                'DECLARANT_ISO': 'VARCHAR', 'PARTNER_ISO': 'VARCHAR'}})""",
 }
 
 _PAIR: Final = """
