@@ -107,7 +107,7 @@ def comext_bulk(lf: Any) -> Any:
         (pl.col("frequency") != "M").sum().alias("not_monthly"),
     ).collect()
     if any(bad.row(0)):
-        raise ValueError(f"records a Comext bulk file cannot hold as such: {bad.row(0, named=True)}")
+        raise ValueError(f"records a Comext bulk file cannot hold: {bad.row(0, named=True)}")
     return lf.select(
         pl.col("reporter").replace_strict(iso2).alias("DECLARANT_ISO"),
         pl.col("partner").replace_strict(iso2).alias("PARTNER_ISO"),
