@@ -26,8 +26,8 @@ that need more than one row (``commodity_total``, ``parent_commodity_row``,
 :class:`~rerouting._ingest.IngestReport`.
 
 Speed: every parser has a fast path for data that is already clean (Parquet
-with canonical dtypes, ``YYYY-MM``/``YYYYMM`` months, ISO3 codes, flow words and
-codes, 6-digit codes, plain numbers), checked with one
+with canonical dtypes, ``YYYY-MM``/``YYYYMM`` months, ISO3 codes, the ISO2 codes of
+ISO2 files, flow words and codes, 6-digit codes, plain numbers), checked with one
 cheap vectorised test per column and written as plain polars expressions (no Python
 call, so both cores stage a file); only the rows that fail it take the slow path, a
 Python callback, and slow parsers run once per *distinct* value (periods, codes, labels).
@@ -519,13 +519,7 @@ def flow_from_text(
     }
     raw = expr.cast(pl.String)
     ok = raw.is_in(list(fast_map))
-    # One branch per flow, not ``replace_strict``: in the streaming sink a
-    # ``replace_strict`` kept every row in memory (docs/performance.md, Comtrade+ CSV).
-    fast: Any = pl
-    for flow in FLOW_DTYPE.categories:
-        spellings = [k for k, v in fast_map.items() if v == flow]
-        fast = fast.when(raw.is_in(spellings)).then(pl.lit(flow))
-    fast = fast.otherwise(pl.lit(None, pl.String)).cast(FLOW_DTYPE)
+    fast = raw.replace_strict(fast_map, default=None, return_dtype=pl.String).cast(FLOW_DTYPE)
     return _fast_rows(ok, fast, raw, batch, FLOW_DTYPE)
 
 
@@ -652,6 +646,15 @@ def country(
             return slow(s).to_struct(s.name)
         return _fast_slow(s, s.is_in(iso3), fast, slow).to_struct(s.name)
 
+    if _FAST_PATHS and scheme == "iso2" and not known:
+        # Fast path: ISO2 codes as written, mapped to the ISO3 the resolver gives them
+        # (the table is the resolver's own answer for each code, aggregates left out).
+        table = _countries.iso2_country_table(role)
+        raw = expr.cast(pl.String)
+        ok = raw.is_in(list(table))
+        iso = raw.replace_strict(table, default=None, return_dtype=pl.String)
+        code = pl.struct(iso.alias("iso3"), pl.lit(_ST_COUNTRY, dtype=pl.UInt8).alias("status"))
+        return _fast_rows(ok, code, raw, batch, COUNTRY_DTYPE)
     if not (_FAST_PATHS and as_is):
         return expr.map_batches(batch, return_dtype=COUNTRY_DTYPE, is_elementwise=True)
     raw = expr.cast(pl.String)
