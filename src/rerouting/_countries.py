@@ -429,21 +429,6 @@ def _resolve_one(value: str, scheme: Scheme, role: str) -> tuple[str | None, str
     return None, UNMAPPED
 
 
-@lru_cache(maxsize=2)
-def iso2_country_table(role: str = "partner") -> dict[str, str]:
-    """ISO2 code -> ISO3 of every code the ``iso2`` resolver takes for a country.
-
-    The staging fast path of ISO2 files maps these codes without the resolver; the
-    table is the resolver's own answer for each code, so both agree by construction.
-    """
-    out: dict[str, str] = {}
-    for code in _iso2_map():
-        iso3, status = _resolve_one(code, "iso2", role)
-        if status == COUNTRY and iso3 is not None and code == code.strip().upper():
-            out[code] = iso3
-    return out
-
-
 def country_label_table(
     values: Iterable[str | None] | pl.Series,
     *,

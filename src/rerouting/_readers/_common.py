@@ -26,11 +26,11 @@ that need more than one row (``commodity_total``, ``parent_commodity_row``,
 :class:`~rerouting._ingest.IngestReport`.
 
 Speed: every parser has a fast path for data that is already clean (Parquet
-with canonical dtypes, ``YYYY-MM``/``YYYYMM`` months, ISO3 codes, the ISO2 codes of
-ISO2 files, flow words and codes, 6-digit codes, plain numbers), checked with one
-cheap vectorised test per column and written as plain polars expressions (no Python
-call, so both cores stage a file); only the rows that fail it take the slow path, a
-Python callback, and slow parsers run once per *distinct* value (periods, codes, labels).
+with canonical dtypes, ``YYYY-MM`` months, ISO3 codes, flow words, 6-digit codes,
+plain numbers), checked with one cheap vectorised test per column and written as
+plain polars expressions (no Python call, so both cores stage a file); only the
+rows that fail it take the slow path, a Python callback, and slow parsers run once
+per *distinct* value (periods, codes, labels).
 """
 
 from __future__ import annotations
@@ -435,16 +435,10 @@ def period_struct(
 
     if not _FAST_PATHS:
         return pl.struct(inputs).map_batches(batch, return_dtype=_PERIOD_DTYPE, is_elementwise=True)
-    # Fast path: plain YYYY-MM or YYYYMM months (Comtrade and Comext write 202201, often
-    # read as an integer), and a frequency, if any, that is empty or M.
+    # Fast path: plain YYYY-MM months (and a frequency, if any, that is empty or M).
     raw = inputs[0]
-    dashed = raw.str.contains(r"^[0-9]{4}-[0-9]{2}$")
-    compact = raw.str.contains(r"^[0-9]{6}$")
-    year = raw.str.slice(0, 4).cast(pl.Int32, strict=False)
-    month = pl.when(dashed).then(raw.str.slice(5, 2)).otherwise(raw.str.slice(4, 2))
-    month = month.cast(pl.Int32, strict=False)
-    ok = (dashed | compact) & month.is_between(1, 12) & year.is_between(*_YEARS)
-    date = pl.when(ok).then(pl.date(year, month, 1))
+    date = raw.str.to_date("%Y-%m", strict=False)
+    ok = raw.str.contains(r"^[0-9]{4}-[0-9]{2}$") & date.dt.year().is_between(*_YEARS)
     if frequency is not None:
         given = inputs[1].str.strip_chars().str.to_uppercase().str.slice(0, 1)
         ok = ok & (given.is_null() | (given == "M"))
@@ -508,19 +502,11 @@ def flow_from_text(
 
     if not _FAST_PATHS:
         return expr.map_batches(batch, return_dtype=FLOW_DTYPE, is_elementwise=True)
-    # Fast path: the default codes as they are, upper-case or capitalised (``import``,
-    # ``M``, ``1``, ``Export``): ``fn`` cleans each to the code itself, so the fast answer
-    # is the mapping's (``extra`` included); other spellings take ``fn``.
-    fast_map = {
-        spelt: mapping[code]
-        for code in _FLOW_WORDS
-        if mapping[code] in FLOW_DTYPE.categories
-        for spelt in (code, code.upper(), code.capitalize())
-    }
+    # Fast path: the flow words themselves (unless ``extra`` maps them elsewhere).
+    words = [w for w in FLOW_DTYPE.categories if mapping.get(w) == w]
     raw = expr.cast(pl.String)
-    ok = raw.is_in(list(fast_map))
-    fast = raw.replace_strict(fast_map, default=None, return_dtype=pl.String).cast(FLOW_DTYPE)
-    return _fast_rows(ok, fast, raw, batch, FLOW_DTYPE)
+    ok = raw.is_in(words)
+    return _fast_rows(ok, pl.when(ok).then(raw).cast(FLOW_DTYPE), raw, batch, FLOW_DTYPE)
 
 
 def hs_code(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
@@ -646,15 +632,6 @@ def country(
             return slow(s).to_struct(s.name)
         return _fast_slow(s, s.is_in(iso3), fast, slow).to_struct(s.name)
 
-    if _FAST_PATHS and scheme == "iso2" and not known:
-        # Fast path: ISO2 codes as written, mapped to the ISO3 the resolver gives them
-        # (the table is the resolver's own answer for each code, aggregates left out).
-        table = _countries.iso2_country_table(role)
-        raw = expr.cast(pl.String)
-        ok = raw.is_in(list(table))
-        iso = raw.replace_strict(table, default=None, return_dtype=pl.String)
-        code = pl.struct(iso.alias("iso3"), pl.lit(_ST_COUNTRY, dtype=pl.UInt8).alias("status"))
-        return _fast_rows(ok, code, raw, batch, COUNTRY_DTYPE)
     if not (_FAST_PATHS and as_is):
         return expr.map_batches(batch, return_dtype=COUNTRY_DTYPE, is_elementwise=True)
     raw = expr.cast(pl.String)
