@@ -129,3 +129,66 @@ def test_fast_paths_keep_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert_frame_equal(reports[0][1], reports[1][1])
     assert reports[1][0].rows_read == 5_000
     assert reports[1][0].rows_kept < 5_000
+
+
+# Comext bulk files: ISO2 codes (Eurostat's EL/XI/QP... among them), FLOW 1/2 and
+# PERIOD YYYYMM, as text or as the integers a CSV reader infers.
+ISO2 = [
+    "DE", "FR", "EL", "GR", "XI", "UK", "GB", "QP", "QV", "EU", "XX", "ZZ", "de", " DE",
+    "KAZ", "BY", "KZ", None, "", "Germany", "XK", "XS", "AM", "1", "EU27_2020",
+]  # fmt: skip
+COMEXT_PERIODS = [
+    "202201", "202212", "202213", "202200", "202252", "2022", "180001", "179912", "220012",
+    "220101", "2022-03", "20220", "2022011", None, "", "202201.0", "+20221", "٢٠٢٢٠١", "202306",
+]  # fmt: skip
+COMEXT_FLOWS = ["1", "2", "3", "4", "0", None, "", "M", "X", "Import", "EXPORT", "RX", "Rm", "2.0"]
+
+
+def _comext(n: int, *, clean: int = 0, integers: bool = False) -> pl.DataFrame:
+    """``clean`` plain Comext rows, then ``n`` mixed ones (integer columns: digits only)."""
+
+    def col(values: list[str | None], plain: str) -> list[str | None]:
+        return [plain] * clean + [values[i % len(values)] for i in range(n)]
+
+    periods, flows = COMEXT_PERIODS, COMEXT_FLOWS
+    if integers:
+        periods = [p for p in periods if p is None or (p.isascii() and p.isdigit())]
+        flows = [f for f in flows if f is None or f.isdigit()]
+    data = {
+        "DECLARANT_ISO": col(ISO2, "DE"),
+        "PARTNER_ISO": col(ISO2[7:] + ISO2[:7], "KZ"),
+        "TRADE_TYPE": col(["E", "I", None], "E"),
+        "PRODUCT_NC": col(["87032390", "8703239", "TOTAL", "84713000", "870323", None], "87032390"),
+        "FLOW": col(flows, "2"),
+        "STAT_REGIME": col(["1", "2", "3", None], "1"),
+        "PERIOD": col(periods, "202201"),
+        "VALUE_IN_EUROS": col(["100", "1e3", "NA", "-1", None], "100"),
+        "QUANTITY_IN_KG": col(["5", None, "x"], "5"),
+    }
+    frame = pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
+    if integers:
+        frame = frame.with_columns(pl.col("PERIOD", "FLOW").cast(pl.Int64))
+    return frame
+
+
+@pytest.mark.parametrize("integers", [False, True], ids=["text", "integers"])
+def test_fast_paths_stage_comext_bulk_as_the_parsers_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, integers: bool
+) -> None:
+    frame = _comext(3_000, clean=150_000, integers=integers)
+    path = tmp_path / "comext.dat"
+    frame.write_csv(path)
+    staged = _same_both_ways(str(path), monkeypatch)
+    assert staged.height == frame.height
+    assert (staged.head(150_000)["_drop"] == 0).all()  # plain rows are kept
+    mixed = staged.tail(3_000)
+    assert (mixed["_drop"] == 0).any()
+    assert mixed["_drop"].n_unique() > 6
+    # The Comext codes reach both paths: Eurostat's own ISO2 codes, 1/2 flows, YYYYMM.
+    assert {"GRC", "GBR", "KAZ"} <= set(mixed["reporter"].drop_nulls())
+    assert {"import", "export"} <= set(mixed["flow"].drop_nulls().cast(pl.String))
+    assert mixed["period"].drop_nulls().n_unique() >= 3
+
+
+def test_comext_bulk_in_memory_with_integer_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    _same_both_ways(_comext(2_000, integers=True).lazy(), monkeypatch)
