@@ -9,10 +9,11 @@ and the exporters consume. Its columns are a stable contract, documented in
     of the evidence), ``priority`` (0-1, the default rank: evidence, then money),
     ``value_at_stake`` (per year, the data's currency), ``explanation``,
     ``missing_legs``, ``material``, every feature of
-    :data:`rerouting.features.FEATURES`, the default score's ``gate`` and its
+    :data:`rerouting.features.FEATURES`, the evidence score's ``gate`` and its
     factors ``gate_<name>`` (multipliers), one ``contrib_<term>`` column per evidence
-    term (they sum to the default score), ``iforest_score``, and the named baselines
-    ``ec_surge``, ``freund``, ``both_up`` with their rules as ``<name>_flag``.
+    term (they sum to ``evidence_score``), ``evidence_score``, ``iforest_score``,
+    ``learned_score``, and the named baselines ``ec_surge``, ``freund``, ``both_up``
+    with their rules as ``<name>_flag``.
 
 ``legs`` (monthly series per route and leg)
     ``origin``, ``hub``, ``destination``, ``hs``, ``leg`` (one of

@@ -1,12 +1,17 @@
-"""Scores that rank routes: a transparent default, an anomaly score, baselines, a classifier.
+"""Scores that rank routes: evidence, learned, anomaly, baselines, a classifier.
 
-``default``
+``evidence`` (``evidence_score``; :func:`default_score` computes it)
     Evidence terms in [0, 1], each a documented transform of one or two features
-    (:data:`TERMS`), combined as ``score = gate × Σ_i w_i e_i / Σ_i w_i``. The gate is
+    (:data:`TERMS`), combined as ``gate × Σ_i w_i e_i / Σ_i w_i``. The gate is
     the soft AND of the two hub legs' growth (a route needs goods in *and* out);
     the weighted mean says how well the rest of the evidence fits rerouting. The
-    contributions ``contrib_<term> = gate × w_i e_i / Σ w`` sum to the score. A
+    contributions ``contrib_<term> = gate × w_i e_i / Σ w`` sum to it. A
     term whose inputs are missing (a leg nobody reports) is left out of both sums.
+
+``learned`` (``learned_score``; :mod:`rerouting._learned`)
+    An additive logistic model of the features and of the gates and terms above,
+    fitted on development worlds. ``default`` ranks by it where every route has both
+    hub legs recorded, and by the evidence score elsewhere.
 
 ``iforest_score``
     IsolationForest anomaly score (Liu, Ting & Zhou 2008) on the standardised
