@@ -176,7 +176,7 @@ def contrib_template(descriptions: dict[str, str]) -> dict[str, Any]:
         .mark_bar(cornerRadiusEnd=2, height={"band": 0.75})
         .encode(
             y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
-            x=alt.X("contrib:Q", title="contribution to the score"),
+            x=alt.X("contrib:Q", title="contribution to the evidence score"),
             color=alt.Color(
                 "sign:N",
                 scale=alt.Scale(domain=["raises", "lowers"], range=["#d9822b", "#3b6fb6"]),

@@ -564,9 +564,12 @@ value; a jump points to a different product, relabelling or price effects.</li>
 <li><b>Mirror gaps and reliability</b>: each number's provenance says which reporter's side
 it comes from; gaps between the two sides, and reporters known to be unreliable (Growth Lab
 accuracy scores), weaken a route.</li>
-<li><b>Score</b> (0–1) ranks routes; with the default scorer it is the sum of the feature
-contributions charted for each route. ec_surge, freund and both_up are simpler
-baseline rules shown as flags.</li>
+<li><b>Score</b> (0–1) ranks routes. With the default scorer it is the learned score, an
+additive logistic model of the features fitted on development worlds, wherever both hub
+legs are recorded, and the evidence score elsewhere (the table's notes say which). The bars
+charted for each route are the evidence score's contributions, which sum to
+<code>evidence_score</code>. ec_surge, freund and both_up are simpler baseline rules shown
+as flags.</li>
 </ul>
 {features}
 <h3>Sources</h3><ol class="rr-sources">{sources}</ol>
