@@ -83,20 +83,30 @@ def _same_both_ways(source: object, monkeypatch: pytest.MonkeyPatch) -> pl.DataF
     return slow[0]
 
 
+def _staged_tail(
+    frame: pl.DataFrame, path: Path, monkeypatch: pytest.MonkeyPatch, *, reasons: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``frame`` written to ``path`` and staged both ways; the staged rows and the mixed tail.
+
+    The inputs must reach both paths: kept rows and more than ``reasons`` distinct drop
+    codes among the mixed rows of the tail.
+    """
+    frame.write_csv(path)
+    staged = _same_both_ways(str(path), monkeypatch)
+    assert staged.height == frame.height
+    mixed = staged.tail(3_000)
+    assert (mixed["_drop"] == 0).any()
+    assert mixed["_drop"].n_unique() > reasons
+    return staged, mixed
+
+
 @pytest.mark.parametrize("frequency", [False, True])
 def test_fast_paths_stage_as_the_parsers_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frequency: bool
 ) -> None:
     # Plain rows first: whole batches take the fast path, later ones mix both.
     frame = _tricky(3_000, clean=150_000, frequency=frequency)
-    path = tmp_path / "tidy.csv"
-    frame.write_csv(path)
-    staged = _same_both_ways(str(path), monkeypatch)
-    assert staged.height == frame.height
-    mixed = staged.tail(3_000)
-    # The inputs reach both paths: kept rows and several drop reasons among the mixed ones.
-    assert (mixed["_drop"] == 0).any()
-    assert mixed["_drop"].n_unique() > 8
+    _, mixed = _staged_tail(frame, tmp_path / "tidy.csv", monkeypatch, reasons=8)
     assert mixed["_padded"].any()
     assert mixed["_total_code"].any()
 
@@ -176,14 +186,8 @@ def test_fast_paths_stage_comext_bulk_as_the_parsers_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, integers: bool
 ) -> None:
     frame = _comext(3_000, clean=150_000, integers=integers)
-    path = tmp_path / "comext.dat"
-    frame.write_csv(path)
-    staged = _same_both_ways(str(path), monkeypatch)
-    assert staged.height == frame.height
+    staged, mixed = _staged_tail(frame, tmp_path / "comext.dat", monkeypatch, reasons=6)
     assert (staged.head(150_000)["_drop"] == 0).all()  # plain rows are kept
-    mixed = staged.tail(3_000)
-    assert (mixed["_drop"] == 0).any()
-    assert mixed["_drop"].n_unique() > 6
     # The Comext codes reach both paths: Eurostat's own ISO2 codes, 1/2 flows, YYYYMM.
     assert {"GRC", "GBR", "KAZ"} <= set(mixed["reporter"].drop_nulls())
     assert {"import", "export"} <= set(mixed["flow"].drop_nulls().cast(pl.String))
