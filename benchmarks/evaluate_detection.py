@@ -2,7 +2,8 @@
 
     python benchmarks/evaluate_detection.py --seeds heldout --n 40 --out results/eval.csv
 
-``--seeds dev`` for development; ``heldout`` only to measure (never tune on it).
+``--seeds dev`` for development; ``heldout`` only to measure (never tune on it);
+``probe`` measures on the artefact probe (``random_world(..., probe=True)``), never tuned on.
 ``--skip 40`` measures on held-out seeds that no earlier measurement has seen.
 """
 
@@ -14,13 +15,20 @@ from pathlib import Path
 
 import polars as pl
 
-from rerouting._evaluate import DEV_SEEDS, HELDOUT_SEEDS, ablation, evaluate, random_world
+from rerouting._evaluate import (
+    DEV_SEEDS,
+    HELDOUT_SEEDS,
+    PROBE_SEEDS,
+    ablation,
+    evaluate,
+    random_world,
+)
 from rerouting._scan import scan
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--seeds", choices=("dev", "heldout"), default="dev")
+    ap.add_argument("--seeds", choices=("dev", "heldout", "probe"), default="dev")
     ap.add_argument("--n", type=int, default=40, help="worlds per direction")
     ap.add_argument(
         "--skip",
@@ -40,12 +48,13 @@ def main() -> None:
     )
     args = ap.parse_args()
     also = [c for c in args.also.split(",") if c]
-    seeds = (DEV_SEEDS if args.seeds == "dev" else HELDOUT_SEEDS)[args.skip : args.skip + args.n]
+    pool = {"dev": DEV_SEEDS, "heldout": HELDOUT_SEEDS, "probe": PROBE_SEEDS}[args.seeds]
+    seeds = pool[args.skip : args.skip + args.n]
     rows = []
     abl: list[dict[str, object]] = []
     for direction in ("import-ban", "export-control"):
         for seed in seeds:
-            world, mech = random_world(seed, direction)  # type: ignore[arg-type]
+            world, mech = random_world(seed, direction, probe=args.seeds == "probe")  # type: ignore[arg-type]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 table = scan(world.trade, scenario=world.scenario)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEV_SEEDS",
     "HELDOUT_SEEDS",
+    "PROBE_SEEDS",
     "ablation",
     "evaluate",
     "evaluate_routes",
@@ -41,6 +42,9 @@ __all__ = [
 HELDOUT_SEEDS: range = range(900_000, 900_200)
 #: Seeds to look at while developing.
 DEV_SEEDS: range = range(100_000, 100_100)
+#: Seeds of the artefact probe (``random_world(..., probe=True)``): measured once per
+#: detector, never tuned on; the probe family is not the family the detector was fitted on.
+PROBE_SEEDS: range = range(700_000, 700_100)
 
 Direction = Literal["import-ban", "export-control"]
 
@@ -89,15 +93,25 @@ def _draw(rng: np.random.Generator) -> tuple[dict[str, Any], Mechanisms]:
     return world_args, mech
 
 
-def random_world(seed: int, direction: Direction = "import-ban") -> tuple[World, Mechanisms]:
-    """A randomised world and the mechanisms drawn for it; reproducible from ``seed``."""
+def random_world(
+    seed: int, direction: Direction = "import-ban", *, probe: bool = False
+) -> tuple[World, Mechanisms]:
+    """A randomised world and the mechanisms drawn for it; reproducible from ``seed``.
+
+    ``probe=True`` removes two regularities of the family that mark planted routes and
+    that no real statistic promises: under-declaration then applies to *every* non-side
+    reporter's exports to the destination (not only route hubs'), and as many non-route
+    hub legs as route legs carry own trade of the same kind. It measures how far a
+    detector fitted on the family leans on them (docs/detection.md, "artefact probe");
+    never fit or tune on it.
+    """
     rng = np.random.default_rng([seed, 0 if direction == "import-ban" else 1])
     world_args, mech = _draw(rng)
     world = make_world(seed, direction=direction, **world_args)
-    world = _own_trade(world, mech, rng)
+    world = _own_trade(world, mech, rng, decoy_legs=probe)
     if mech.merge_route:
         world = _merge_route(world, rng)
-    trade = _apply(world, mech, rng)
+    trade = _apply(world, mech, rng, every_hub_declares=probe)
     return replace(world, trade=trade), mech
 
 
@@ -115,7 +129,9 @@ def _sum_rows(trade: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _own_trade(world: World, mech: Mechanisms, rng: np.random.Generator) -> World:
+def _own_trade(
+    world: World, mech: Mechanisms, rng: np.random.Generator, *, decoy_legs: bool = False
+) -> World:
     """Route hubs also sell their own output of the routed product to the destination.
 
     Real hubs are producers too (Kazakh and Turkish steel, Chinese electronics): the
@@ -123,6 +139,9 @@ def _own_trade(world: World, mech: Mechanisms, rng: np.random.Generator) -> Worl
     hub gets a steady own flow of ``k`` times the route's post-event flow to the
     destination's largest buyer, ``k ~ U(0, own_trade_max)``, in every month, reported
     by both sides, at the leg's own unit value.
+
+    ``decoy_legs``: as many other (hub, product) legs to the destination, drawn at
+    random, get the same kind of own flow, sized on their own baseline mean.
     """
     if mech.own_trade_max <= 0:
         return world
@@ -132,7 +151,27 @@ def _own_trade(world: World, mech: Mechanisms, rng: np.random.Generator) -> Worl
     dest = _members(world, world.scenario.destination)
     months = sorted(t["period"].unique().to_list())
     extra = []
-    for r in world.truth.filter(pl.col("kind") == "route").iter_rows(named=True):
+    legs = world.truth.filter(pl.col("kind") == "route").select("hub", "hs")
+    if decoy_legs:
+        sides = set(dest) | set(_members(world, world.scenario.origin))
+        others = (
+            t.filter(
+                pl.col("reporter").is_in(dest)
+                & ~pl.col("partner").is_in(sorted(sides))
+                & (pl.col("flow") == "import")
+            )
+            .select(pl.col("partner").alias("hub"), "hs")
+            .unique()
+            .sort("hub", "hs")
+            .join(legs, on=["hub", "hs"], how="anti")
+        )
+        pick = rng.permutation(others.height)[: legs.height]
+        legs = pl.concat([legs, others[pick.tolist()]]).with_columns(
+            route=pl.int_range(pl.len()) < legs.height
+        )
+    else:
+        legs = legs.with_columns(route=pl.lit(True))
+    for r in legs.iter_rows(named=True):
         leg = t.filter(
             (pl.col("reporter").is_in(dest)) & (pl.col("partner") == r["hub"])
             & (pl.col("flow") == "import") & (pl.col("hs") == r["hs"])
@@ -144,6 +183,8 @@ def _own_trade(world: World, mech: Mechanisms, rng: np.random.Generator) -> Worl
         if post.is_empty() or base.is_empty():
             continue  # no baseline, or a code HS2022 split (its post rows have other codes)
         flow = float(post["value"].sum()) / n_post - float(base["value"].sum()) / n_base
+        if not r["route"]:  # a non-route leg: sized on its own baseline level
+            flow = float(base["value"].sum()) / n_base
         kg = float(leg["net_weight_kg"].sum() or 0.0)
         if flow <= 0 or kg <= 0:
             continue
@@ -249,7 +290,13 @@ def _members(world: World, sides: tuple[str, ...]) -> list[str]:
     return sorted(resolve_countries(list(sides), event))
 
 
-def _apply(world: World, mech: Mechanisms, rng: np.random.Generator) -> pl.DataFrame:
+def _apply(
+    world: World,
+    mech: Mechanisms,
+    rng: np.random.Generator,
+    *,
+    every_hub_declares: bool = False,
+) -> pl.DataFrame:
     sc = world.scenario
     event = sc.event
     assert event is not None
@@ -280,6 +327,8 @@ def _apply(world: World, mech: Mechanisms, rng: np.random.Generator) -> pl.DataF
     # Under-declaration: route hubs declare a share of their exports to the destination.
     routes = world.truth.filter(pl.col("kind") == "route")
     hubs = routes["hub"].unique().to_list()
+    if every_hub_declares:  # the probe: every non-side reporter under-declares
+        hubs = [r for r in reporters if r not in dest and r not in orig]
     declared = (
         pl.col("reporter").is_in(hubs)
         & pl.col("partner").is_in(dest)
