@@ -219,8 +219,9 @@ def scan(
         side_notes = one_sided_notes(legs.coverage, legs.sides, legs.hubs, legs.windows)
         report = _noted(report, legs.notes, side_notes)
         wide = _features(legs, sc)
-        scored = _score(wide, chosen, sc, legs.windows, ec_min_value, random_state)
-        scorer_notes = _scorer_notes(wide, chosen)
+        outside = outside_learned_domain(wide) if chosen == "default" else 0
+        scored = _score(wide, chosen, sc, legs.windows, ec_min_value, random_state, outside)
+        scorer_notes = _scorer_notes(outside, wide.height)
         side_notes = [*side_notes, *scorer_notes]
         report = _noted(report, (), scorer_notes)
 
@@ -239,16 +240,17 @@ def scan(
             done()
 
 
-def _scorer_notes(wide: pl.DataFrame, chosen: str | RouteClassifier) -> tuple[str, ...]:
-    """A note when the default scorer fell back to the evidence score (and why)."""
-    if chosen != "default":
-        return ()
-    n = outside_learned_domain(wide)
-    if n == 0:
+def _scorer_notes(outside: int, routes: int) -> tuple[str, ...]:
+    """A note when the default scorer fell back to the evidence score (and why).
+
+    ``outside``: the routes outside the learned score's domain (0 unless the default
+    scorer was chosen), of ``routes``.
+    """
+    if outside == 0:
         return ()
     return (
         f"score: the evidence score (gates × weighted evidence) ranks this scan, not the "
-        f"learned score: {n} of {wide.height} routes have a hub leg that nobody reports, "
+        f"learned score: {outside} of {routes} routes have a hub leg that nobody reports, "
         "unlike every route the learned score was fitted on (docs/detection.md#learned-score)",
     )
 
@@ -309,13 +311,20 @@ def _score(
     w: Windows,
     ec_min_value: float,
     random_state: int,
+    outside: int,
 ) -> pl.DataFrame:
-    """Every score, the chosen one as ``score``, the explanations, and the rank."""
+    """Every score, the chosen one as ``score``, the explanations, and the rank.
+
+    ``outside``: routes outside the learned score's domain; the default scorer then
+    ranks by the evidence score.
+    """
     wide = default_score(wide.with_columns(_per_year=pl.lit(12.0 / w.step)))
     wide = wide.with_columns(evidence_score=pl.col("score"), learned_score=learned_score(wide))
     wide = baseline_scores(wide, ec_min_value=float(ec_min_value))
     wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
-    wide = _choose_score(wide, chosen).with_columns(material=pl.col("materiality") >= sc.min_value)
+    wide = _choose_score(wide, chosen, fallback=outside > 0).with_columns(
+        material=pl.col("materiality") >= sc.min_value
+    )
     wide = wide.with_columns(explanation=explanation_expr(sc.event, annual=w.step == 12))
     wide = wide.with_columns(value_at_stake=value_at_stake(12.0 / w.step)).with_columns(
         priority=priority()
@@ -325,13 +334,14 @@ def _score(
     return wide.with_columns(pl.col("rank").cast(pl.Int64))
 
 
-def _choose_score(wide: pl.DataFrame, chosen: str | RouteClassifier) -> pl.DataFrame:
+def _choose_score(
+    wide: pl.DataFrame, chosen: str | RouteClassifier, *, fallback: bool
+) -> pl.DataFrame:
+    """``score`` from the chosen scorer; the evidence score for ``default`` on ``fallback``."""
     if not isinstance(chosen, str):
         proba = chosen.predict_proba(wide)[:, -1]
         return wide.with_columns(score=pl.Series(proba, dtype=pl.Float64))
-    column = SCORERS[chosen].column
-    if chosen == "default" and outside_learned_domain(wide) > 0:
-        column = SCORERS["evidence"].column
+    column = SCORERS["evidence" if chosen == "default" and fallback else chosen].column
     return wide.with_columns(score=pl.col(column).fill_null(0.0))
 
 
