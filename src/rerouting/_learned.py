@@ -78,8 +78,9 @@ INPUTS: Final[tuple[str, ...]] = (
     *(f"term_{t.name}" for t in TERMS),
     *_RAW,
 )
-#: Spline knots per input and grid points of each shipped shape table.
+#: Spline knots and degree per input, and grid points of each shipped shape table.
 _KNOTS: Final = 5
+_DEGREE: Final = 3
 _GRID: Final = 65
 #: Inverse regularisation strength of the logistic regression.
 _C: Final = 1.0
@@ -139,7 +140,7 @@ def fit_learned(
     spline = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
         StandardScaler(),
-        SplineTransformer(n_knots=_KNOTS, degree=3, extrapolation="constant"),
+        SplineTransformer(n_knots=_KNOTS, degree=_DEGREE, extrapolation="constant"),
     )
     design = ColumnTransformer(
         [
@@ -155,7 +156,7 @@ def fit_learned(
     fitted = model[0].named_transformers_["shape"]
     imputer, scaler = fitted[0], fitted[1]
     coef = model[-1].coef_[0]
-    basis_per = _KNOTS + 3 - 1  # SplineTransformer: n_knots + degree - 1 columns each
+    basis_per = _KNOTS + _DEGREE - 1  # SplineTransformer: n_knots + degree - 1 columns each
     shape_coef = coef[: n * basis_per].reshape(n, basis_per)
     missing_coef = coef[n * basis_per :]
     lo = np.nanmin(x, axis=0)
@@ -177,7 +178,8 @@ def fit_learned(
             "missing": s_med + float(missing_coef[i]),
         }
     return {
-        "model": "additive logistic (cubic splines, 5 knots), balanced classes, C=1",
+        "model": f"additive logistic (splines of degree {_DEGREE}, {_KNOTS} knots), "
+        f"balanced classes, C={_C:g}",
         "intercept": float(model[-1].intercept_[0]),
         "inputs": list(inputs),
         "shapes": shapes,
