@@ -19,11 +19,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from rerouting._evaluate import DEV_SEEDS, random_world
-from rerouting._hs import merge_families
+from rerouting._evaluate import DEV_SEEDS, labelled_truth, random_world
 from rerouting._learned import INPUTS, fit_learned, learned_score
 from rerouting._scan import scan
-from rerouting._score import GATES, TERMS
 from rerouting.schema import ROUTE_KEY
 
 _OUT = Path(__file__).resolve().parents[1] / "src" / "rerouting" / "_data" / "learned_score.json"
@@ -32,7 +30,6 @@ _OUT = Path(__file__).resolve().parents[1] / "src" / "rerouting" / "_data" / "le
 def labelled_routes(n: int) -> pl.DataFrame:
     """Route tables of the first ``n`` development worlds per direction, with labels."""
     key = list(ROUTE_KEY)
-    family = merge_families("HS2017", "HS2022")
     frames = []
     for direction in ("import-ban", "export-control"):
         for seed in DEV_SEEDS[:n]:
@@ -40,12 +37,7 @@ def labelled_routes(n: int) -> pl.DataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 table = scan(world.trade, scenario=world.scenario)
-            truth = (
-                world.truth.with_columns(pl.col("hs").replace(list(family), list(family.values())))
-                .sort("kind", descending=True)
-                .select(*key, "kind")
-                .unique(key, keep="first", maintain_order=True)
-            )
+            truth = labelled_truth(world)
             lost = truth.filter(pl.col("kind") == "route").join(table.routes, on=key, how="anti")
             frames.append(
                 table.routes.drop("explanation")
@@ -84,18 +76,12 @@ def _ap_per_world(d: pl.DataFrame, column: str = "cv") -> dict[tuple[str, int], 
 
 
 def _ap_by_world(d: pl.DataFrame, column: str) -> dict[str, str]:
-    from sklearn.metrics import average_precision_score
-
+    """Median, 10th percentile and minimum of :func:`_ap_per_world`, per direction."""
+    per_world = _ap_per_world(d, column)
     out = {}
-    for (direction,), g in d.group_by(["direction"]):
-        aps = []
-        for _, w in g.group_by(["seed"]):
-            y = (w["kind"] == "route").fill_null(False).to_numpy()
-            lost = int(w["lost"][0])
-            s = w[column].fill_null(-1.0).to_numpy()
-            aps.append(average_precision_score(np.r_[y, [True] * lost], np.r_[s, [-2.0] * lost]))
-        a = np.array(aps)
-        out[str(direction)] = (
+    for direction in sorted({dr for dr, _ in per_world}):
+        a = np.array([ap for (dr, _), ap in per_world.items() if dr == direction])
+        out[direction] = (
             f"median {np.median(a):.3f}  p10 {np.quantile(a, 0.1):.3f}  min {a.min():.3f}"
         )
     return out
@@ -124,12 +110,11 @@ def main() -> None:
     y = (routes["kind"] == "route").fill_null(False).to_numpy()
     if args.cv:
         cv = routes.with_columns(cv=_cross_validated(routes, y, args.cv, INPUTS))
-        evidence = "evidence_score" if "evidence_score" in cv.columns else "score"
-        print("evidence score:", _ap_by_world(cv, evidence))
+        print("evidence score:", _ap_by_world(cv, "evidence_score"))
         print(f"learned, {args.cv}-fold CV by world:", _ap_by_world(cv, "cv"))
         if args.ablation:
             rows = []
-            left_out = [f"ln_gate_{g.name}" for g in GATES] + [f"term_{t.name}" for t in TERMS]
+            left_out = [i for i in INPUTS if i.startswith(("ln_gate_", "term_"))]
             groups = {
                 "all gates": {i for i in INPUTS if i.startswith("ln_gate_")},
                 "all terms": {i for i in INPUTS if i.startswith("term_")},

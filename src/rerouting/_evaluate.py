@@ -32,6 +32,7 @@ __all__ = [
     "ablation",
     "evaluate",
     "evaluate_routes",
+    "labelled_truth",
     "random_world",
     "verdict",
 ]
@@ -386,22 +387,30 @@ def evaluate(world: World, table: RouteTable, column: str = "score") -> dict[str
     return evaluate_routes(world, table.routes, column)
 
 
+def labelled_truth(world: World) -> pl.DataFrame:
+    """The world's truth as the scan keys it: one ``kind`` per route key.
+
+    The scan reads a merge family under its representative code, so the truth is keyed
+    the same way; where a route and a decoy share a family, the route wins.
+    """
+    from rerouting._hs import merge_families
+
+    key = list(ROUTE_KEY)
+    family = merge_families("HS2017", "HS2022")
+    return (
+        world.truth.with_columns(pl.col("hs").replace(list(family), list(family.values())))
+        .sort("kind", descending=True)
+        .select(*key, "kind")
+        .unique(key, keep="first", maintain_order=True)
+    )
+
+
 def evaluate_routes(world: World, routes: pl.DataFrame, column: str = "score") -> dict[str, Any]:
     """:func:`evaluate` on a route frame (``RouteTable.routes`` or a re-scored copy)."""
     from sklearn.metrics import average_precision_score
 
-    from rerouting._hs import merge_families
-
     key = list(ROUTE_KEY)
-
-    # The scan reads a merge family under its representative code.
-    family = merge_families("HS2017", "HS2022")
-    truth = (
-        world.truth.with_columns(pl.col("hs").replace(list(family), list(family.values())))
-        .sort("kind", descending=True)  # a route and a decoy on one family: the route
-        .select(*key, "kind")
-        .unique(key, keep="first", maintain_order=True)
-    )
+    truth = labelled_truth(world)
     labelled = routes.join(truth, on=key, how="left")
     y = (labelled["kind"] == "route").fill_null(False).to_list()
     s = labelled[column].fill_null(-1.0).to_list()
