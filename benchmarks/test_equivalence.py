@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pytest
+from tests._compare import assert_routes_equal
 
 from _cli import format_file, iso3_to_iso2
 from _data import parquet_glob, world_path, world_scenario
@@ -87,8 +88,8 @@ def test_comext_bulk_holds_the_canonical_records(comext_world: tuple[Any, Path, 
 
 
 def test_comext_bulk_gives_the_same_route_table(comext_world: tuple[Any, Path, Path]) -> None:
-    # The same routes and numbers (within 1e-12 of each column's scale, as in
-    # tests/test_spool.py); only the currency label differs.
+    # The same routes and numbers (tests._compare.assert_routes_equal); only the
+    # currency label differs.
     from rerouting import scan
 
     world, canonical, comext = comext_world
@@ -99,13 +100,7 @@ def test_comext_bulk_gives_the_same_route_table(comext_world: tuple[Any, Path, P
     assert got_table.resolved.currency == "EUR"
     ref, got = ref_table.routes.sort(key), got_table.routes.sort(key)
     assert ref.height > 10
-    floats = [c for c, t in ref.schema.items() if t.is_float()]
-    assert got.drop(floats).equals(ref.drop(floats))
-    for c in floats:
-        scale = max(1.0, float(ref[c].abs().max() or 0.0))
-        diff = float((got[c] - ref[c]).abs().max() or 0.0)
-        assert got[c].is_null().equals(ref[c].is_null()), c
-        assert diff <= 1e-12 * scale, (c, diff, scale)
+    assert_routes_equal(ref, got, "comext-bulk")
 
 
 def test_duckdb_pairs_the_comext_file_like_the_canonical_one(

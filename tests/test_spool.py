@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from tests._compare import assert_routes_equal
 
 from rerouting import read_trade, scan
 from rerouting._io import LazyTradeData, spool_trade
@@ -217,16 +218,8 @@ def test_route_table_does_not_depend_on_the_format(world: World, tmp_path: Path)
     tables = {fmt: _routes(scan(p, scenario=world.scenario)) for fmt, p in paths.items()}
     ref = tables.pop("canonical-parquet")
     assert ref.height > 10
-    floats = [c for c, t in ref.schema.items() if t.is_float()]
     for fmt, got in tables.items():
-        assert got.drop(floats).equals(ref.drop(floats)), fmt
-        for c in floats:
-            # Within 1e-12 of the column's scale: polars sums groups in parallel, so two
-            # scans of one file already differ in the last bits (~1e-14 of the scale).
-            scale = max(1.0, float(ref[c].abs().max() or 0.0))
-            diff = float((got[c] - ref[c]).abs().max() or 0.0)
-            assert got[c].is_null().equals(ref[c].is_null()), (fmt, c)
-            assert diff <= 1e-12 * scale, (fmt, c, diff, scale)
+        assert_routes_equal(ref, got, fmt)
 
 
 def test_convert_writes_canonical_parquet_by_year_and_chapter(world: World, tmp_path: Path) -> None:
