@@ -53,6 +53,10 @@ def _routes(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
             "oh_excess_kg": rng.uniform(0.0, 1.0, n),
             "hd_excess_value": rng.uniform(0.0, 1.0, n),
             "oh_excess_value": rng.uniform(0.0, 1.0, n),
+            "novelty": rng.random(n) < 0.2,
+            "uv_gap_direct": rng.uniform(0.0, 1.0, n),
+            "gap_oh": rng.uniform(-0.3, 0.3, n),
+            "gap_hd": rng.uniform(-0.3, 0.3, n),
         },
         schema_overrides={"hub_declared_ratio": pl.Float64},
     )
@@ -92,6 +96,9 @@ def test_the_shipped_model_reads_the_scans_inputs_and_was_fitted_on_dev_seeds_on
     model = load_learned()
     assert tuple(model["inputs"]) == INPUTS
     assert model["trained_on"].startswith("rerouting._evaluate.DEV_SEEDS")
+    # the probe family's worlds are in the fit, so it cannot lean on the route-only
+    # regularities of the family (docs/detection.md#learned-score)
+    assert "families family, probe" in model["trained_on"]
     assert not set(DEV_SEEDS) & set(HELDOUT_SEEDS)
     for name in INPUTS:
         shape = model["shapes"][name]
