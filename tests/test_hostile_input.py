@@ -18,8 +18,10 @@ from click.testing import CliRunner
 from rerouting import read_trade, scan_trade
 from rerouting._cli import cli
 from rerouting._exceptions import ConfigError, ParseError, ReroutingError
+from rerouting._io import spool_trade
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 HEADER = "period,reporter,partner,flow,hs,value"
@@ -242,15 +244,21 @@ def test_9_empty_rates_file(tmp_path: Path, content: bytes) -> None:
         convert_currency(frame.lazy(), to="EUR", rates=rates).collect()
 
 
-def test_10_sum_overflow_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", [read_trade, spool_trade])
+def test_10_sum_overflow_is_refused(tmp_path: Path, reader: Callable[..., object]) -> None:
+    # In memory and spooled (the scan's default read), with the file and its line named:
+    # the spooled read looks up the files' first rows only when a record overflows.
     head = "typeCode,freqCode,period,reporterCode,partnerCode,flowCode,cmdCode,motCode,primaryValue"
+    fine = write(tmp_path / "a.csv", f"{head}\nC,M,202203,398,276,M,847130,1000,5\n")
     src = write(
         tmp_path / "o.csv",
-        f"{head}\nC,M,202201,398,276,M,847130,1000,1.7e308\nC,M,202201,398,276,M,847130,2000,1.6e308\n",
+        f"{head}\nC,M,202202,398,276,M,847130,1000,1\n"
+        "C,M,202201,398,276,M,847130,1000,1.7e308\nC,M,202201,398,276,M,847130,2000,1.6e308\n",
     )
     with pytest.raises(ParseError) as info:
-        read_trade(src)
-    assert info.value.line == 2
+        reader([fine, src])
+    assert info.value.line == 3
+    assert str(info.value.file).endswith("o.csv")
 
 
 def test_10_free_text_currency_is_dropped(tmp_path: Path) -> None:

@@ -929,9 +929,16 @@ def _merge(multi: pl.DataFrame) -> pl.DataFrame:
 
 
 def _check_sums(
-    merged: pl.DataFrame, multi: pl.DataFrame, df: pl.DataFrame, files: Sequence[str]
+    merged: pl.DataFrame,
+    multi: pl.DataFrame,
+    df: pl.DataFrame | Callable[[], pl.DataFrame],
+    files: Sequence[str],
 ) -> None:
-    """Refuse records whose summed rows overflow to infinity (1.7e308 + 1.6e308)."""
+    """Refuse records whose summed rows overflow to infinity (1.7e308 + 1.6e308).
+
+    ``df`` holds ``_file`` and ``_idx`` of (at least) each file's first row, to turn a
+    row index into a line number; a callable is only called when a record overflows.
+    """
     sums = ("value", "net_weight_kg", "quantity")
     bad = merged.filter(pl.any_horizontal(~pl.col(c).is_finite() for c in sums))
     if bad.height == 0:
@@ -939,6 +946,8 @@ def _check_sums(
     first = multi.join(
         bad.select(RECORD_KEY), on=list(RECORD_KEY), how="semi", nulls_equal=True
     ).row(0, named=True)
+    if callable(df):
+        df = df()
     file_rows = df.filter(pl.col("_file") == first["_file"])["_idx"]
     line = int(first["_idx"]) - int(file_rows.min()) + 2  # type: ignore[arg-type]
     raise ParseError(
