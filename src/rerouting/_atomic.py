@@ -20,14 +20,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["atomic_path", "stale_parts"]
+__all__ = ["atomic_path", "process_alive", "stale_parts"]
 
 
 def _part_name(target: Path) -> str:
     return f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of that id runs (another user's counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -44,7 +45,7 @@ def stale_parts(target: Path) -> list[Path]:
     # the name is literal: brackets, * and ? in it must not act as a pattern
     for part in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
         pid_text = part.name[len(prefix) : -len(".part")].split("-", 1)[0]
-        if pid_text.isdigit() and not _alive(int(pid_text)):
+        if pid_text.isdigit() and not process_alive(int(pid_text)):
             stale.append(part)
     return stale
 

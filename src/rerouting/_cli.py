@@ -12,7 +12,9 @@ import dataclasses
 import functools
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -1025,9 +1027,44 @@ def _show_warning(
     )
 
 
+def _remove_spools_on_termination() -> None:
+    """On SIGTERM or SIGHUP, remove the scan's temporary files, then end the process.
+
+    The default action of either signal ends the process without running its exit
+    handlers, leaving the spooled rows (gigabytes on a large scan) in the temporary
+    folder. Python runs signal handlers on the main thread only, between bytecodes, and
+    a scan spends minutes inside one polars call, so a thread woken through the signal
+    wakeup fd does the work. Exit status 128 + the signal's number, as the shell gives.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread
+    wanted = {signal.SIGTERM, signal.SIGHUP}
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+
+    def end(signum: int) -> None:
+        from rerouting._readers._spool import remove_spools
+
+        remove_spools()
+        os._exit(128 + signum)
+
+    def watch() -> None:
+        while True:
+            for signum in os.read(read_end, 64):
+                if signum in wanted:
+                    end(signum)
+
+    for sig in wanted:
+        signal.signal(sig, lambda signum, _frame: end(signum))
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    threading.Thread(target=watch, name="rerouting-signals", daemon=True).start()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``rerouting`` command."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the command itself, not a call from Python (tests, embedding)
+        _remove_spools_on_termination()
     debug = "--debug" in args or os.environ.get("REROUTING_DEBUG") == "1"
     warnings.showwarning = _show_warning
     try:

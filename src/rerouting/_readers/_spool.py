@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import shutil
 import tempfile
 import uuid
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
+from rerouting._atomic import process_alive
 from rerouting._exceptions import ParseError
 from rerouting._readers._common import (
     _CODE,
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     from rerouting._ingest import IngestReport
     from rerouting._readers._common import Staged
 
-__all__ = ["Spool", "converted_stamp", "passthrough", "spool"]
+__all__ = ["Spool", "converted_stamp", "passthrough", "remove_spools", "spool"]
 
 _KEY: Final = "_key"
 
@@ -84,16 +86,43 @@ def _one_run(files: Sequence[str]) -> bool:
     return len(runs) == 1
 
 
+#: The spool folders of this process that still exist (for :func:`remove_spools`).
+_LIVE: set[Path] = set()
+
+
+def _stale_spools() -> list[Path]:
+    """Spool folders in the temporary folder whose process no longer runs."""
+    stale = []
+    for folder in Path(tempfile.gettempdir()).glob("rerouting-*-*"):
+        pid = folder.name.split("-")[1]
+        if folder.is_dir() and pid.isdigit() and not process_alive(int(pid)):
+            stale.append(folder)
+    return stale
+
+
+def remove_spools() -> None:
+    """Remove every spool folder of this process (the CLI calls it on SIGTERM)."""
+    for folder in list(_LIVE):
+        shutil.rmtree(folder, ignore_errors=True)
+        _LIVE.discard(folder)
+
+
 class Spool:
     """A temporary folder for spooled rows: removed by :meth:`close`, or at exit.
 
     Not when the object is garbage-collected: a lazy frame reading from the folder
     may outlive every reference to its owner (``spool_trade(p).frame.collect()``).
+    The folder is ``rerouting-PID-XXXX``: a process killed before its exit handlers
+    ran (SIGKILL, the kernel's OOM killer) leaves it behind, so every new spool first
+    removes the folders of processes that no longer run.
     """
 
     def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="rerouting-"))
-        atexit.register(shutil.rmtree, self.dir, True)
+        for folder in _stale_spools():
+            shutil.rmtree(folder, ignore_errors=True)
+        self.dir = Path(tempfile.mkdtemp(prefix=f"rerouting-{os.getpid()}-"))
+        _LIVE.add(self.dir)
+        atexit.register(self.close)
 
     def path(self, name: str) -> Path:
         """A file in the folder."""
@@ -102,6 +131,7 @@ class Spool:
     def close(self) -> None:
         """Remove the folder (the frames reading from it can no longer be collected)."""
         shutil.rmtree(self.dir, ignore_errors=True)
+        _LIVE.discard(self.dir)
 
 
 def _sink(staged: Staged, out: Path) -> None:
