@@ -2,6 +2,7 @@
 
     python benchmarks/train_scorer.py                  # scan DEV_SEEDS, fit, write the model
     python benchmarks/train_scorer.py --cv 5           # also: AP by world, 5-fold grouped CV
+    python benchmarks/train_scorer.py --cv 5 --pairs 8 --trees 2   # interactions, compared
 
 Only ``rerouting._evaluate.DEV_SEEDS`` are scanned: the held-out seeds measure the result
 (``benchmarks/evaluate_detection.py --seeds heldout``) and never reach the fit. Both
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from rerouting._evaluate import DEV_SEEDS, labelled_truth, random_world
-from rerouting._learned import INPUTS, fit_learned, learned_score
+from rerouting._learned import INPUTS, fit_learned, learned_inputs, learned_score
 from rerouting._scan import scan
 from rerouting.schema import ROUTE_KEY
 
@@ -64,17 +66,97 @@ def _labelled(seed: int, direction: str, family: str, key: list[str]) -> pl.Data
 
 
 def _cross_validated(
-    routes: pl.DataFrame, y: np.ndarray, k: int, inputs: tuple[str, ...]
+    routes: pl.DataFrame, y: np.ndarray, k: int, inputs: tuple[str, ...], pairs: int = 0
 ) -> pl.Series:
-    """Out-of-fold learned scores, folds by world (no world is scored by its own fit)."""
+    """Out-of-fold learned scores, folds by world (no world is scored by its own fit).
+
+    With ``pairs``, each fold chooses its own pairwise interactions."""
     from sklearn.model_selection import GroupKFold
 
     groups = routes["seed"].to_numpy()  # both directions and families of a seed in one fold
     pred = np.zeros(len(y))
     for train, test in GroupKFold(k).split(np.zeros(len(y)), y, groups):
-        model = fit_learned(routes[train], y[train], inputs=inputs)
+        model = fit_learned(routes[train], y[train], inputs=inputs, pairs=pairs)
         pred[test] = learned_score(routes[test], model).to_numpy()
     return pl.Series("cv", pred)
+
+
+def _cross_validated_trees(routes: pl.DataFrame, y: np.ndarray, k: int, depth: int) -> pl.Series:
+    """Out-of-fold scores of gradient-boosted trees of ``depth`` on the same inputs: a
+    yardstick of what interactions of that order could add, not a shipped model."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import GroupKFold
+
+    x = learned_inputs(routes).select(INPUTS).to_numpy()
+    pred = np.zeros(len(y))
+    for train, test in GroupKFold(k).split(x, y, routes["seed"].to_numpy()):
+        trees = HistGradientBoostingClassifier(
+            max_iter=600 if depth == 2 else 400,
+            learning_rate=0.05,
+            max_depth=depth,
+            max_leaf_nodes=None,
+            class_weight="balanced",
+            random_state=0,
+        )
+        pred[test] = trees.fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+    return pl.Series("cv", pred)
+
+
+#: Evidence features and the direction in which each speaks for a route (+1: more is
+#: more route-like): a decoy ahead of a planted route on all of them beats it under any
+#: score that rises with the evidence.
+_EVIDENCE: dict[str, int] = {
+    "oh_ratio_kg": 1,
+    "hd_ratio_kg": 1,
+    "balance_kg": 1,
+    "direct_change": -1,
+    "comove_kg": 1,
+    "persistence": 1,
+    "substitution_ratio": 1,
+}
+
+
+def _known(v: float | None) -> bool:
+    return v is not None and not math.isnan(v)
+
+
+def _decoys_in_top(d: pl.DataFrame, column: str = "cv") -> pl.DataFrame:
+    """The decoys in the top N of each world, with their kind, two of the world's
+    mechanisms, and whether one of them beats a planted route below it on every
+    :data:`_EVIDENCE` feature (``dominates``)."""
+    key = list(ROUTE_KEY)
+    rows = []
+    for (family, direction, seed), w in d.group_by(["family", "direction", "seed"]):
+        w = w.sort(column, descending=True, nulls_last=True)
+        top = w.head(int((w["kind"] == "route").sum()) + int(w["lost"][0]))
+        if not (top["kind"] == "decoy").any():
+            continue
+        world, mech = random_world(int(seed), direction, probe=family == "probe")
+        kinds = world.truth.filter(pl.col("kind") == "decoy").select(*key, "decoy_type")
+        for decoy in (
+            top.filter(pl.col("kind") == "decoy")
+            .join(kinds, on=key, how="left")
+            .iter_rows(named=True)
+        ):
+            below = w.filter((pl.col("kind") == "route") & (pl.col(column) < decoy[column]))
+            dominates = any(
+                all(
+                    not (_known(decoy[f]) and _known(r[f])) or sign * (decoy[f] - r[f]) >= 0
+                    for f, sign in _EVIDENCE.items()
+                )
+                for r in below.iter_rows(named=True)
+            )
+            rows.append(
+                {
+                    "world": f"{family} {direction} {seed}",
+                    "decoy_type": decoy["decoy_type"],
+                    "destination_silent": mech.destination_silent,
+                    "annual": mech.annual,
+                    "planted_below": below.height,
+                    "dominates": dominates,
+                }
+            )
+    return pl.DataFrame(rows)
 
 
 def _ap_per_world(d: pl.DataFrame, column: str = "cv") -> dict[tuple[str, int], float]:
@@ -91,14 +173,28 @@ def _ap_per_world(d: pl.DataFrame, column: str = "cv") -> dict[tuple[str, int], 
     return out
 
 
+def _decoy_free(d: pl.DataFrame, column: str = "cv") -> dict[tuple[str, int], bool]:
+    """Whether no labelled decoy is among a world's top N (N = its planted routes)."""
+    out = {}
+    for (family, direction, seed), w in d.group_by(["family", "direction", "seed"]):
+        n = int((w["kind"] == "route").sum()) + int(w["lost"][0])
+        top = w.sort(column, descending=True, nulls_last=True).head(n)
+        out[(f"{family} {direction}", int(seed))] = not (top["kind"] == "decoy").any()
+    return out
+
+
 def _ap_by_world(d: pl.DataFrame, column: str) -> dict[str, str]:
-    """Median, 10th percentile and minimum of :func:`_ap_per_world`, per direction."""
+    """Median, 10th percentile and minimum of :func:`_ap_per_world`, and the share of
+    worlds with no decoy in the top N, per direction."""
     per_world = _ap_per_world(d, column)
+    free = _decoy_free(d, column)
     out = {}
     for direction in sorted({dr for dr, _ in per_world}):
         a = np.array([ap for (dr, _), ap in per_world.items() if dr == direction])
+        f = np.mean([ok for (dr, _), ok in free.items() if dr == direction])
         out[direction] = (
-            f"median {np.median(a):.3f}  p10 {np.quantile(a, 0.1):.3f}  min {a.min():.3f}"
+            f"median {np.median(a):.3f}  p10 {np.quantile(a, 0.1):.3f}  min {a.min():.3f}  "
+            f"no decoy in top N {f:.0%}"
         )
     return out
 
@@ -109,6 +205,24 @@ def main() -> None:
     ap.add_argument("--routes", type=Path, default=None, help="Parquet cache of the routes")
     ap.add_argument("--cv", type=int, default=0, help="also report K-fold CV by world")
     ap.add_argument("--out", type=Path, default=_OUT)
+    ap.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="add this many pairwise interactions (GA2M; the shipped model has none)",
+    )
+    ap.add_argument(
+        "--decoys",
+        action="store_true",
+        help="with --cv: the decoys in the top N by kind, and how many beat a planted route "
+        "on every evidence feature",
+    )
+    ap.add_argument(
+        "--trees",
+        type=int,
+        default=0,
+        help="with --cv: also report boosted trees of this depth on the same inputs",
+    )
     ap.add_argument(
         "--ablation",
         type=Path,
@@ -125,9 +239,26 @@ def main() -> None:
             routes.write_parquet(args.routes)
     y = (routes["kind"] == "route").fill_null(False).to_numpy()
     if args.cv:
-        cv = routes.with_columns(cv=_cross_validated(routes, y, args.cv, INPUTS))
+        cv = routes.with_columns(cv=_cross_validated(routes, y, args.cv, INPUTS, args.pairs))
         print("evidence score:", _ap_by_world(cv, "evidence_score"))
         print(f"learned, {args.cv}-fold CV by world:", _ap_by_world(cv, "cv"))
+        if args.decoys:
+            top = _decoys_in_top(cv)
+            print(f"{top['world'].n_unique()} worlds with a decoy in the top N; by kind:")
+            print(
+                top.group_by("decoy_type")
+                .agg(
+                    pl.len().alias("n"),
+                    pl.col("destination_silent").sum(),
+                    pl.col("annual").sum(),
+                    (pl.col("planted_below") == 1).sum().alias("one_planted_below"),
+                    pl.col("dominates").sum(),
+                )
+                .sort("n", descending=True)
+            )
+        if args.trees:
+            trees = routes.with_columns(cv=_cross_validated_trees(routes, y, args.cv, args.trees))
+            print(f"boosted trees of depth {args.trees}:", _ap_by_world(trees, "cv"))
         if args.ablation:
             rows = []
             left_out = list(INPUTS)
@@ -140,8 +271,12 @@ def main() -> None:
                 drop = groups.get(name, {name})
                 inputs = tuple(i for i in INPUTS if i not in drop)
                 pred = _cross_validated(routes, y, args.cv, inputs)
-                for (direction, seed), ap in _ap_per_world(routes.with_columns(cv=pred)).items():
-                    rows.append({"left_out": name, "direction": direction, "seed": seed, "ap": ap})
+                for (direction, seed), world_ap in _ap_per_world(
+                    routes.with_columns(cv=pred)
+                ).items():
+                    rows.append(
+                        {"left_out": name, "direction": direction, "seed": seed, "ap": world_ap}
+                    )
                 print("left out", name, flush=True)
             table = pl.DataFrame(rows)
             table.write_csv(args.ablation)
@@ -150,7 +285,7 @@ def main() -> None:
                 .agg(median=pl.col("ap").median(), p10=pl.col("ap").quantile(0.1, "linear"))
                 .sort("direction", "left_out")
             )
-    model = fit_learned(routes, y)
+    model = fit_learned(routes, y, pairs=args.pairs)
     model["trained_on"] = (
         f"rerouting._evaluate.DEV_SEEDS[:{routes['seed'].n_unique()}], both directions, "
         f"families {', '.join(sorted(routes['family'].unique()))}, "

@@ -29,6 +29,8 @@ import polars as pl
 from rerouting._score import GATES, TERMS
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy.typing as npt
 
 __all__ = [
@@ -88,6 +90,9 @@ INPUTS: Final[tuple[str, ...]] = (
 _KNOTS: Final = 5
 _DEGREE: Final = 3
 _GRID: Final = 65
+#: Grid points per side of each pairwise table, and quantile bins per input when ranking pairs.
+_PAIR_GRID: Final = 17
+_PAIR_BINS: Final = 8
 #: Inverse regularisation strength of the logistic regression.
 _C: Final = 1.0
 _FILE: Final = "learned_score.json"
@@ -125,57 +130,64 @@ def fit_learned(
     y: Any,
     *,
     inputs: tuple[str, ...] = INPUTS,
+    pairs: int | Sequence[tuple[str, str]] = 0,
     random_state: int = 0,
 ) -> dict[str, Any]:
-    """Fit the additive model on labelled routes; return its shape tables (JSON-ready).
+    """Fit the model on labelled routes; return its shape tables (JSON-ready).
 
     Args:
         routes: route tables of labelled worlds (features and ``gate_*`` columns).
         y: one bool per row, ``True`` for a planted route.
         inputs: the inputs to fit on (default :data:`INPUTS`; the ablation leaves one out).
+        pairs: pairwise interactions to add (GA²M, Lou et al. 2013): a number of pairs
+            chosen by :func:`_rank_pairs` on the additive fit's residuals, or the pairs.
+            Each is a tensor product of the two inputs' splines, shipped as a 2-D table.
         random_state: passed to the solver (the fit is deterministic for lbfgs).
     """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import MissingIndicator, SimpleImputer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import SplineTransformer, StandardScaler
 
     x = _matrix(routes, inputs)
+    target = np.asarray(y, dtype=bool)
     n = x.shape[1]
     spline = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True),
         StandardScaler(),
         SplineTransformer(n_knots=_KNOTS, degree=_DEGREE, extrapolation="constant"),
-    )
-    design = ColumnTransformer(
-        [
-            ("shape", spline, list(range(n))),
-            ("missing", MissingIndicator(features="all"), list(range(n))),
-        ]
-    )
-    model = make_pipeline(
-        design,
-        LogisticRegression(C=_C, class_weight="balanced", max_iter=5000, random_state=random_state),
-    )
-    model.fit(x, np.asarray(y, dtype=bool))
-    fitted = model[0].named_transformers_["shape"]
-    imputer, scaler = fitted[0], fitted[1]
-    coef = model[-1].coef_[0]
+    ).fit(x)
+    imputer = spline[0]
     basis_per = _KNOTS + _DEGREE - 1  # SplineTransformer: n_knots + degree - 1 columns each
+    basis = spline.transform(x)
+    additive = np.hstack([basis, np.isnan(x)])
+    if isinstance(pairs, int):
+        p = _logistic(additive, target, random_state).predict_proba(additive)[:, 1]
+        chosen = _rank_pairs(x, target, p)[:pairs]
+    else:
+        chosen = [(inputs.index(a), inputs.index(b)) for a, b in pairs]
+    by_input = basis.reshape(len(x), n, basis_per)
+    tensors = [_tensor(by_input[:, i], by_input[:, j]) for i, j in chosen]
+    fit = _logistic(np.hstack([additive, *tensors]), target, random_state)
+    coef = fit.coef_[0]
     shape_coef = coef[: n * basis_per].reshape(n, basis_per)
-    missing_coef = coef[n * basis_per :]
+    missing_coef = coef[n * basis_per : n * basis_per + n]
+    pair_coef = coef[n * basis_per + n :].reshape(len(chosen), basis_per, basis_per)
     lo = np.nanmin(x, axis=0)
     hi = np.nanmax(x, axis=0)
-    shapes: dict[str, Any] = {}
-    for i, name in enumerate(inputs):
+
+    def grid_basis(i: int, size: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         a, b = (0.0, 0.0) if not np.isfinite(lo[i]) else (float(lo[i]), float(hi[i]))
-        grid = np.linspace(a, b, _GRID) if b > a else np.array([a])
+        grid = np.linspace(a, b, size) if b > a else np.array([a])
         z = np.full((grid.size, n), np.nan)
         z[:, i] = grid
         # Only column i varies; the others sit at their medians (their share cancels below).
-        basis = fitted[2].transform(scaler.transform(imputer.transform(_fill(z, imputer))))
-        s = basis.reshape(grid.size, n, basis_per)[:, i, :] @ shape_coef[i]
+        at = spline.transform(_fill(z, imputer)).reshape(grid.size, n, basis_per)[:, i, :]
+        return grid, at
+
+    shapes: dict[str, Any] = {}
+    for i, name in enumerate(inputs):
+        grid, at = grid_basis(i, _GRID)
+        s = at @ shape_coef[i]
         med = float(imputer.statistics_[i])
         s_med = float(np.interp(med, grid, s)) if grid.size > 1 else float(s[0])
         shapes[name] = {
@@ -183,13 +195,70 @@ def fit_learned(
             "s": [round(float(v), 6) for v in s],
             "missing": s_med + float(missing_coef[i]),
         }
+    interactions = []
+    for (i, j), w in zip(chosen, pair_coef, strict=True):
+        gi, bi = grid_basis(i, _PAIR_GRID)
+        gj, bj = grid_basis(j, _PAIR_GRID)
+        interactions.append(
+            {
+                "inputs": [inputs[i], inputs[j]],
+                "x": [[round(float(v), 10) for v in gi], [round(float(v), 10) for v in gj]],
+                "s": [[round(float(v), 6) for v in row] for row in bi @ w @ bj.T],
+                "missing_as": [float(imputer.statistics_[i]), float(imputer.statistics_[j])],
+            }
+        )
+    pair_text = f", {len(chosen)} pairwise interactions" if chosen else ""
     return {
-        "model": f"additive logistic (splines of degree {_DEGREE}, {_KNOTS} knots), "
+        "model": f"additive logistic (splines of degree {_DEGREE}, {_KNOTS} knots{pair_text}), "
         f"balanced classes, C={_C:g}",
-        "intercept": float(model[-1].intercept_[0]),
+        "intercept": float(fit.intercept_[0]),
         "inputs": list(inputs),
         "shapes": shapes,
+        "pairs": interactions,
     }
+
+
+def _logistic(design: npt.NDArray[np.float64], y: npt.NDArray[np.bool_], seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=_C, class_weight="balanced", max_iter=5000, random_state=seed)
+    return model.fit(design, y)
+
+
+def _tensor(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Row-wise outer product of two spline bases: the design of one pairwise term."""
+    return (a[:, :, None] * b[:, None, :]).reshape(len(a), -1)
+
+
+def _rank_pairs(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.bool_], p: npt.NDArray[np.float64]
+) -> list[tuple[int, int]]:
+    """Input pairs, best first, by how much of the additive fit's residual they explain.
+
+    FAST (Lou, Caruana, Gehrke & Hooker 2013, "Accurate intelligible models with
+    pairwise interactions"): each input cut into quantile bins (missing: a bin of its
+    own), each pair's residual sum per cell of the grid; a pair's gain is
+    ``Σ_cells (Σ r)² / n_cell`` with the balanced-class residual ``r = w (y − p)``.
+    """
+    n = x.shape[1]
+    w = np.where(y, 0.5 / max(y.mean(), 1e-12), 0.5 / max(1 - y.mean(), 1e-12))
+    r = w * (y - p)
+    bins = np.zeros(x.shape, dtype=np.int64)
+    for i in range(n):
+        col = x[:, i]
+        known = ~np.isnan(col)
+        if known.any():
+            edges = np.unique(np.quantile(col[known], np.linspace(0, 1, _PAIR_BINS + 1)[1:-1]))
+            bins[known, i] = np.searchsorted(edges, col[known], side="right") + 1
+    gains = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            cell = bins[:, i] * (_PAIR_BINS + 2) + bins[:, j]
+            total = np.bincount(cell, weights=r)
+            count = np.bincount(cell)
+            seen = count > 0
+            gains.append((float((total[seen] ** 2 / count[seen]).sum()), i, j))
+    return [(i, j) for _, i, j in sorted(gains, reverse=True)]
 
 
 def _fill(z: npt.NDArray[np.float64], imputer: Any) -> npt.NDArray[np.float64]:
@@ -226,8 +295,44 @@ def learned_contributions(wide: pl.DataFrame, model: dict[str, Any] | None = Non
         v = np.full(col.shape, float(sh["missing"]))
         v[known] = np.interp(col[known], sh["x"], sh["s"])
         out[f"lc_{name}"] = v
+    for pair in model.get("pairs", []):
+        a, b = pair["inputs"]
+        at = [x[:, inputs.index(a)], x[:, inputs.index(b)]]
+        at = [np.where(np.isnan(v), m, v) for v, m in zip(at, pair["missing_as"], strict=True)]
+        out[f"lc_{a}×{b}"] = _bilinear(pair["x"][0], pair["x"][1], pair["s"], at[0], at[1])
     frame = pl.DataFrame(out, schema=dict.fromkeys(out, pl.Float64))
     return frame.with_columns(intercept=pl.lit(float(model["intercept"])))
+
+
+def _bilinear(
+    xa: list[float],
+    xb: list[float],
+    table: list[list[float]],
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """``table`` (rows over ``xa``, columns over ``xb``) at each ``(a, b)``: bilinear
+    inside the grid, constant beyond its ends (as the 1-D shapes)."""
+    t = np.asarray(table, dtype=np.float64)
+    ga, gb = np.asarray(xa), np.asarray(xb)
+
+    def cell(g: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> tuple[Any, Any]:
+        if g.size == 1:
+            return np.zeros(v.shape, dtype=np.int64), np.zeros(v.shape)
+        v = np.clip(v, g[0], g[-1])
+        k = np.clip(np.searchsorted(g, v, side="right") - 1, 0, g.size - 2)
+        return k, (v - g[k]) / (g[k + 1] - g[k])
+
+    (i, u), (j, w) = cell(ga, a), cell(gb, b)
+    i1 = np.minimum(i + 1, ga.size - 1)
+    j1 = np.minimum(j + 1, gb.size - 1)
+    out = (
+        t[i, j] * (1 - u) * (1 - w)
+        + t[i1, j] * u * (1 - w)
+        + t[i, j1] * (1 - u) * w
+        + t[i1, j1] * u * w
+    )
+    return np.asarray(out, dtype=np.float64)
 
 
 def learned_score(wide: pl.DataFrame, model: dict[str, Any] | None = None) -> pl.Series:
