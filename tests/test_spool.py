@@ -59,12 +59,21 @@ def test_every_format_reads_like_read_trade(name: str) -> None:
     same_read(FORMATS / name)
 
 
-@pytest.mark.parametrize("at_once", [None, 3], ids=["one-pass", "hash-slices"])
+@pytest.mark.parametrize(
+    ("at_once", "candidates_at_once"),
+    [(None, None), (3, None), (None, 1)],
+    ids=["one-pass", "hash-slices", "candidate-slices"],
+)
 def test_group_rules_count_like_read_trade(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int | None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    at_once: int | None,
+    candidates_at_once: int | None,
 ) -> None:
     if at_once is not None:  # inputs too large to sort every key hash at once
         monkeypatch.setattr("rerouting._readers._spool._KEYS_AT_ONCE", at_once)
+    if candidates_at_once is not None:  # repeated keys in slices, the other rows beside
+        monkeypatch.setattr("rerouting._readers._spool._CANDIDATES_AT_ONCE", candidates_at_once)
     rows = [
         "period,reporter,partner,flow,hs,value",
         "2022-01,KAZ,DEU,import,870321,5",

@@ -194,7 +194,6 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
         group_examples["commodity_total"] = ["TOTAL"]
     not_total = ~(pl.col("_total_code") & pl.col("_file").is_in(total_files))
     ok = kept & not_total if total_files else kept
-    removed: list[pl.Series] = []
     # parent_commodity_row: only possible when codes of different lengths are kept.
     lo, hi = lens.row(0)
     parent_idx = pl.Series("_idx", [], dtype=pl.UInt32)
@@ -209,8 +208,9 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
                 move(int(f), "parent_commodity_row", part.height)
             padded -= int(hit["_padded"].sum())
             group_examples["parent_commodity_row"] = hit["hs"].to_list()
-            removed.append(parent_idx)
+            ok = ok & ~pl.col("_idx").is_in(parent_idx.implode())
         del rows
+    parent_dropped = bool(parent_idx.len())
     # Duplicates and records to merge: only rows whose record-key hash repeats. They
     # are looked at in slices of the hash range, so that memory stays bounded when
     # many keys repeat (e.g. several files of overlapping downloads); every candidate
@@ -219,24 +219,29 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
     merged_away = 0  # rows summed into another row of their record
     dup_examples: list[tuple[int, str]] = []
     slices = max(1, -(-n_candidates // _CANDIDATES_AT_ONCE))
-    candidates = lf.filter(ok & key.is_in(repeated.implode()))
-    by_slice = where.path(f"{staged.format}-{id(staged)}-candidates")
-    if slices > 1:  # one pass writes each slice's candidate rows to its own folder
-        candidates.sink_parquet(
-            pl.PartitionBy(by_slice, key={"_slice": key % slices}, include_key=False),
+    is_candidate = key.is_in(repeated.implode())
+    by_slice = where.path(f"{staged.format}-{id(staged)}-slices")
+    if slices > 1:
+        # One pass writes each slice's candidate rows to its own folder, and every other
+        # kept row to one more (``_slice`` = ``slices``), which is the scan's input with
+        # the merged records: no second pass over all rows to filter the candidates out.
+        lf.filter(ok).sink_parquet(
+            pl.PartitionBy(
+                by_slice,
+                key={"_slice": pl.when(is_candidate).then(key % slices).otherwise(slices)},
+                include_key=False,
+            ),
             mkdir=True,
             # Each open partition buffers a row group: bound the rows held across all.
             row_group_size=max(_MIN_ROW_GROUP, _SINK_BUFFERED_ROWS // slices),
         )
     for slice_no in range(slices) if repeated.len() else ():
         if slices == 1:
-            cand = candidates.collect()
+            cand = lf.filter(ok & is_candidate).collect()
         elif (by_slice / f"_slice={slice_no}").is_dir():
             cand = pl.read_parquet(by_slice / f"_slice={slice_no}", glob=False)
         else:
             continue
-        if parent_idx.len():
-            cand = cand.filter(~pl.col("_idx").is_in(parent_idx.implode()))
         first = cand.select(pl.struct([*CANONICAL_COLUMNS, "_split"]).is_first_distinct())
         dups = cand.filter(~first.to_series())
         for (f,), rows in dups.group_by("_file"):
@@ -260,12 +265,15 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
     # The scan's passes read this plan: no row index and no filter unless needed, so
     # that their own filters reach the Parquet reader.
     canon = [pl.col(c).cast(t) for c, t in CANONICAL_SCHEMA.items()]
-    if merged_frames or removed:
-        keep = ok
-        if removed:
-            keep = keep & ~pl.col("_idx").is_in(pl.concat(removed).implode())
-        if merged_frames:
-            keep = keep & ~key.is_in(repeated.implode())
+    rest = by_slice / f"_slice={slices}"
+    if slices > 1:
+        frame = (
+            pl.scan_parquet(rest, glob=False).select(canon)
+            if rest.is_dir()
+            else pl.LazyFrame(schema=CANONICAL_SCHEMA)
+        )
+    elif merged_frames or parent_dropped:
+        keep = ok & ~is_candidate if merged_frames else ok
         frame = lf.filter(keep).select(canon)
     else:
         frame = pl.scan_parquet(out)
@@ -276,12 +284,15 @@ def spool(staged: Staged, files: Sequence[str], where: Spool) -> tuple[pl.LazyFr
         group_examples["duplicate"] = [hs for _, hs in sorted(dup_examples)]
     if merged_frames:
         merged = pl.concat(merged_frames, how="vertical").select(list(CANONICAL_SCHEMA))
-        # Written once more, so that the scan's passes read a plain file: a filter on
-        # the key hash in every pass costs more than this one pass (4x the scan's time
-        # at 50M rows with 5M candidates).
-        final = where.path(f"{staged.format}-{id(staged)}-final.parquet")
-        pl.concat([frame, merged], how="vertical").sink_parquet(final, compression="lz4")
-        frame = pl.scan_parquet(final)
+        if slices > 1:
+            frame = pl.concat([frame, merged], how="vertical")
+        else:
+            # Written once more, so that the scan's passes read a plain file: a filter on
+            # the key hash in every pass costs more than this one pass (4x the scan's
+            # time at 50M rows with 5M candidates).
+            final = where.path(f"{staged.format}-{id(staged)}-final.parquet")
+            pl.concat([frame, merged], how="vertical").sink_parquet(final, compression="lz4")
+            frame = pl.scan_parquet(final)
     examples = _row_examples(lf)
     for reason, values in group_examples.items():
         examples[reason] = tuple(dict.fromkeys(v.strip()[:60] for v in values))[:5]
