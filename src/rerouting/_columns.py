@@ -125,7 +125,12 @@ def _rest() -> tuple[Column, ...]:
             _SCORE,
             "measure",
         ),
-        Column("iforest_score", "IsolationForest anomaly score of the features", _SCORE, "measure"),
+        Column(
+            "iforest_score",
+            "IsolationForest anomaly score of the features (only with the isolation-forest scorer)",
+            _SCORE,
+            "measure",
+        ),
         Column(
             "learned_score",
             "additive logistic model (splines) of the features and the gate factors and "

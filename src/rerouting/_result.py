@@ -11,9 +11,9 @@ and the exporters consume. Its columns are a stable contract, documented in
     ``missing_legs``, ``material``, every feature of
     :data:`rerouting.features.FEATURES`, the evidence score's ``gate`` and its
     factors ``gate_<name>`` (multipliers), one ``contrib_<term>`` column per evidence
-    term (they sum to ``evidence_score``), ``evidence_score``, ``iforest_score``,
-    ``learned_score``, and the named baselines ``ec_surge``, ``freund``, ``both_up``
-    with their rules as ``<name>_flag``.
+    term (they sum to ``evidence_score``), ``evidence_score``, ``learned_score``
+    (``iforest_score`` too, with ``scorer="isolation-forest"``), and the named
+    baselines ``ec_surge``, ``freund``, ``both_up`` with their rules as ``<name>_flag``.
 
 ``legs`` (monthly series per route and leg)
     ``origin``, ``hub``, ``destination``, ``hs``, ``leg`` (one of
@@ -65,6 +65,10 @@ FRONT_COLUMNS: Final = (
 )  # fmt: skip
 
 
+#: Score columns a scan adds only when the chosen scorer reads them.
+OPTIONAL_SCORE_COLUMNS: Final = ("iforest_score",)
+
+
 def route_columns(columns: Iterable[str]) -> list[str]:
     """The columns of ``routes`` in contract order (see the module docstring).
 
@@ -72,7 +76,9 @@ def route_columns(columns: Iterable[str]) -> list[str]:
         columns: The columns of the scored table; its ``contrib_<term>`` columns are
             kept in their order.
     """
+    columns = list(columns)
     contrib = [c for c in columns if c.startswith("contrib_")]
+    optional = [c for c in OPTIONAL_SCORE_COLUMNS if c in columns]
     return [
         *FRONT_COLUMNS,
         *(f.name for f in features.REGISTRY),  # read at call time: one entry adds a column
@@ -80,7 +86,7 @@ def route_columns(columns: Iterable[str]) -> list[str]:
         *(f"gate_{g.name}" for g in GATES),
         *contrib,
         "evidence_score",
-        "iforest_score",
+        *optional,
         "learned_score",
         *BASELINE_COLUMNS,
         *(f"{name}_flag" for name in BASELINE_COLUMNS),

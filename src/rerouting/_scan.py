@@ -321,7 +321,10 @@ def _score(
     wide = default_score(wide.with_columns(_per_year=pl.lit(12.0 / w.step)))
     wide = wide.with_columns(evidence_score=pl.col("score"), learned_score=learned_score(wide))
     wide = baseline_scores(wide, ec_min_value=float(ec_min_value))
-    wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
+    if isinstance(chosen, str) and SCORERS[chosen].column == "iforest_score":
+        # Only when it ranks: importing scikit-learn's ensemble module costs 1.5 s, a
+        # sixth of a 25M-row scan (docs/performance.md).
+        wide = wide.with_columns(iforest_score(wide, random_state=int(random_state)))
     wide = _choose_score(wide, chosen, fallback=outside > 0).with_columns(
         material=pl.col("materiality") >= sc.min_value
     )
