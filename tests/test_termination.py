@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
-from rerouting._readers._spool import Spool
+from rerouting._readers._spool import _HOST, Spool
 from rerouting.synthetic import make_world
 
 if TYPE_CHECKING:
@@ -30,10 +30,12 @@ def test_a_new_spool_removes_the_folders_of_processes_that_no_longer_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    killed = tmp_path / f"rerouting-{_dead_pid()}-abc123"
-    running = tmp_path / f"rerouting-{os.getpid()}-def456"
+    dead = _dead_pid()
+    killed = tmp_path / f"rerouting-{dead}-{_HOST}-abc123"
+    running = tmp_path / f"rerouting-{os.getpid()}-{_HOST}-def456"
     other = tmp_path / "rerouting-notapid-x"
-    for folder in (killed, running, other):
+    elsewhere = tmp_path / f"rerouting-{dead}-00000000-ghi789"  # another container's
+    for folder in (killed, running, other, elsewhere):
         folder.mkdir()
         (folder / "rows.parquet").write_bytes(b"spooled rows")
     spool = Spool()
@@ -41,8 +43,9 @@ def test_a_new_spool_removes_the_folders_of_processes_that_no_longer_run(
         assert not killed.exists()
         assert running.exists()
         assert other.exists()
+        assert elsewhere.exists()  # its process id means nothing on this machine
         assert spool.dir.parent == tmp_path
-        assert spool.dir.name.startswith(f"rerouting-{os.getpid()}-")
+        assert spool.dir.name.startswith(f"rerouting-{os.getpid()}-{_HOST}-")
     finally:
         spool.close()
     assert not spool.dir.exists()

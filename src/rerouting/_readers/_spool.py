@@ -24,8 +24,10 @@ import atexit
 import json
 import os
 import shutil
+import socket
 import tempfile
 import uuid
+import zlib
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -88,12 +90,15 @@ def _one_run(files: Sequence[str]) -> bool:
 
 #: The spool folders of this process that still exist (for :func:`remove_spools`).
 _LIVE: set[Path] = set()
+#: This machine's name, hashed: a temporary folder shared by containers (other PID
+#: namespaces) holds folders whose process id means nothing here, and they are left alone.
+_HOST: Final = f"{zlib.crc32(socket.gethostname().encode()):08x}"
 
 
 def _stale_spools() -> list[Path]:
-    """Spool folders in the temporary folder whose process no longer runs."""
+    """Spool folders of this machine whose process no longer runs."""
     stale = []
-    for folder in Path(tempfile.gettempdir()).glob("rerouting-*-*"):
+    for folder in Path(tempfile.gettempdir()).glob(f"rerouting-*-{_HOST}-*"):
         pid = folder.name.split("-")[1]
         if folder.is_dir() and pid.isdigit() and not process_alive(int(pid)):
             stale.append(folder)
@@ -112,15 +117,15 @@ class Spool:
 
     Not when the object is garbage-collected: a lazy frame reading from the folder
     may outlive every reference to its owner (``spool_trade(p).frame.collect()``).
-    The folder is ``rerouting-PID-XXXX``: a process killed before its exit handlers
-    ran (SIGKILL, the kernel's OOM killer) leaves it behind, so every new spool first
-    removes the folders of processes that no longer run.
+    The folder is ``rerouting-PID-HOST-XXXX``: a process killed before its exit
+    handlers ran (SIGKILL, the kernel's OOM killer) leaves it behind, so every new spool
+    first removes the folders of this machine's processes that no longer run.
     """
 
     def __init__(self) -> None:
         for folder in _stale_spools():
             shutil.rmtree(folder, ignore_errors=True)
-        self.dir = Path(tempfile.mkdtemp(prefix=f"rerouting-{os.getpid()}-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=f"rerouting-{os.getpid()}-{_HOST}-"))
         _LIVE.add(self.dir)
         atexit.register(self.close)
 
