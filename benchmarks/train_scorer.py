@@ -120,6 +120,13 @@ def _known(v: float | None) -> bool:
     return v is not None and not math.isnan(v)
 
 
+def _ranked_top(w: pl.DataFrame, column: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One world's routes ranked by ``column``, and its top N (N = planted routes, the
+    ones the scan lost included)."""
+    ranked = w.sort(column, descending=True, nulls_last=True)
+    return ranked, ranked.head(int((w["kind"] == "route").sum()) + int(w["lost"][0]))
+
+
 def _decoys_in_top(d: pl.DataFrame, column: str = "cv") -> pl.DataFrame:
     """The decoys in the top N of each world, with their kind, two of the world's
     mechanisms, and whether one of them beats a planted route below it on every
@@ -127,8 +134,7 @@ def _decoys_in_top(d: pl.DataFrame, column: str = "cv") -> pl.DataFrame:
     key = list(ROUTE_KEY)
     rows = []
     for (family, direction, seed), w in d.group_by(["family", "direction", "seed"]):
-        w = w.sort(column, descending=True, nulls_last=True)
-        top = w.head(int((w["kind"] == "route").sum()) + int(w["lost"][0]))
+        w, top = _ranked_top(w, column)
         if not (top["kind"] == "decoy").any():
             continue
         world, mech = random_world(int(seed), direction, probe=family == "probe")
@@ -177,8 +183,7 @@ def _decoy_free(d: pl.DataFrame, column: str = "cv") -> dict[tuple[str, int], bo
     """Whether no labelled decoy is among a world's top N (N = its planted routes)."""
     out = {}
     for (family, direction, seed), w in d.group_by(["family", "direction", "seed"]):
-        n = int((w["kind"] == "route").sum()) + int(w["lost"][0])
-        top = w.sort(column, descending=True, nulls_last=True).head(n)
+        _, top = _ranked_top(w, column)
         out[(f"{family} {direction}", int(seed))] = not (top["kind"] == "decoy").any()
     return out
 

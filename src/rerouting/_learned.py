@@ -161,8 +161,10 @@ def fit_learned(
     basis = spline.transform(x)
     additive = np.hstack([basis, np.isnan(x)])
     if isinstance(pairs, int):
-        p = _logistic(additive, target, random_state).predict_proba(additive)[:, 1]
-        chosen = _rank_pairs(x, target, p)[:pairs]
+        chosen = []
+        if pairs > 0:  # ranked on the additive fit's residuals, which only pairs need
+            p = _logistic(additive, target, random_state).predict_proba(additive)[:, 1]
+            chosen = _rank_pairs(x, target, p)[:pairs]
     else:
         chosen = [(inputs.index(a), inputs.index(b)) for a, b in pairs]
     by_input = basis.reshape(len(x), n, basis_per)

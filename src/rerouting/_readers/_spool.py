@@ -375,8 +375,8 @@ _KEYS_AT_ONCE: Final = 40_000_000
 _CANDIDATES_AT_ONCE: Final = 2_000_000
 
 
-#: Rows buffered across the open files of the partitioned sink of candidate rows (each
-#: file holds one row group in memory until it is full): with polars' default row group,
+#: Rows buffered across the open files of the partitioned sink by hash slice (each file
+#: holds one row group in memory until it is full): with polars' default row group,
 #: 124 slices of 25M candidate rows peaked at 3.4 GB, at 16,384 rows a group at 1.2 GB.
 _SINK_BUFFERED_ROWS: Final = 2_000_000
 _MIN_ROW_GROUP: Final = 4_096
