@@ -205,7 +205,7 @@ def test_persistence_tells_a_shifted_level_from_spikes_whatever_the_noise() -> N
 
         return {
             "b_mean_v": float(base.mean()), "p_mean_v": float(post.mean()),
-            "b_lvl_v": iqm(base), "p_lvl_v": iqm(post),
+            "b_lvl_v": iqm(base), "p_lvl_v": iqm(post), "p_low_v": iqm(post),
         }  # fmt: skip
 
     noisy = 100 * np.exp(rng.normal(0, 0.3, n_b + n_p))  # 30% noise
@@ -221,6 +221,36 @@ def test_persistence_tells_a_shifted_level_from_spikes_whatever_the_noise() -> N
     out = frame.select(p=persistence())["p"].to_list()
     assert out[0] > 0.6  # a ramping level shift on a 30%-noise leg is lasting
     assert out[1] < 0.2  # two spikes are not
+
+
+def test_persistence_reads_one_shipment_in_one_of_two_post_years_as_a_spike() -> None:
+    """Annual data, 2020-2023, event 2022: two baseline years and two post years.
+
+    Through KAZ a route starts at the event and builds up (2022 carries part of it, 2023
+    all of it); through ARM one shipment, as large as the route's two years together,
+    lands in 2022 and nothing follows in 2023. The interquartile mean of two years is
+    their mean, so both legs read as the same rise; the post level without its largest
+    year tells them apart.
+    """
+    rows: list[tuple[dt.date, str, str, str, str, float, float | None]] = []
+    route = {2020: 10.0, 2021: 10.0, 2022: 60.0, 2023: 110.0}
+    one_off = {2020: 10.0, 2021: 10.0, 2022: 160.0, 2023: 10.0}
+    for year in range(2020, 2024):
+        p = dt.date(year, 1, 1)
+        if year < 2022:
+            rows.append((p, "BLR", "DEU", "export", "441231", 200.0, 400.0))
+        for hub, size in (("KAZ", route[year]), ("ARM", one_off[year])):
+            rows.append((p, "BLR", hub, "export", "441231", size, size * 2))
+            rows.append((p, hub, "DEU", "export", "441231", size * 1.05, size * 2))
+        rows.append((p, "POL", "DEU", "export", "441231", 300.0, 600.0))
+    trade = canonical(rows).with_columns(frequency=pl.lit("A"))
+    table = scan(trade, origin="BLR", destination="DEU", event="2022-03", products="4412")
+    r = {h: table.routes.filter(pl.col("hub") == h).row(0, named=True) for h in ("KAZ", "ARM")}
+    # the same rise by the mean: 75 a year over 10 in both
+    assert r["KAZ"]["oh_excess_value"] == pytest.approx(r["ARM"]["oh_excess_value"])
+    assert r["KAZ"]["persistence"] == pytest.approx(50.0 / 75.0)  # 2022's rise / mean rise
+    assert r["ARM"]["persistence"] == 0.0  # 2023 is back at the baseline
+    assert r["KAZ"]["score"] > r["ARM"]["score"]
 
 
 def test_a_small_steady_rise_on_a_big_hub_leg_counts_as_a_rise() -> None:

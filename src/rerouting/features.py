@@ -91,7 +91,7 @@ FREUND_C4: Final = 0.75
 
 
 # ------------------------------------------------------------------ window statistics
-def interquartile_mean(x: pl.Expr, n: int | pl.Expr) -> pl.Expr:
+def interquartile_mean(x: pl.Expr, n: int | pl.Expr, *, drop_top: bool = False) -> pl.Expr:
     """Interquartile mean of ``x`` over ``n`` periods, absent periods counting as zeros.
 
     Used inside ``group_by().agg()`` on the (sparse) observed months of one window:
@@ -99,13 +99,20 @@ def interquartile_mean(x: pl.Expr, n: int | pl.Expr) -> pl.Expr:
     and the mean of the middle half (ranks ``⌊n/4⌋ .. n − ⌊n/4⌋``) is returned. One
     shipment can move it by at most its share of the middle half.
 
+    With fewer than four periods (annual data: two or three years) the middle half is
+    every period, so one shipment moves the mean as much as the interquartile mean.
+    ``drop_top=True`` always leaves out at least the largest period (ranks
+    ``⌊n/4⌋ .. n − max(⌊n/4⌋, 1)``): the same statistic from four periods on, the
+    smaller of two years, the mean of the two smaller of three.
+
     Args:
         x: Monthly values of one window (already filtered to the window).
         n: Number of periods in the window.
+        drop_top: Leave out at least the largest period.
     """
     n_ = pl.lit(n, pl.Int64) if isinstance(n, int) else n.cast(pl.Int64)
     lo = n_ // 4
-    hi = n_ - lo
+    hi = n_ - (lo.clip(lower_bound=1) if drop_top else lo)
     k = x.count().cast(pl.Int64)
     rank = x.rank("ordinal").cast(pl.Int64) - 1 + (n_ - k).clip(lower_bound=0)
     return x.filter((rank >= lo) & (rank < hi)).sum() / (hi - lo).clip(lower_bound=1).cast(
@@ -127,7 +134,8 @@ def leg_stats(
     """Per (src, dst, hs): window statistics of value and mass.
 
     Output columns (``w`` ∈ {b, p}): ``w_mean_v``, ``w_lvl_v`` (interquartile mean),
-    ``w_sd_v``, ``w_uv`` (unit value of the records that carry a mass:
+    ``p_low_v`` (the post level without at least its largest period), ``w_sd_v``,
+    ``w_uv`` (unit value of the records that carry a mass:
     ``Σ value_kg / Σ kg``), ``w_mean_kg`` and ``w_lvl_kg`` (value / unit value:
     volume is value deflated by price, so records without a mass still count),
     ``p_max_v``, ``p_nz`` (post months with trade), ``p_exp``/``p_imp`` (post sums
@@ -156,6 +164,7 @@ def leg_stats(
         aggs += [
             (x.sum() / n).cast(pl.Float64).alias(f"{w}_mean_v"),
             interquartile_mean(x, n).alias(f"{w}_lvl_v"),
+            *([interquartile_mean(x, n, drop_top=True).alias("p_low_v")] if w == "p" else []),
             _sd(x, n).alias(f"{w}_sd_v"),
             pl.when(kg > 0).then(pl.col("value_kg").filter(cond).sum() / kg).alias(f"{w}_uv"),
         ]
@@ -178,7 +187,7 @@ def leg_stats(
 
 # ------------------------------------------------------------------ the wide route table
 _STAT_COLS: Final = (
-    "b_mean_v", "p_mean_v", "b_lvl_v", "p_lvl_v", "b_sd_v", "p_sd_v",
+    "b_mean_v", "p_mean_v", "b_lvl_v", "p_lvl_v", "p_low_v", "b_sd_v", "p_sd_v",
     "p_max_v", "p_nz", "p_exp", "p_imp", "p_paired_v", "b_imp", "b_paired_v",
 )  # fmt: skip
 _LEG_COLS: Final = (
@@ -505,18 +514,21 @@ def novelty() -> pl.Expr:
 def persistence() -> pl.Expr:
     """Share of each hub leg's mean rise that the typical post month carries.
 
-    ``clip((lvl_post − lvl_base) / (mean_post − mean_base), 0, 1)`` with interquartile
+    ``clip((low_post − lvl_base) / (mean_post − mean_base), 0, 1)`` with interquartile
     means as levels: a lasting route shifts the level, so the typical month carries
     its rise (≈ 1, also on a noisy leg or one that ramps up over months); one or two
-    spikes raise the mean but not the interquartile mean (≈ 0). A leg that did not
-    rise scores 0. The smaller of the two legs' shares; a missing leg is left out.
-    Exceedances of a ``mean + 2·sd`` band, used before, read a noisy or ramping leg as
-    a one-off (docs/methods.md#features-novelty-and-persistence).
+    spikes raise the mean but not the interquartile mean (≈ 0). ``low_post`` leaves
+    out at least the largest post period (:func:`interquartile_mean`, ``drop_top``),
+    so that in annual data one shipment that fills one of two post years reads as a
+    spike, not as a level. A leg that did not rise scores 0. The smaller of the two
+    legs' shares; a missing leg is left out. Exceedances of a ``mean + 2·sd`` band,
+    used before, read a noisy or ramping leg as a one-off
+    (docs/methods.md#features-novelty-and-persistence).
     """
     shares = []
     for leg in ("oh", "hd"):
         mean_rise = pl.col(f"{leg}_p_mean_v") - pl.col(f"{leg}_b_mean_v")
-        level_rise = excess(leg, "v")
+        level_rise = pl.col(f"{leg}_p_low_v") - pl.col(f"{leg}_b_lvl_v")
         shares.append(
             pl.when(mean_rise > 0).then((level_rise / mean_rise).clip(0.0, 1.0)).otherwise(0.0)
         )
@@ -746,7 +758,8 @@ def hub_declared_ratio() -> pl.Expr:
 #: Post statistics of the hub→destination leg that :func:`route_features` measures
 #: against the hub's declarations in other products when the leg is under-recorded.
 _HD_POST_LEVELS: Final = (
-    "hd_p_mean_v", "hd_p_lvl_v", "hd_p_sd_v", "hd_p_max_v", "hd_p_mean_kg", "hd_p_lvl_kg",
+    "hd_p_mean_v", "hd_p_lvl_v", "hd_p_low_v", "hd_p_sd_v", "hd_p_max_v", "hd_p_mean_kg",
+    "hd_p_lvl_kg",
 )  # fmt: skip
 
 
