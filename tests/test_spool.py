@@ -165,6 +165,64 @@ def test_clean_canonical_parquet_is_a_plain_parquet_scan(world: World, tmp_path:
     assert same_read(path).report.dropped == {"unmapped_reporter": 1}
 
 
+_FIRST = pl.int_range(pl.len()) == 0
+
+
+def _at_first(column: str, value: object) -> pl.Expr:
+    """``column`` with its first row set to ``value`` (same dtype)."""
+    return pl.when(_FIRST).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+
+
+#: One failing or non-canonical first row per case, each read by a different kind of
+#: check: distinct values of one text column, of dates and enums, or every row.
+_NOT_AS_IS: dict[str, list[pl.Expr]] = {
+    "reporter": [_at_first("reporter", "??")],
+    "same-partner": [
+        pl.when(_FIRST).then(pl.col("partner")).otherwise("reporter").alias("reporter")
+    ],
+    "hs": [_at_first("hs", "44x231")],
+    "total": [_at_first("hs", "TOTAL")],
+    "parent": [_at_first("hs", "4412")],
+    "negative": [_at_first("value", -1.0)],
+    "nan": [_at_first("value", float("nan"))],
+    "null-period": [_at_first("period", None).cast(pl.Date)],
+    "mid-month": [
+        (pl.col("period") + pl.when(_FIRST).then(pl.duration(days=3))).fill_null(pl.col("period"))
+    ],
+    "currency": [_at_first("currency", "usd")],
+    "padded-unit": [_at_first("quantity_unit", " kg")],
+    "null-source": [_at_first("source", None).cast(pl.String)],
+}
+
+
+@pytest.mark.parametrize("case", [*_NOT_AS_IS, "duplicate"])
+def test_a_canonical_file_with_one_row_to_fix_is_not_taken_as_is(
+    world: World, tmp_path: Path, case: str
+) -> None:
+    path = tmp_path / "trade.parquet"
+    if case == "duplicate":
+        trade = pl.concat([world.trade.head(1), world.trade])
+    else:
+        trade = world.trade.with_columns(_NOT_AS_IS[case])
+    assert trade.schema == world.trade.schema  # still a canonical file
+    trade.write_parquet(path)
+    plan = same_read(path).frame.explain()
+    assert str(path) not in plan  # the rows were spooled, not scanned as they are
+
+
+@pytest.mark.parametrize("duplicate", [False, True])
+def test_repeated_keys_are_found_in_slices_of_the_hash_range(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duplicate: bool
+) -> None:
+    """Inputs too large to count every key hash at once are looked at slice by slice."""
+    monkeypatch.setattr("rerouting._readers._spool._KEYS_AT_ONCE", world.trade.height // 4)
+    path = tmp_path / "trade.parquet"
+    trade = world.trade
+    (pl.concat([trade, trade.tail(1)]) if duplicate else trade).write_parquet(path)
+    plan = same_read(path).frame.explain()
+    assert (str(path) in plan) is not duplicate
+
+
 # ----------------------------------------------------------------------------- formats
 
 

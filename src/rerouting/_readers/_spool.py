@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
     from rerouting._ingest import IngestReport
     from rerouting._readers._common import Staged
+    from rerouting._readers._stream import Recipe
 
 __all__ = ["Spool", "converted_stamp", "passthrough", "remove_spools", "spool"]
 
@@ -317,14 +318,15 @@ def passthrough(
 ) -> tuple[pl.LazyFrame, IngestReport] | None:
     """Canonical Parquet files whose every row passes every rule, as a plain Parquet scan.
 
-    One pass checks the row rules and hashes each record key; when no row fails, no
-    code is a TOTAL, codes have one length (no parent rows) and no record key repeats
-    (no duplicate, nothing to merge), nothing needs staging and the scan's filters
-    reach the Parquet reader. Otherwise ``None``: the files are spooled. Files that all
+    One pass checks the row rules (on the distinct values of the columns a rule reads
+    where it can, :func:`_rule_checks`) and hashes each record key; when no
+    row fails, no code is a TOTAL, codes have one length (no parent rows) and no record
+    key repeats (no duplicate, nothing to merge), nothing needs staging and the scan's
+    filters reach the Parquet reader. Otherwise ``None``: the files are spooled. Files that all
     carry one ``rerouting convert`` run's stamp skip the check: that run applied every
     rule, and their row counts come from the Parquet footers.
     """
-    from rerouting._readers._stream import PATH_COLUMN, canonical_recipe
+    from rerouting._readers._stream import canonical_recipe
 
     if staged.format != "tidy" or not all(f.endswith(".parquet") for f in files):
         return None
@@ -335,35 +337,45 @@ def passthrough(
     if recipe is None or recipe.passthrough is None:
         return None
     frame = pl.scan_parquet(list(files), glob=False).select(recipe.passthrough)
-    if _one_run(files):
-        rows = [pl.scan_parquet(f, glob=False).select(pl.len()).collect().item() for f in files]
-        book = {i: {0: int(n)} for i, n in enumerate(rows)}
-        reports = file_reports(book, staged.format, files)
-        return frame, report_of(reports, int(sum(rows)), list(staged.notes), {})
-    raw = pl.scan_parquet(list(files), glob=False, include_file_paths=PATH_COLUMN)
-    canon = {e.meta.output_name(): e for e in recipe.passthrough}
-    check = raw.select(
-        pl.col(PATH_COLUMN),
-        (recipe.ok & recipe.same & (pl.col("hs").cast(pl.String) != "TOTAL"))
-        .fill_null(False)
-        .alias("_pass"),
-        canon["hs"].str.len_bytes().alias("_len"),
-        pl.struct([canon[c] for c in RECORD_KEY]).hash().alias(_KEY),
-    )
-    counts_plan = check.group_by(PATH_COLUMN).agg(
-        pl.len().alias("n"),
-        (~pl.col("_pass")).sum().alias("bad"),
-        pl.col("_len").min().alias("lo"),
-        pl.col("_len").max().alias("hi"),
-    )
-    (counts,), repeated, _ = _with_repeated(raw, [counts_plan], check.select(_KEY))
-    if counts["bad"].sum() or counts["lo"].min() != counts["hi"].max() or repeated.len():
-        return None
-    n_by = dict(zip(counts[PATH_COLUMN].to_list(), counts["n"].to_list(), strict=True))
-    book = {i: {0: int(n_by.get(f, 0))} for i, f in enumerate(files)}
+    rows = [pl.scan_parquet(f, glob=False).select(pl.len()).collect().item() for f in files]
+    book = {i: {0: int(n)} for i, n in enumerate(rows)}
     reports = file_reports(book, staged.format, files)
-    n = sum(b[0] for b in book.values())
-    return frame, report_of(reports, n, list(staged.notes), {})
+    if not _one_run(files):
+        raw = pl.scan_parquet(list(files), glob=False)
+        canon = {e.meta.output_name(): e for e in recipe.passthrough}
+        keys = raw.select(pl.struct([canon[c] for c in RECORD_KEY]).hash().alias(_KEY))
+        passes, repeated, _ = _with_repeated(raw, _rule_checks(raw, recipe), keys)
+        if not all(p.item() for p in passes) or repeated.len():
+            return None
+    return frame, report_of(reports, int(sum(rows)), list(staged.notes), {})
+
+
+def _rule_checks(raw: pl.LazyFrame, recipe: Recipe) -> list[pl.LazyFrame]:
+    """One-value plans, each ``True`` when every row of ``raw`` passes: the recipe's
+    rules, no TOTAL row and one code length (no parent rows).
+
+    The columns of a canonical file are in their canonical dtypes: a term over one
+    text column, or over dates and enums only, is checked on the distinct values of its
+    columns (a few thousand codes for 25M rows), the others on every row.
+    """
+    schema = raw.collect_schema()
+    by_columns: dict[tuple[str, ...], list[pl.Expr]] = {
+        ("hs",): [pl.col("hs") != "TOTAL", pl.col("hs").str.len_bytes().n_unique() == 1]
+    }
+    on_rows: list[pl.Expr] = []
+    for columns, term in recipe.checks:
+        few = all(isinstance(schema[c], (pl.Date, pl.Enum, pl.Categorical)) for c in columns)
+        one_text = len(columns) == 1 and not schema[columns[0]].is_numeric()
+        if columns and (few or one_text):
+            by_columns.setdefault(columns, []).append(term)
+        else:
+            on_rows.append(term)
+    plans = [
+        raw.select(columns).unique().select(pl.all_horizontal(terms).fill_null(False).all())
+        for columns, terms in by_columns.items()
+    ]
+    plans.append(raw.select(pl.all_horizontal(on_rows).fill_null(False).all()))
+    return plans
 
 
 #: Record-key hashes held at once when looking for repeated keys (8 bytes each, and as

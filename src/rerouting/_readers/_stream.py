@@ -3,9 +3,9 @@
 :func:`rerouting._io.scan_trade` uses this. Each file takes one of two routes:
 
 * **canonical**: a Parquet file whose columns already have the canonical names and
-  types. One vectorised predicate checks every row against the canonical rules; if
-  every row passes, the file is handed on as a plain Parquet scan (so later filters
-  reach the Parquet reader and skip row groups).
+  types. The canonical rules (:class:`Recipe`) check every row, on the distinct values
+  of a column where a rule reads one; if every row passes, the file is handed on as a
+  plain Parquet scan (so later filters reach the Parquet reader and skip row groups).
 * **staged**: any other tidy file, or a canonical file with a failing row. The rows
   go through the same staging as :func:`rerouting._io.read_trade` (country names,
   odd-length codes, text periods ...), lazily.
@@ -107,12 +107,16 @@ class Recipe:
         passthrough: The canonical columns taken as they are, if every present
             column already has its canonical dtype; valid only when ``same`` holds
             for every row.
+        checks: The terms of ``ok`` and ``same``, each with the raw columns it reads:
+            a term that reads one column (or only dates and enums) can be checked on
+            the column's distinct values instead of on every row.
     """
 
     ok: pl.Expr
     same: pl.Expr
     exprs: list[pl.Expr]
     passthrough: list[pl.Expr] | None
+    checks: tuple[tuple[tuple[str, ...], pl.Expr], ...]
 
     def counts(self, raw: pl.LazyFrame) -> pl.LazyFrame:
         """Per file (``raw`` carries :data:`PATH_COLUMN`): rows, rows failing the
@@ -157,33 +161,31 @@ def canonical_recipe(schema: pl.Schema, *, currency: str | None) -> Recipe | Non
     hs = _text("hs", schema["hs"])
     flow = _text("flow", schema["flow"])
     value = pl.col("value").cast(pl.Float64)
-    same = pl.lit(True)
+    freq_cols = ("frequency",) if has("frequency") else ()
+    # (columns read, term): `ok` is the rules, `same` says nothing needs changing.
+    oks: list[tuple[tuple[str, ...], pl.Expr]] = [
+        (("period",), date.is_not_null()),
+        (freq_cols, freq.is_in(list(FREQUENCIES))),
+        (("flow",), flow.is_in(list(FLOWS))),
+        (("reporter",), reporter.is_in(iso3)),
+        (("partner",), partner.is_in(iso3)),
+        (("reporter", "partner"), reporter != partner),
+        (("hs",), hs.str.contains(r"^(?:\d\d){1,5}$") | (hs == "TOTAL")),
+        (("value",), value.is_finite() & (value >= 0)),
+    ]
+    sames: list[tuple[tuple[str, ...], pl.Expr]] = [(("period", *freq_cols), period == date)]
     literal: dict[str, pl.Expr] = {}
     if currency is not None:
         cur: pl.Expr = pl.lit(currency.upper())
-        cur_ok: pl.Expr = pl.lit(True)
         literal["currency"] = cur
     elif has("currency"):
         raw_cur = _text("currency", schema["currency"])
         cur = raw_cur.fill_null("USD")
-        cur_ok = raw_cur.is_null() | raw_cur.str.contains(r"^[A-Z]{3}$")
-        same &= raw_cur.is_not_null()
+        oks.append((("currency",), raw_cur.is_null() | raw_cur.str.contains(r"^[A-Z]{3}$")))
+        sames.append((("currency",), raw_cur.is_not_null()))
     else:
-        cur, cur_ok = pl.lit("USD"), pl.lit(True)
+        cur = pl.lit("USD")
         literal["currency"] = cur
-    ok = (
-        date.is_not_null()
-        & freq.is_in(list(FREQUENCIES))
-        & flow.is_in(list(FLOWS))
-        & reporter.is_in(iso3)
-        & partner.is_in(iso3)
-        & (reporter != partner)
-        & (hs.str.contains(r"^(?:\d\d){1,5}$") | (hs == "TOTAL"))
-        & value.is_finite()
-        & (value >= 0)
-        & cur_ok
-    ).fill_null(False)
-    same &= period == date
 
     def opt(name: str) -> pl.Expr:
         if not has(name):
@@ -195,9 +197,8 @@ def canonical_recipe(schema: pl.Schema, *, currency: str | None) -> Recipe | Non
     for name in _OPTIONAL_TEXT:
         if has(name):
             raw_text = _text(name, schema[name])
-            same &= raw_text.is_null() | (
-                (raw_text == raw_text.str.strip_chars()) & (raw_text != "")
-            )
+            stripped = (raw_text == raw_text.str.strip_chars()) & (raw_text != "")
+            sames.append(((name,), raw_text.is_null() | stripped))
     exprs = {
         "period": period,
         "frequency": freq.cast(FREQUENCY_DTYPE),
@@ -211,7 +212,7 @@ def canonical_recipe(schema: pl.Schema, *, currency: str | None) -> Recipe | Non
     }
     if has("source"):
         exprs["source"] = exprs["source"].fill_null("tidy")
-        same &= pl.col("source").is_not_null()
+        sames.append((("source",), pl.col("source").is_not_null()))
     else:
         exprs["source"] = literal["source"] = pl.lit("tidy")
     if not has("frequency"):
@@ -226,7 +227,9 @@ def canonical_recipe(schema: pl.Schema, *, currency: str | None) -> Recipe | Non
             ).alias(c)
             for c, t in CANONICAL_SCHEMA.items()
         ]
-    return Recipe(ok, same.fill_null(False), canon, passthrough)
+    ok = pl.all_horizontal([t for _, t in oks]).fill_null(False)
+    same = pl.all_horizontal([t for _, t in sames]).fill_null(False)
+    return Recipe(ok, same, canon, passthrough, (*oks, *sames))
 
 
 def staged_counts(staged: pl.LazyFrame) -> pl.LazyFrame:
