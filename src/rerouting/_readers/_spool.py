@@ -319,12 +319,12 @@ def passthrough(
     """Canonical Parquet files whose every row passes every rule, as a plain Parquet scan.
 
     One pass checks the row rules (on the distinct values of the columns a rule reads
-    where it can, :func:`_rule_checks`) and hashes each record key; when no
-    row fails, no code is a TOTAL, codes have one length (no parent rows) and no record
-    key repeats (no duplicate, nothing to merge), nothing needs staging and the scan's
-    filters reach the Parquet reader. Otherwise ``None``: the files are spooled. Files that all
-    carry one ``rerouting convert`` run's stamp skip the check: that run applied every
-    rule, and their row counts come from the Parquet footers.
+    where it can, :func:`_rule_checks`) and hashes each record key. When no row fails,
+    no code is a TOTAL, codes have one length (no parent rows) and no record key
+    repeats (no duplicate, nothing to merge), nothing needs staging and the scan's
+    filters reach the Parquet reader. Otherwise ``None``: the files are spooled. Files
+    that all carry one ``rerouting convert`` run's stamp skip the check: that run
+    applied every rule. Row counts come from the Parquet footers.
     """
     from rerouting._readers._stream import canonical_recipe
 
