@@ -248,40 +248,13 @@ def route_table(routes: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
     return out.join(_controls(f, legs), on=list(ROUTE_KEY), how="left")
 
 
-def _filed_means(pairs: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
-    """Per ``src, dst``: window means of ``value`` over the periods some side filed.
-
-    As for the legs (:func:`leg_stats`), a period nobody filed is missing, not zero.
-    It matters most where the destination went silent: before the event its record
-    covers the months the hub skipped, after it the hub's alone is left, and dividing
-    by every period of the window would read the hub's skipped months as a fall of its
-    declarations.
-    """
-    w = legs.windows
-    sums = pairs.group_by("src", "dst").agg(
-        b=pl.col("value").filter(w.in_baseline()).sum(),
-        p=pl.col("value").filter(w.in_post()).sum(),
-    )
-    if legs.observed is None:
-        return sums.with_columns(pl.col("b") / w.n_baseline, pl.col("p") / w.n_post)
-    return (
-        sums.join(legs.observed.lazy(), on=["src", "dst"], how="left")
-        .with_columns(
-            pl.col("b") / pl.col("n_b").fill_null(w.n_baseline).clip(lower_bound=1),
-            pl.col("p") / pl.col("n_p").fill_null(w.n_post).clip(lower_bound=1),
-        )
-        .drop("n_b", "n_p")
-    )
-
-
 def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
     """Window means of the control flows each route is compared with.
 
     - ``dest_tot``: the destination's imports of the product from everyone;
     - ``hub_imp_tot``, ``hub_exp_tot``: the hub's imports of the product from
       everyone and exports to everyone (``LegSet.totals``);
-    - ``hub_oth``: the hub's exports to the destination of every other product, over
-      the periods some side filed (:func:`_filed_means`);
+    - ``hub_oth``: the hub's exports to the destination of every other product;
     - ``org_exp_tot``: the origin's exports of the product to everyone.
     """
     w = legs.windows
@@ -314,10 +287,13 @@ def _controls(f: pl.LazyFrame, legs: LegSet) -> pl.LazyFrame:
     )
     oexp = means(f.filter(pl.col("src").is_in(olab)).rename({"src": "origin"}),
                  ["origin", "hs"], "org_exp_tot")  # fmt: skip
-    hoth = _filed_means(
-        legs.other_flows.filter(pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlab)),
-        legs,
-    ).rename({"src": "hub", "dst": "destination", "b": "hub_oth_b", "p": "hub_oth_p"})
+    hoth = means(
+        legs.other_flows.filter(pl.col("src").is_in(hubs) & pl.col("dst").is_in(dlab)).rename(
+            {"src": "hub", "dst": "destination"}
+        ),
+        ["hub", "destination"],
+        "hub_oth",
+    )
     base = (
         pl.LazyFrame({"origin": olab}, schema={"origin": pl.String})
         .join(pl.LazyFrame({"hub": hubs}, schema={"hub": pl.String}), how="cross")
