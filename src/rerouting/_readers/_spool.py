@@ -367,8 +367,8 @@ def _rule_checks(raw: pl.LazyFrame, recipe: Recipe) -> list[pl.LazyFrame]:
     on_rows: list[pl.Expr] = []
     for columns, term in recipe.checks:
         few = all(isinstance(schema[c], (pl.Date, pl.Enum, pl.Categorical)) for c in columns)
-        one_text = len(columns) == 1 and not schema[columns[0]].is_numeric()
-        if columns and (few or one_text):
+        one_column = len(columns) == 1 and not schema[columns[0]].is_numeric()
+        if columns and (few or one_column):
             by_columns.setdefault(columns, []).append(term)
         else:
             on_rows.append(term)

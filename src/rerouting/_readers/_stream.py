@@ -95,28 +95,45 @@ def _stripped(name: str, dtype: pl.DataType) -> pl.Expr:
 PATH_COLUMN: Final = "_path"
 
 
+#: One term of a row rule: the raw columns it reads, and the per-row expression.
+Term = tuple[tuple[str, ...], pl.Expr]
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How to check and read Parquet files that share one canonical-layout schema.
 
     Attributes:
-        ok: Per raw row: it passes every canonical row rule.
-        same: Per raw row: every column is already in its canonical form (the
-            period truncated, text stripped, no null to fill).
+        oks: The canonical row rules, each a term with the raw columns it reads: a
+            term over one column (or only dates and enums) can be checked on the
+            columns' distinct values instead of on every row.
+        sames: The same for "the column is already in its canonical form" (the period
+            truncated, text stripped, no null to fill).
         exprs: The canonical columns, made from the raw ones.
         passthrough: The canonical columns taken as they are, if every present
-            column already has its canonical dtype; valid only when ``same`` holds
+            column already has its canonical dtype; valid only when :attr:`same` holds
             for every row.
-        checks: The terms of ``ok`` and ``same``, each with the raw columns it reads:
-            a term that reads one column (or only dates and enums) can be checked on
-            the column's distinct values instead of on every row.
     """
 
-    ok: pl.Expr
-    same: pl.Expr
+    oks: tuple[Term, ...]
+    sames: tuple[Term, ...]
     exprs: list[pl.Expr]
     passthrough: list[pl.Expr] | None
-    checks: tuple[tuple[tuple[str, ...], pl.Expr], ...]
+
+    @property
+    def ok(self) -> pl.Expr:
+        """Per raw row: it passes every canonical row rule."""
+        return pl.all_horizontal([t for _, t in self.oks]).fill_null(False)
+
+    @property
+    def same(self) -> pl.Expr:
+        """Per raw row: every column is already in its canonical form."""
+        return pl.all_horizontal([t for _, t in self.sames]).fill_null(False)
+
+    @property
+    def checks(self) -> tuple[Term, ...]:
+        """Every term of :attr:`ok` and :attr:`same`."""
+        return (*self.oks, *self.sames)
 
     def counts(self, raw: pl.LazyFrame) -> pl.LazyFrame:
         """Per file (``raw`` carries :data:`PATH_COLUMN`): rows, rows failing the
@@ -162,8 +179,8 @@ def canonical_recipe(schema: pl.Schema, *, currency: str | None) -> Recipe | Non
     flow = _text("flow", schema["flow"])
     value = pl.col("value").cast(pl.Float64)
     freq_cols = ("frequency",) if has("frequency") else ()
-    # (columns read, term): `ok` is the rules, `same` says nothing needs changing.
-    oks: list[tuple[tuple[str, ...], pl.Expr]] = [
+    # `oks` are the rules, `sames` say that nothing needs changing.
+    oks: list[Term] = [
         (("period",), date.is_not_null()),
         (freq_cols, freq.is_in(list(FREQUENCIES))),
         (("flow",), flow.is_in(list(FLOWS))),
@@ -173,7 +190,7 @@ def canonical_recipe(schema: pl.Schema, *, currency: str | None) -> Recipe | Non
         (("hs",), hs.str.contains(r"^(?:\d\d){1,5}$") | (hs == "TOTAL")),
         (("value",), value.is_finite() & (value >= 0)),
     ]
-    sames: list[tuple[tuple[str, ...], pl.Expr]] = [(("period", *freq_cols), period == date)]
+    sames: list[Term] = [(("period", *freq_cols), period == date)]
     literal: dict[str, pl.Expr] = {}
     if currency is not None:
         cur: pl.Expr = pl.lit(currency.upper())
@@ -227,9 +244,7 @@ def canonical_recipe(schema: pl.Schema, *, currency: str | None) -> Recipe | Non
             ).alias(c)
             for c, t in CANONICAL_SCHEMA.items()
         ]
-    ok = pl.all_horizontal([t for _, t in oks]).fill_null(False)
-    same = pl.all_horizontal([t for _, t in sames]).fill_null(False)
-    return Recipe(ok, same, canon, passthrough, (*oks, *sames))
+    return Recipe(tuple(oks), tuple(sames), canon, passthrough)
 
 
 def staged_counts(staged: pl.LazyFrame) -> pl.LazyFrame:
