@@ -41,15 +41,16 @@ __all__ = [
 #: 900_000-900_099 were frozen in 1f16269; 900_100-900_199 were added before the fourth
 #: round of detector changes, when 900_000-900_079 had been measured (docs/detection.md).
 #: 900_200-900_299 were added before the eighth round was measured, when all of
-#: 900_000-900_199 had been; 900_300-900_399 before the ninth, when 900_200-900_279 had.
-HELDOUT_SEEDS: range = range(900_000, 900_400)
+#: 900_000-900_199 had been; 900_300-900_399 before the ninth, when 900_200-900_279 had;
+#: 900_400-900_499 before the tenth, when 900_200-900_279 and 900_300-900_379 had.
+HELDOUT_SEEDS: range = range(900_000, 900_500)
 #: Seeds to look at while developing.
 DEV_SEEDS: range = range(100_000, 100_100)
 #: Seeds of the artefact probe (``random_world(..., probe=True)``): measured once per
 #: detector, never tuned on; the probe family is not the family the detector was fitted on.
 #: 700_100-700_199 were added with the held-out seeds 900_200-900_299, 700_200-700_299
-#: with 900_300-900_399.
-PROBE_SEEDS: range = range(700_000, 700_300)
+#: with 900_300-900_399, 700_300-700_399 with 900_400-900_499.
+PROBE_SEEDS: range = range(700_000, 700_400)
 
 Direction = Literal["import-ban", "export-control"]
 
