@@ -1,4 +1,5 @@
-"""The learned score: its fit, its shipped shape tables and where the default uses it."""
+"""The learned score: its fits (trees, and the additive model), the shipped trees and where
+the default uses it."""
 
 from __future__ import annotations
 
@@ -129,12 +130,16 @@ def test_the_shipped_model_reads_the_scans_inputs_and_was_fitted_on_dev_seeds_on
     # regularities of the family (docs/detection.md#learned-score)
     assert "families family, probe" in model["trained_on"]
     assert not set(DEV_SEEDS) & set(HELDOUT_SEEDS)
-    for name in INPUTS:
-        shape = model["shapes"][name]
-        assert len(shape["x"]) == len(shape["s"])
-        assert all(np.isfinite(shape["s"]))
-        assert np.isfinite(shape["missing"])
-        assert shape["x"] == sorted(shape["x"])
+    trees = model["trees"]
+    n = len(trees["feature"])
+    assert all(len(trees[k]) == n for k in ("threshold", "left", "right", "missing_left", "expect"))
+    assert np.isfinite(trees["expect"]).all()
+    assert np.isfinite(trees["threshold"]).all()
+    split = np.asarray(trees["feature"]) >= 0
+    assert (np.asarray(trees["feature"])[split] < len(INPUTS)).all()
+    # a split's children come after it, so that every walk ends at a leaf
+    assert (np.asarray(trees["left"])[split] > np.flatnonzero(split)).all()
+    assert (np.asarray(trees["right"])[split] > np.flatnonzero(split)).all()
 
 
 @pytest.mark.parametrize("direction", ["import-ban", "export-control"])
@@ -164,3 +169,88 @@ def test_the_default_falls_back_to_the_evidence_score_when_a_hub_leg_is_nobodys(
     assert any("the evidence score" in n and "hub leg" in n for n in table.notes)
     forced = scan(origin_only, scenario=w.scenario, scorer="learned").routes
     assert forced["score"].to_list() == forced["learned_score"].to_list()
+
+
+def test_the_shipped_trees_score_as_scikit_learn_and_their_contributions_sum() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from rerouting._learned import _DECIMALS, _TREES, MONOTONE, fit_trees
+
+    train, y = _routes(800, 3)
+    test, _ = _routes(300, 4)
+    # some inputs unknown, to walk the missing-value sides too
+    test = test.with_columns(
+        comove_kg=pl.when(pl.int_range(pl.len()) % 3 == 0).then(None).otherwise("comove_kg")
+    )
+    model = fit_trees(train, y)
+    ours = learned_score(test, model).to_numpy()
+
+    def x(frame: pl.DataFrame) -> np.ndarray:
+        return np.round(learned_inputs(frame).select(INPUTS).to_numpy(), _DECIMALS)
+
+    cst = [MONOTONE.get(c, 0) for c in INPUTS]
+    ref = HistGradientBoostingClassifier(**_TREES, monotonic_cst=cst, random_state=0)
+    want = ref.fit(x(train), y).predict_proba(x(test))[:, 1]
+    np.testing.assert_allclose(ours, want, rtol=1e-9, atol=1e-12)
+    c = learned_contributions(test, model)
+    logit = c.select(pl.sum_horizontal(pl.all())).to_series().to_numpy()
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), ours, rtol=1e-12)
+    # an input the trees never split on adds nothing
+    used = set(np.asarray(model["trees"]["feature"])[np.asarray(model["trees"]["feature"]) >= 0])
+    unused = [name for i, name in enumerate(INPUTS) if i not in used]
+    assert unused
+    assert all((c[f"lc_{name}"] == 0).all() for name in unused)
+
+
+def test_the_trees_learn_an_interaction_and_never_read_more_balance_as_less_rerouting() -> None:
+    from sklearn.metrics import average_precision_score
+
+    from rerouting._learned import fit_trees
+
+    def xor(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
+        frame, _ = _routes(n, seed)
+        a, b = frame["comove_kg"].to_numpy() - 0.25, frame["gap_oh"].to_numpy()
+        return frame, (a > 0) == (b > 0)
+
+    train, y = xor(3000, 5)
+    test, y_test = xor(2000, 6)
+    model = fit_trees(train, y)
+    assert average_precision_score(y_test, learned_score(test, model)) > 0.9
+    # monotone in balance: fitted where planted routes have *less* balance (label noise
+    # against the evidence), the same routes with more balance still never score lower
+    base, _ = _routes(1500, 7)
+    rng = np.random.default_rng(8)
+    yb = rng.random(base.height) < 0.9 - 0.8 * base["balance_kg"].to_numpy()
+    fitted = fit_trees(base, yb)
+    more = default_score(base.with_columns(balance_kg=pl.col("balance_kg") + 0.3))
+    lo, hi = learned_score(base, fitted).to_numpy(), learned_score(more, fitted).to_numpy()
+    assert (hi >= lo - 1e-12).all()
+
+
+def test_last_bit_differences_in_an_input_do_not_move_it_across_a_split() -> None:
+    """Two engines may sum the same flows in another order, and routes sit exactly on
+    splits (a saturated gate has one value for many routes): the trees read their
+    inputs rounded, so one ulp either side of a split takes the same branch."""
+    p = INPUTS.index("persistence")
+    one_split = {
+        "inputs": list(INPUTS),
+        "intercept": 0.0,
+        "trees": {
+            "roots": [0],
+            "depth": 1,
+            "feature": [p, -1, -1],
+            "threshold": [0.5, 0.0, 0.0],
+            "left": [1, 1, 2],
+            "right": [2, 1, 2],
+            "missing_left": [True, False, False],
+            "expect": [0.0, -1.0, 1.0],
+        },
+    }
+    frame, _ = _routes(3, 0)
+    at = [0.5, float(np.nextafter(0.5, 1.0)), float(np.nextafter(0.5, 0.0))]
+    frame = frame.with_columns(persistence=pl.Series(at))
+    c = learned_contributions(frame, one_split)["lc_persistence"].to_list()
+    assert c == [-1.0, -1.0, -1.0]
+    # a real step across the split still counts
+    above = frame.with_columns(persistence=pl.lit(0.5 + 1e-6))
+    assert learned_contributions(above, one_split)["lc_persistence"].to_list() == [1.0] * 3

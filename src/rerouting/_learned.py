@@ -1,19 +1,23 @@
-"""The learned score: an additive logistic model of the route features, fitted on worlds.
+"""The learned score: a model of the route features, fitted on worlds.
 
-``learned_score = σ(b + Σ_f s_f(x_f))``. Each input ``x_f`` is a feature of the route
-table (ratios on a log scale) or a gate factor or evidence term of the default score
-(gates on a log scale). Each shape ``s_f`` is a cubic spline of the standardised input
-(5 knots, constant beyond the training range), fitted jointly by an L2-penalised
-logistic regression with balanced classes: a generalised additive model (Hastie &
-Tibshirani 1986; scikit-learn's ``SplineTransformer`` + ``LogisticRegression``). A
-missing input takes the training median and its own missing-value coefficient.
+``learned_score = σ(b + Σ_f c_f)``, the log-odds split into one contribution ``c_f`` per
+input. Each input is a feature of the route table (ratios on a log scale) or a gate
+factor or evidence term of the default score (gates on a log scale).
 
-The fitted shapes ship as tables in ``_data/learned_score.json`` (the input value on a
-grid and ``s_f`` there; linear between grid points, constant beyond the ends), so that
-scoring needs no pickled estimator, and each route's log-odds split into one
-contribution per input (``learned_contributions``). ``benchmarks/train_scorer.py`` writes
-the file from the development worlds of ``rerouting._evaluate.DEV_SEEDS`` only; the
-held-out seeds are never seen by it (docs/detection.md#learned-score).
+The shipped model (from round 10) is gradient-boosted trees (:func:`fit_trees`;
+scikit-learn's ``HistGradientBoostingClassifier``, balanced classes), monotone in the
+evidence (:data:`MONOTONE`). A route's contributions are the changes of expectation
+along its paths, credited to each split's input (Saabas 2014), so they add up to its
+log-odds exactly. The additive model of rounds 5-8 (:func:`fit_learned`: one cubic
+spline per input, an L2-penalised logistic regression, Hastie & Tibshirani 1986) stays
+for comparison (``benchmarks/train_scorer.py --additive``). A missing input takes the
+side (trees) or the contribution (splines) learned for it.
+
+The model ships as tables in ``_data/learned_score.json`` (the trees' nodes, or the
+splines on a grid), so that scoring needs no pickled estimator: ``learned_contributions``
+reads either. ``benchmarks/train_scorer.py`` writes the file from the development worlds
+of ``rerouting._evaluate.DEV_SEEDS`` only; the held-out seeds are never seen by it
+(docs/detection.md#learned-score).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INPUTS",
     "fit_learned",
+    "fit_trees",
     "learned_contributions",
     "learned_inputs",
     "learned_score",
@@ -95,6 +100,35 @@ _PAIR_GRID: Final = 17
 _PAIR_BINS: Final = 8
 #: Inverse regularisation strength of the logistic regression.
 _C: Final = 1.0
+#: The boosted trees (:func:`fit_trees`), chosen by 5-fold CV by seed on the development
+#: worlds (docs/detection.md#tenth-round-boosted-trees-measured-on-fresh-seeds).
+_TREES: Final = {
+    "max_iter": 300,
+    "learning_rate": 0.05,
+    "max_leaf_nodes": 31,
+    "early_stopping": False,  # on by default above 10 000 rows; it holds out a random 10%
+    "class_weight": "balanced",
+}
+#: The trees read their inputs rounded to this many decimals. Many routes sit exactly on
+#: a split (a flat leg's log-ratio is 0, a saturated gate is the same value for all), and
+#: two engines may sum the same flows in another order: rounded, their last-bit
+#: differences cannot send a route down another branch.
+_DECIMALS: Final = 9
+#: Evidence the trees may only read one way (+1: more is never less route-like): a route
+#: with more of it than another, all else equal, never scores lower. Every gate factor
+#: and evidence term rises with the evidence by construction (docs/detection.md#the-default-score),
+#: and the raw features they are built from are constrained with them: else the trees
+#: could read the same evidence backwards through its unconstrained twin.
+MONOTONE: Final = {
+    **{f"ln_gate_{g.name}": 1 for g in GATES},
+    **{f"term_{t.name}": 1 for t in TERMS},
+    "oh_ratio_kg": 1,
+    "hd_ratio_kg": 1,
+    "balance_kg": 1,
+    "direct_change": -1,
+    "persistence": 1,
+    "substitution_ratio": 1,
+}
 _FILE: Final = "learned_score.json"
 
 
@@ -270,6 +304,111 @@ def _fill(z: npt.NDArray[np.float64], imputer: Any) -> npt.NDArray[np.float64]:
     return out
 
 
+def fit_trees(
+    routes: pl.DataFrame,
+    y: Any,
+    *,
+    inputs: tuple[str, ...] = INPUTS,
+    random_state: int = 0,
+) -> dict[str, Any]:
+    """Fit gradient-boosted trees on labelled routes; return them as flat node tables.
+
+    scikit-learn's ``HistGradientBoostingClassifier`` (:data:`_TREES`, monotone in
+    :data:`MONOTONE`). Each node keeps its split (input, threshold, the side a missing
+    value takes) and its expectation: a leaf's value, or the count-weighted mean of its
+    children's. A route's log-odds is the intercept (the base log-odds plus every tree's
+    root expectation) plus, along its path in every tree, the change of expectation at
+    each split, credited to the split's input (Saabas 2014, "treeinterpreter"). So the
+    contributions add up to the log-odds exactly, as the additive model's do.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    x = np.round(_matrix(routes, inputs), _DECIMALS)
+    target = np.asarray(y, dtype=bool)
+    cst = [MONOTONE.get(name, 0) for name in inputs]
+    fit = HistGradientBoostingClassifier(
+        **_TREES, monotonic_cst=cst, random_state=random_state
+    ).fit(x, target)
+    feature: list[int] = []
+    threshold: list[float] = []
+    left: list[int] = []
+    right: list[int] = []
+    missing_left: list[bool] = []
+    expect: list[float] = []
+    roots: list[int] = []
+    depth = 0
+    for (predictor,) in fit._predictors:  # one tree per iteration (binary)
+        nodes = predictor.nodes
+        base = len(feature)
+        roots.append(base)
+        e = nodes["value"].astype(np.float64).copy()
+        for i in range(len(nodes) - 1, -1, -1):  # children come after their parent
+            if not nodes["is_leaf"][i]:
+                a, b = int(nodes["left"][i]), int(nodes["right"][i])
+                ca, cb = float(nodes["count"][a]), float(nodes["count"][b])
+                e[i] = (ca * e[a] + cb * e[b]) / (ca + cb)
+        for i, node in enumerate(nodes):
+            leaf = bool(node["is_leaf"])
+            t = float(node["num_threshold"])
+            feature.append(-1 if leaf else int(node["feature_idx"]))
+            threshold.append(0.0 if leaf else (t if np.isfinite(t) else float(np.finfo(float).max)))
+            left.append(base + int(node["left"]) if not leaf else base + i)
+            right.append(base + int(node["right"]) if not leaf else base + i)
+            missing_left.append(bool(node["missing_go_to_left"]))
+            expect.append(round(float(e[i]), 12))
+        depth = max(depth, int(nodes["depth"].max()))
+    baseline = float(np.ravel(fit._baseline_prediction)[0])
+    return {
+        "model": f"gradient-boosted trees ({_TREES['max_iter']} trees of at most "
+        f"{_TREES['max_leaf_nodes']} leaves, learning rate {_TREES['learning_rate']:g}), "
+        "balanced classes, monotone in " + ", ".join(f"{k} ({v:+d})" for k, v in MONOTONE.items()),
+        "intercept": baseline + float(sum(expect[r] for r in roots)),
+        "inputs": list(inputs),
+        "trees": {
+            "roots": roots,
+            "depth": depth,
+            "feature": feature,
+            "threshold": threshold,
+            "left": left,
+            "right": right,
+            "missing_left": missing_left,
+            "expect": expect,
+        },
+    }
+
+
+def _tree_contributions(
+    x: npt.NDArray[np.float64], trees: dict[str, Any]
+) -> npt.NDArray[np.float64]:
+    """Per route and input, the log-odds its splits add (see :func:`fit_trees`).
+
+    Every route walks every tree at once, one level per step: no Python loop over
+    routes or trees."""
+    feature = np.asarray(trees["feature"], dtype=np.int64)
+    threshold = np.asarray(trees["threshold"], dtype=np.float64)
+    left = np.asarray(trees["left"], dtype=np.int64)
+    right = np.asarray(trees["right"], dtype=np.int64)
+    missing_left = np.asarray(trees["missing_left"], dtype=bool)
+    expect = np.asarray(trees["expect"], dtype=np.float64)
+    n, p = x.shape
+    node = np.broadcast_to(np.asarray(trees["roots"], dtype=np.int64), (n, len(trees["roots"])))
+    row = np.broadcast_to(np.arange(n)[:, None], node.shape)
+    out = np.zeros(n * p)
+    for _ in range(int(trees["depth"])):
+        f = feature[node]
+        split = f >= 0
+        if not split.any():
+            break
+        v = x[row, np.where(split, f, 0)]
+        go_left = np.where(np.isnan(v), missing_left[node], v <= threshold[node])
+        child = np.where(go_left, left[node], right[node])
+        out += np.bincount(
+            (row * p + f)[split], weights=(expect[child] - expect[node])[split], minlength=n * p
+        )
+        node = child
+    return out.reshape(n, p)
+
+
 @cache
 def load_learned() -> dict[str, Any]:
     """The shipped model (``_data/learned_score.json``)."""
@@ -290,6 +429,11 @@ def learned_contributions(wide: pl.DataFrame, model: dict[str, Any] | None = Non
     inputs = tuple(model["inputs"])
     x = _matrix(wide, inputs)
     out: dict[str, Any] = {}
+    if "trees" in model:
+        c = _tree_contributions(np.round(x, _DECIMALS), model["trees"])
+        out = {f"lc_{name}": c[:, i] for i, name in enumerate(inputs)}
+        frame = pl.DataFrame(out, schema=dict.fromkeys(out, pl.Float64))
+        return frame.with_columns(intercept=pl.lit(float(model["intercept"])))
     for i, name in enumerate(inputs):
         sh = model["shapes"][name]
         col = x[:, i]
