@@ -377,36 +377,41 @@ def fit_trees(
     }
 
 
-def _tree_contributions(
-    x: npt.NDArray[np.float64], trees: dict[str, Any]
-) -> npt.NDArray[np.float64]:
-    """Per route and input, the log-odds its splits add (see :func:`fit_trees`).
+def _walk_trees(
+    x: npt.NDArray[np.float64], trees: dict[str, Any], *, contributions: bool
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None]:
+    """Every route down every tree (see :func:`fit_trees`): per route, the sum over the
+    trees of the expectation gained from root to leaf, and with ``contributions`` that
+    sum split by input (routes × inputs).
 
-    Every route walks every tree at once, one level per step: no Python loop over
-    routes or trees."""
-    feature = np.asarray(trees["feature"], dtype=np.int64)
+    All (route, tree) pairs walk at once, one level per step, and a pair leaves the
+    walk at its leaf: no Python loop over routes or trees."""
+    feature = np.asarray(trees["feature"], dtype=np.int32)
     threshold = np.asarray(trees["threshold"], dtype=np.float64)
-    left = np.asarray(trees["left"], dtype=np.int64)
-    right = np.asarray(trees["right"], dtype=np.int64)
+    left = np.asarray(trees["left"], dtype=np.int32)
+    right = np.asarray(trees["right"], dtype=np.int32)
     missing_left = np.asarray(trees["missing_left"], dtype=bool)
     expect = np.asarray(trees["expect"], dtype=np.float64)
+    roots = np.asarray(trees["roots"], dtype=np.int32)
     n, p = x.shape
-    node = np.broadcast_to(np.asarray(trees["roots"], dtype=np.int64), (n, len(trees["roots"])))
-    row = np.broadcast_to(np.arange(n)[:, None], node.shape)
-    out = np.zeros(n * p)
-    for _ in range(int(trees["depth"])):
-        f = feature[node]
-        split = f >= 0
-        if not split.any():
-            break
-        v = x[row, np.where(split, f, 0)]
-        go_left = np.where(np.isnan(v), missing_left[node], v <= threshold[node])
-        child = np.where(go_left, left[node], right[node])
-        out += np.bincount(
-            (row * p + f)[split], weights=(expect[child] - expect[node])[split], minlength=n * p
-        )
-        node = child
-    return out.reshape(n, p)
+    flat = x.ravel()
+    unknown = np.isnan(flat)
+    cell = np.repeat(np.arange(n, dtype=np.int64) * p, roots.size)  # row's first cell
+    node = np.tile(roots, n)
+    out = np.zeros(n * p) if contributions else None
+    active = np.flatnonzero(feature[node] >= 0)
+    while active.size:
+        at = node[active]
+        idx = cell[active] + feature[at]
+        # x <= t is false for a missing x: it goes left only where the split says so
+        go_left = (flat[idx] <= threshold[at]) | (unknown[idx] & missing_left[at])
+        child = np.where(go_left, left[at], right[at])
+        if out is not None:
+            out += np.bincount(idx, weights=expect[child] - expect[at], minlength=n * p)
+        node[active] = child
+        active = active[feature[child] >= 0]
+    gained = (expect[node] - np.tile(expect[roots], n)).reshape(n, roots.size).sum(axis=1)
+    return gained, None if out is None else out.reshape(n, p)
 
 
 @cache
@@ -430,7 +435,8 @@ def learned_contributions(wide: pl.DataFrame, model: dict[str, Any] | None = Non
     x = _matrix(wide, inputs)
     out: dict[str, Any] = {}
     if "trees" in model:
-        c = _tree_contributions(np.round(x, _DECIMALS), model["trees"])
+        _, c = _walk_trees(np.round(x, _DECIMALS), model["trees"], contributions=True)
+        assert c is not None
         out = {f"lc_{name}": c[:, i] for i, name in enumerate(inputs)}
         frame = pl.DataFrame(out, schema=dict.fromkeys(out, pl.Float64))
         return frame.with_columns(intercept=pl.lit(float(model["intercept"])))
@@ -483,8 +489,14 @@ def _bilinear(
 
 def learned_score(wide: pl.DataFrame, model: dict[str, Any] | None = None) -> pl.Series:
     """``σ(intercept + Σ contributions)`` per route, in [0, 1]."""
-    c = learned_contributions(wide, model)
-    logit = c.select(pl.sum_horizontal(pl.all())).to_series().to_numpy()
+    model = model or load_learned()
+    if "trees" in model:  # the same sum, without splitting it by input
+        x = np.round(_matrix(wide, tuple(model["inputs"])), _DECIMALS)
+        gained, _ = _walk_trees(x, model["trees"], contributions=False)
+        logit = float(model["intercept"]) + gained
+    else:
+        c = learned_contributions(wide, model)
+        logit = c.select(pl.sum_horizontal(pl.all())).to_series().to_numpy()
     proba = 1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0)))
     if not np.all(np.isfinite(proba)):  # pragma: no cover - inputs are cleaned above
         raise FloatingPointError("learned score is not finite")
