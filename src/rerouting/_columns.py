@@ -133,8 +133,8 @@ def _rest() -> tuple[Column, ...]:
         ),
         Column(
             "learned_score",
-            "additive logistic model (splines) of the features and the gate factors and "
-            "terms, fitted on development worlds (docs/detection.md#learned-score)",
+            "gradient-boosted trees, monotone in the evidence, on the features and the gate "
+            "factors and terms, fitted on development worlds (docs/detection.md#learned-score)",
             _SCORE,
             "measure",
         ),

@@ -9,9 +9,9 @@
     term whose inputs are missing (a leg nobody reports) is left out of both sums.
 
 ``learned`` (``learned_score``; :mod:`rerouting._learned`)
-    An additive logistic model of the features and of the gates and terms above,
-    fitted on development worlds. ``default`` ranks by it where every route has both
-    hub legs recorded, and by the evidence score elsewhere.
+    Gradient-boosted trees, monotone in the evidence, on the features and on the gates
+    and terms above, fitted on development worlds. ``default`` ranks by it where every
+    route has both hub legs recorded, and by the evidence score elsewhere.
 
 ``iforest_score``
     IsolationForest anomaly score (Liu, Ting & Zhou 2008) on the standardised
@@ -87,7 +87,7 @@ SCORERS: Final[dict[str, ScorerSpec]] = {
         ScorerSpec(
             "learned",
             "learned_score",
-            "additive logistic model of the features, fitted on development worlds",
+            "boosted trees of the features, monotone in the evidence, fitted on development worlds",
         ),
     )
 }

@@ -564,10 +564,10 @@ value; a jump points to a different product, relabelling or price effects.</li>
 <li><b>Mirror gaps and reliability</b>: each number's provenance says which reporter's side
 it comes from; gaps between the two sides, and reporters known to be unreliable (Growth Lab
 accuracy scores), weaken a route.</li>
-<li><b>Score</b> (0–1) ranks routes. With the default scorer it is the learned score, an
-additive logistic model of the features fitted on development worlds, wherever both hub
-legs are recorded, and the evidence score elsewhere (the table's notes say which). The bars
-charted for each route are the evidence score's contributions, which sum to
+<li><b>Score</b> (0–1) ranks routes. With the default scorer it is the learned score
+(boosted trees of the features, monotone in the evidence, fitted on development worlds)
+wherever both hub legs are recorded, and the evidence score elsewhere (the table's notes
+say which). The bars charted for each route are the evidence score's contributions, which sum to
 <code>evidence_score</code>. ec_surge, freund and both_up are simpler baseline rules shown
 as flags.</li>
 </ul>
