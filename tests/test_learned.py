@@ -254,3 +254,23 @@ def test_last_bit_differences_in_an_input_do_not_move_it_across_a_split() -> Non
     # a real step across the split still counts
     above = frame.with_columns(persistence=pl.lit(0.5 + 1e-6))
     assert learned_contributions(above, one_split)["lc_persistence"].to_list() == [1.0] * 3
+
+
+def test_every_route_explains_with_its_learned_contributions() -> None:
+    """explain() rebuilds one route from its row, where a missing value has no type."""
+    import math
+    import re
+
+    from rerouting.synthetic import load_world
+
+    demo = load_world("fixtures/demo")
+    table = scan(demo.trade, scenario=demo.scenario)
+    r = table.routes
+    assert r["gate_same_goods"].null_count() > 0  # routes with an unknown gate are in it
+    for rank in r["rank"].to_list():
+        text = table.explain(rank)
+        found = re.search(r"Learned score: log-odds ([+-][\d.]+)", text)
+        assert found, text
+        score = r.filter(pl.col("rank") == rank)["learned_score"][0]
+        logit = math.log(score / (1 - score)) if 0 < score < 1 else math.copysign(50, score - 0.5)
+        assert float(found.group(1)) == pytest.approx(logit, abs=0.051)

@@ -143,6 +143,10 @@ def learned_inputs(wide: pl.DataFrame) -> pl.DataFrame:
         e = e.cast(pl.Float64)
         return pl.when(e.is_finite()).then(e)
 
+    # A one-route frame built from a row (``explain()``) types a missing value as Null,
+    # on which the gates' log and the terms' arithmetic are not defined.
+    wide = wide.with_columns(pl.col(pl.Null).cast(pl.Float64))
+
     cols: list[pl.Expr] = []
     for g in GATES:
         gate = pl.col(f"gate_{g.name}").clip(1e-4, 1.0).log()
@@ -425,6 +429,8 @@ def load_learned() -> dict[str, Any]:
             f"{_FILE} reads inputs this version does not compute ({', '.join(sorted(unknown))}); "
             "rerun benchmarks/train_scorer.py"
         )
+    if "trees" in model:  # node tables as arrays once, not on every explain()
+        model["trees"] = {k: np.asarray(v) for k, v in model["trees"].items()}
     return model
 
 
