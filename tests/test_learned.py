@@ -64,6 +64,14 @@ def _routes(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
     return default_score(frame), y
 
 
+def _xor(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """Planted where the two legs' co-movements agree in sign: an XOR of two inputs,
+    which no additive model can rank above chance."""
+    frame, _ = _routes(n, seed)
+    a, b = frame["comove_kg"].to_numpy() - 0.25, frame["gap_oh"].to_numpy()
+    return frame, (a > 0) == (b > 0)
+
+
 def test_the_fitted_shapes_score_as_the_model_and_sum_to_its_log_odds() -> None:
     from sklearn.metrics import average_precision_score
 
@@ -87,15 +95,8 @@ def test_the_fitted_shapes_score_as_the_model_and_sum_to_its_log_odds() -> None:
 def test_a_pairwise_interaction_learns_what_no_sum_of_shapes_can() -> None:
     from sklearn.metrics import average_precision_score
 
-    # planted where the two legs' co-movements agree in sign: an XOR of two inputs,
-    # which no additive model can rank above chance
-    def xor(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
-        frame, _ = _routes(n, seed)
-        a, b = frame["comove_kg"].to_numpy() - 0.25, frame["gap_oh"].to_numpy()
-        return frame, (a > 0) == (b > 0)
-
-    train, y = xor(3000, 5)
-    test, y_test = xor(2000, 6)
+    train, y = _xor(3000, 5)
+    test, y_test = _xor(2000, 6)
     additive = fit_learned(train, y)
     paired = fit_learned(train, y, pairs=1)
     assert additive["pairs"] == []
@@ -207,13 +208,8 @@ def test_the_trees_learn_an_interaction_and_never_read_more_balance_as_less_rero
 
     from rerouting._learned import fit_trees
 
-    def xor(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
-        frame, _ = _routes(n, seed)
-        a, b = frame["comove_kg"].to_numpy() - 0.25, frame["gap_oh"].to_numpy()
-        return frame, (a > 0) == (b > 0)
-
-    train, y = xor(3000, 5)
-    test, y_test = xor(2000, 6)
+    train, y = _xor(3000, 5)
+    test, y_test = _xor(2000, 6)
     model = fit_trees(train, y)
     assert average_precision_score(y_test, learned_score(test, model)) > 0.9
     # monotone in balance: fitted where planted routes have *less* balance (label noise
