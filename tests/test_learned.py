@@ -233,7 +233,6 @@ def test_last_bit_differences_in_an_input_do_not_move_it_across_a_split() -> Non
         "intercept": 0.0,
         "trees": {
             "roots": [0],
-            "depth": 1,
             "feature": [p, -1, -1],
             "threshold": [0.5, 0.0, 0.0],
             "left": [1, 1, 2],

@@ -163,6 +163,11 @@ def _matrix(frame: pl.DataFrame, inputs: tuple[str, ...] = INPUTS) -> npt.NDArra
     return learned_inputs(frame).select(inputs).to_numpy().astype(np.float64)
 
 
+def _tree_matrix(frame: pl.DataFrame, inputs: tuple[str, ...]) -> npt.NDArray[np.float64]:
+    """:func:`_matrix` as the trees read it, fitted and scored: rounded (:data:`_DECIMALS`)."""
+    return np.round(_matrix(frame, inputs), _DECIMALS)
+
+
 def fit_learned(
     routes: pl.DataFrame,
     y: Any,
@@ -327,7 +332,7 @@ def fit_trees(
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    x = np.round(_matrix(routes, inputs), _DECIMALS)
+    x = _tree_matrix(routes, inputs)
     target = np.asarray(y, dtype=bool)
     cst = [MONOTONE.get(name, 0) for name in inputs]
     fit = HistGradientBoostingClassifier(
@@ -340,7 +345,6 @@ def fit_trees(
     missing_left: list[bool] = []
     expect: list[float] = []
     roots: list[int] = []
-    depth = 0
     for (predictor,) in fit._predictors:  # one tree per iteration (binary)
         nodes = predictor.nodes
         base = len(feature)
@@ -360,7 +364,6 @@ def fit_trees(
             right.append(base + int(node["right"]) if not leaf else base + i)
             missing_left.append(bool(node["missing_go_to_left"]))
             expect.append(round(float(e[i]), 12))
-        depth = max(depth, int(nodes["depth"].max()))
     baseline = float(np.ravel(fit._baseline_prediction)[0])
     return {
         "model": f"gradient-boosted trees ({_TREES['max_iter']} trees of at most "
@@ -370,7 +373,6 @@ def fit_trees(
         "inputs": list(inputs),
         "trees": {
             "roots": roots,
-            "depth": depth,
             "feature": feature,
             "threshold": threshold,
             "left": left,
@@ -379,6 +381,23 @@ def fit_trees(
             "expect": expect,
         },
     }
+
+
+#: The dtype of each node table as the walk reads it (JSON gives lists).
+_NODE_DTYPES: Final = {
+    "roots": np.int32,
+    "feature": np.int32,
+    "threshold": np.float64,
+    "left": np.int32,
+    "right": np.int32,
+    "missing_left": np.bool_,
+    "expect": np.float64,
+}
+
+
+def _node_arrays(trees: dict[str, Any]) -> dict[str, Any]:
+    """The node tables as arrays of :data:`_NODE_DTYPES` (no copy if they already are)."""
+    return {k: np.asarray(trees[k], dtype=t) for k, t in _NODE_DTYPES.items()}
 
 
 def _walk_trees(
@@ -390,13 +409,10 @@ def _walk_trees(
 
     All (route, tree) pairs walk at once, one level per step, and a pair leaves the
     walk at its leaf: no Python loop over routes or trees."""
-    feature = np.asarray(trees["feature"], dtype=np.int32)
-    threshold = np.asarray(trees["threshold"], dtype=np.float64)
-    left = np.asarray(trees["left"], dtype=np.int32)
-    right = np.asarray(trees["right"], dtype=np.int32)
-    missing_left = np.asarray(trees["missing_left"], dtype=bool)
-    expect = np.asarray(trees["expect"], dtype=np.float64)
-    roots = np.asarray(trees["roots"], dtype=np.int32)
+    nodes = _node_arrays(trees)
+    feature, threshold, expect = nodes["feature"], nodes["threshold"], nodes["expect"]
+    left, right, missing_left = nodes["left"], nodes["right"], nodes["missing_left"]
+    roots = nodes["roots"]
     n, p = x.shape
     flat = x.ravel()
     unknown = np.isnan(flat)
@@ -414,7 +430,7 @@ def _walk_trees(
             out += np.bincount(idx, weights=expect[child] - expect[at], minlength=n * p)
         node[active] = child
         active = active[feature[child] >= 0]
-    gained = (expect[node] - np.tile(expect[roots], n)).reshape(n, roots.size).sum(axis=1)
+    gained = expect[node].reshape(n, roots.size).sum(axis=1) - expect[roots].sum()
     return gained, None if out is None else out.reshape(n, p)
 
 
@@ -430,7 +446,7 @@ def load_learned() -> dict[str, Any]:
             "rerun benchmarks/train_scorer.py"
         )
     if "trees" in model:  # node tables as arrays once, not on every explain()
-        model["trees"] = {k: np.asarray(v) for k, v in model["trees"].items()}
+        model["trees"] = _node_arrays(model["trees"])
     return model
 
 
@@ -438,14 +454,20 @@ def learned_contributions(wide: pl.DataFrame, model: dict[str, Any] | None = Non
     """Per route, the log-odds each input adds (``lc_<input>``) and the ``intercept``."""
     model = model or load_learned()
     inputs = tuple(model["inputs"])
-    x = _matrix(wide, inputs)
-    out: dict[str, Any] = {}
     if "trees" in model:
-        _, c = _walk_trees(np.round(x, _DECIMALS), model["trees"], contributions=True)
-        assert c is not None
-        out = {f"lc_{name}": c[:, i] for i, name in enumerate(inputs)}
-        frame = pl.DataFrame(out, schema=dict.fromkeys(out, pl.Float64))
-        return frame.with_columns(intercept=pl.lit(float(model["intercept"])))
+        _, c = _walk_trees(_tree_matrix(wide, inputs), model["trees"], contributions=True)
+        assert c is not None  # asked for
+        out: dict[str, Any] = {f"lc_{name}": c[:, i] for i, name in enumerate(inputs)}
+    else:
+        out = _shape_contributions(_matrix(wide, inputs), model)
+    frame = pl.DataFrame(out, schema=dict.fromkeys(out, pl.Float64))
+    return frame.with_columns(intercept=pl.lit(float(model["intercept"])))
+
+
+def _shape_contributions(x: npt.NDArray[np.float64], model: dict[str, Any]) -> dict[str, Any]:
+    """The additive model's contributions: each shape, and each pairwise table."""
+    inputs = tuple(model["inputs"])
+    out: dict[str, Any] = {}
     for i, name in enumerate(inputs):
         sh = model["shapes"][name]
         col = x[:, i]
@@ -458,8 +480,7 @@ def learned_contributions(wide: pl.DataFrame, model: dict[str, Any] | None = Non
         at = [x[:, inputs.index(a)], x[:, inputs.index(b)]]
         at = [np.where(np.isnan(v), m, v) for v, m in zip(at, pair["missing_as"], strict=True)]
         out[f"lc_{a}×{b}"] = _bilinear(pair["x"][0], pair["x"][1], pair["s"], at[0], at[1])
-    frame = pl.DataFrame(out, schema=dict.fromkeys(out, pl.Float64))
-    return frame.with_columns(intercept=pl.lit(float(model["intercept"])))
+    return out
 
 
 def _bilinear(
@@ -497,7 +518,7 @@ def learned_score(wide: pl.DataFrame, model: dict[str, Any] | None = None) -> pl
     """``σ(intercept + Σ contributions)`` per route, in [0, 1]."""
     model = model or load_learned()
     if "trees" in model:  # the same sum, without splitting it by input
-        x = np.round(_matrix(wide, tuple(model["inputs"])), _DECIMALS)
+        x = _tree_matrix(wide, tuple(model["inputs"]))
         gained, _ = _walk_trees(x, model["trees"], contributions=False)
         logit = float(model["intercept"]) + gained
     else:
